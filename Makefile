@@ -1,0 +1,63 @@
+# pipemail — see README and INSTALL.
+# Out-of-tree objects in $(B) so that a normal and a sanitizer build coexist.
+B       ?= build
+PREFIX  ?= /usr/local
+DESTDIR ?=
+ROOT_DEFAULT ?= /var/pipemail
+CC      ?= cc
+OPT     ?= -O2 -g
+CFLAGS  ?=
+LDFLAGS ?=
+PM_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ilib \
+            -DPM_ROOT_DEFAULT='"$(ROOT_DEFAULT)"' $(CFLAGS)
+LDLIBS  = -ls6 -lskarnet -lbearssl
+
+CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
+SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
+LIBSRC   := $(wildcard lib/*.c)
+LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
+UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
+BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
+
+.PHONY: all deps check check-asan bench run install clean
+all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
+
+$(B)/lib/%.o: lib/%.c lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(PM_CFLAGS) -c -o $@ $<
+$(B)/libpipemail.a: $(LIBOBJ)
+	rm -f $@; ar rcs $@ $^
+$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h
+	@mkdir -p $(@D)
+	$(CC) $(PM_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
+$(B)/bin/%: cmd/%.sh
+	@mkdir -p $(@D)
+	cp $< $@; chmod 755 $@
+$(B)/unit/%: t/unit/%.c t/unit/tap.h $(B)/libpipemail.a
+	@mkdir -p $(@D)
+	$(CC) $(PM_CFLAGS) -It/unit $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
+
+# make check/run install what a fresh Debian 12 machine lacks, then work.
+deps:
+	@sh tools/deps.sh
+check: deps
+	$(MAKE) all
+	PM_BUILD=$(abspath $(B)) prove --exec '' $(addprefix $(B)/unit/,$(UNITS)) t/*.t
+check-asan: deps
+	$(MAKE) B=build-asan OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
+	  LDFLAGS='-fsanitize=address,undefined' all
+	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
+bench: deps
+	$(MAKE) all
+	PM_BUILD=$(abspath $(B)) sh t/bench/run
+run: deps
+	$(MAKE) all
+	PM_BUILD=$(abspath $(B)) sh tools/run.sh $(abspath run)
+install: all
+	mkdir -p $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man8 $(DESTDIR)$(PREFIX)/share/pipemail
+	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
+	cp cmd/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	cp -R services $(DESTDIR)$(PREFIX)/share/pipemail/
+clean:
+	rm -rf build build-asan

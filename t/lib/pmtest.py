@@ -1,0 +1,272 @@
+"""Shared helpers for pipemail's TAP tests (Python 3 stdlib only).
+
+A test makes a fresh Instance (its own root directory, its own ports),
+starts the programs it needs, and stops them by PID at exit.
+"""
+import atexit
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(os.path.dirname(HERE))
+BUILD = os.environ.get('PM_BUILD') or os.path.join(TOP, 'build')
+BIN = os.path.join(BUILD, 'bin')
+ASAN = 'build-asan' in BUILD
+
+
+class TAP:
+    """Plan-at-end TAP output; exit status 1 if anything failed."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+        atexit.register(self._end)
+
+    def ok(self, cond, name, diag=None):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print('%sok %d - %s' % ('' if cond else 'not ', self.n, name), flush=True)
+        if not cond and diag is not None:
+            for line in str(diag).splitlines() or ['']:
+                print('#   ' + line, flush=True)
+        return cond
+
+    def eq(self, got, want, name):
+        return self.ok(got == want, name, 'got:  %r\nwant: %r' % (got, want))
+
+    def skip(self, name, reason):
+        self.n += 1
+        print('ok %d - %s # SKIP %s' % (self.n, name, reason), flush=True)
+
+    def skip_all(self, reason):
+        print('1..0 # SKIP %s' % reason, flush=True)
+        self.n = -1
+        os._exit(0)
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print('# ' + line, flush=True)
+
+    def _end(self):
+        if self.n >= 0:
+            print('1..%d' % self.n, flush=True)
+            if self.failed:
+                sys.stdout.flush()
+                os._exit(1)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_port(port, host='127.0.0.1', timeout=10.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection((host, port), 0.5).close()
+            return True
+        except OSError:
+            time.sleep(0.02)
+    return False
+
+
+def wait_for(pred, timeout=20.0, step=0.02):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        v = pred()
+        if v:
+            return v
+        time.sleep(step)
+    return pred()
+
+
+class Instance:
+    """One mail host: a root directory with etc/, queue/, mail/ and the
+    processes started for it."""
+
+    def __init__(self, domains=('example.test',), users=None, aliases=None,
+                 me='mx.example.test', quotas=None):
+        self.root = tempfile.mkdtemp(prefix='pm-t-')
+        self.procs = []
+        self.me = me
+        self.env = dict(os.environ)
+        self.env['PIPEMAIL_ROOT'] = self.root
+        self.env['PATH'] = BIN + ':' + self.env.get('PATH', '/usr/bin:/bin')
+        os.makedirs(os.path.join(self.root, 'etc'))
+        with open(os.path.join(self.root, 'etc/me'), 'w') as f:
+            f.write(me + '\n')
+        with open(os.path.join(self.root, 'etc/domains'), 'w') as f:
+            f.write(''.join(d + '\n' for d in domains))
+        if users is None:
+            users = {'demo@example.test': 'demo'}
+        quotas = quotas or {}
+        for addr, pw in users.items():
+            args = ['user-add']
+            if addr in quotas:
+                args += ['-q', str(quotas[addr])]
+            self.run(args + [addr], input=pw + '\n')
+        for alias, targets in (aliases or {}).items():
+            self.run(['alias-add', alias] + list(targets))
+        self.run(['config-make'])
+        atexit.register(self.stop)
+
+    # -- running programs -------------------------------------------------
+    def run(self, args, input=None, check=True, env=None, **kw):
+        e = dict(self.env)
+        e.update(env or {})
+        if isinstance(input, str):
+            input = input.encode()
+        r = subprocess.run(args, input=input, env=e, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, **kw)
+        if check and r.returncode != 0:
+            raise RuntimeError('%s exited %d: %s' % (args, r.returncode,
+                                                      r.stderr.decode(errors='replace')))
+        return r
+
+    def spawn(self, args, env=None, log=None, **kw):
+        """Start a long-running program in its own process group."""
+        e = dict(self.env)
+        e.update(env or {})
+        if log is None:
+            log = os.path.join(self.root, 'log-%s-%d' % (os.path.basename(args[0]), len(self.procs)))
+        out = open(log, 'ab')
+        p = subprocess.Popen(args, env=e, stdin=subprocess.DEVNULL, stdout=out,
+                             stderr=subprocess.STDOUT, start_new_session=True, **kw)
+        p.logfile = log
+        self.procs.append(p)
+        return p
+
+    def start_smtp(self, port=None, env=None, rules=None, opts=()):
+        """tcp-serve 127.0.0.1 PORT smtp-recv; returns the port."""
+        port = port or free_port()
+        args = ['tcp-serve'] + list(opts)
+        if rules:
+            args += ['-x', rules]
+        args += ['127.0.0.1', str(port), 'smtp-recv']
+        self.smtp_proc = self.spawn(args, env=env)
+        if not wait_port(port):
+            raise RuntimeError('smtp server did not start: ' + self.log(self.smtp_proc))
+        self.smtp_port = port
+        return port
+
+    def start_queue(self, env=None, opts=()):
+        self.queue_proc = self.spawn(['queue-run'] + list(opts), env=env)
+        return self.queue_proc
+
+    def log(self, p):
+        try:
+            with open(p.logfile, 'rb') as f:
+                return f.read().decode(errors='replace')
+        except OSError:
+            return ''
+
+    def kill(self, p, sig=signal.SIGTERM, wait=True):
+        try:
+            os.killpg(p.pid, sig)
+        except ProcessLookupError:
+            pass
+        if wait:
+            try:
+                p.wait(10)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait()
+
+    def stop(self, keep=False):
+        for p in self.procs:
+            if p.poll() is None:
+                self.kill(p)
+        self.procs = []
+        if not keep and os.environ.get('PM_KEEP') is None and os.path.isdir(self.root):
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    # -- looking at results ------------------------------------------------
+    def maildir(self, addr, folder=None):
+        local, domain = addr.rsplit('@', 1)
+        p = os.path.join(self.root, 'mail', domain, local)
+        if folder:
+            p = os.path.join(p, '.' + folder)
+        return p
+
+    def mails(self, addr, folder=None):
+        """Contents (bytes) of the messages in addr's new/ and cur/, oldest first."""
+        out = []
+        d = self.maildir(addr, folder)
+        for sub in ('new', 'cur'):
+            try:
+                names = os.listdir(os.path.join(d, sub))
+            except FileNotFoundError:
+                continue
+            for n in names:
+                p = os.path.join(d, sub, n)
+                with open(p, 'rb') as f:
+                    out.append((os.stat(p).st_mtime, n, f.read()))
+        out.sort()
+        return [m for _, _, m in out]
+
+    def wait_mails(self, addr, n, timeout=30.0, folder=None):
+        return wait_for(lambda: len(self.mails(addr, folder)) >= n and self.mails(addr, folder), timeout) or []
+
+    def queue_ids(self):
+        ids = []
+        base = os.path.join(self.root, 'queue', 'msg')
+        if os.path.isdir(base):
+            for h in os.listdir(base):
+                ids += os.listdir(os.path.join(base, h))
+        return ids
+
+
+def split_message(data):
+    """(headers, body) of a stored message (LF line ends)."""
+    i = data.find(b'\n\n')
+    if i < 0:
+        return data, b''
+    return data[:i + 1], data[i + 2:]
+
+
+def strip_added(data, names=(b'return-path', b'delivered-to', b'received')):
+    """The message less the leading trace headers that pipemail adds."""
+    lines = data.split(b'\n')
+    i = 0
+    while i < len(lines):
+        ln = lines[i]
+        name = ln.split(b':', 1)[0].lower()
+        if name in names:
+            i += 1
+            while i < len(lines) and lines[i][:1] in (b' ', b'\t'):
+                i += 1
+            continue
+        break
+    return b'\n'.join(lines[i:])
+
+
+def smtp_chat(port, data, timeout=10.0, host='127.0.0.1'):
+    """Send raw bytes in one write, read until the server closes or is idle."""
+    s = socket.create_connection((host, port), timeout)
+    s.settimeout(timeout)
+    out = b''
+    try:
+        out += s.recv(4096)
+        s.sendall(data)
+        while True:
+            try:
+                b = s.recv(65536)
+            except socket.timeout:
+                break
+            if not b:
+                break
+            out += b
+    finally:
+        s.close()
+    return out

@@ -1,0 +1,17 @@
+#!/bin/sh
+# Install the Debian packages that building, running and testing need,
+# only when one is missing (so a ready machine makes no network call).
+pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev
+      python3 swaks strace openssl iproute2 util-linux procps"
+missing=
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+echo "deps: installing:$missing" >&2
+if [ "$(id -u)" = 0 ]; then sudo=; elif command -v sudo >/dev/null; then sudo=sudo; else
+  echo "deps: fatal: missing packages:$missing (run as root or install sudo)" >&2; exit 100
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends $missing >&2 || {
+  echo "deps: fatal: apt-get install failed" >&2; exit 111; }
