@@ -10,7 +10,8 @@ CFLAGS  ?=
 LDFLAGS ?=
 PM_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ilib \
             -DPM_ROOT_DEFAULT='"$(ROOT_DEFAULT)"' $(CFLAGS)
-LDLIBS  = -ls6 -lskarnet -lbearssl
+# Static: each exec'd program then maps only libc; less exec cost and PSS per session.
+LDLIBS  = -Wl,-Bstatic -ls6 -lskarnet -lbearssl -ludns -Wl,-Bdynamic
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))

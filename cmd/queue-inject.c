@@ -130,7 +130,10 @@ static void commit(int fd, char const *id)
   if (close(fd) < 0) die(QQ_WRITE, "close queue file");
   if (!queue_path_msg(&final, id) || !sadirname(&dir, final.s, final.len) || !stralloc_0(&dir))
     die(QQ_NOMEM, "allocate");
-  if (rename(tmpname.s, final.s) < 0) die(QQ_QUEUEDIR, "rename into queue");
+  /* msg/H may not exist yet when queue-run is creating the tree right now */
+  if (rename(tmpname.s, final.s) < 0
+   && (errno != ENOENT || !queue_init_dirs() || rename(tmpname.s, final.s) < 0))
+    die(QQ_QUEUEDIR, "rename into queue");
   tmpname.len = 0;
   dfd = open(dir.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   /* without the directory fsync the commit is not durable: undo, fail */

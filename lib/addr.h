@@ -13,7 +13,12 @@ size_t addr_at(char const *s, size_t len) ;
    local part <= 64, total <= 254, no control bytes, no spaces outside a
    quoted local part; domain is a name or an address literal [..]. */
 int addr_valid(char const *s, size_t len) ;
-/* sa = s with its domain (and, unless keepcase, local part) lower-cased,
-   NUL-terminated. */
+/* sa = s with its domain and local part lower-cased (local parts are
+   case-insensitive here, as in Postfix), a needlessly quoted local part
+   unquoted ("a.b"@x -> a.b@x), NUL-terminated. s must not point into sa.
+   0 on ENOMEM. */
 int addr_canon(stralloc *sa, char const *s, size_t len) ;
+/* 1 if s is an acceptable domain: dot-separated labels of letters, digits,
+   '-', '_' and UTF-8 bytes, each 1 to 63 bytes; or an address literal [..]. */
+int addr_domain_valid(char const *s, size_t len) ;
 #endif

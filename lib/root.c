@@ -58,6 +58,6 @@ char const *pm_me(void)
   if (me.s) return me.s;
   if (pm_control_line(&me, "etc/me", "") && me.len) return me.s;
   me.len = 0;
-  if (!sagethostname(&me) || !stralloc_0(&me)) strerr_diefusys(111, "get host name");
+  if (sagethostname(&me) < 0 || !stralloc_0(&me)) strerr_diefusys(111, "get host name");
   return me.s;
 }

@@ -13,6 +13,20 @@
      "A" address       -> target \0 target \0 ...
    Addresses and domains are stored lower-cased.
 */
+/* Details (see also THE SOURCE FILES in user-add(8)):
+   - an address in etc/users or etc/aliases may be "@domain", a catch-all;
+     its domain must be listed in etc/domains; an address is defined once,
+     as a user or as an alias.
+   - etc/users: the fields may be surrounded by blanks; an empty mailbox
+     means mail/DOMAIN/LOCAL; an empty hash disables logins; the quota
+     field may be left out.
+   - etc/aliases: a target without '@' is a local part in the alias's
+     domain. Targets may be remote addresses. In the cdb each target is
+     NUL-terminated, the last one too.
+   - "U" records: quota in decimal, last, not NUL-terminated.
+   - a +tag is the local part from its first '+' (not in a quoted local
+     part, not at its start).
+   Entries returned point into the mapped cdb: valid until users_close(). */
 #ifndef PM_USERS_H
 #define PM_USERS_H
 #include <stdint.h>
@@ -50,4 +64,38 @@ int users_mailbox_path(stralloc *sa, char const *mailbox) ;
    in err (NUL-terminated); on a system error returns 0 with errno and err
    empty. */
 int users_compile(stralloc *err) ;
+
+/* Expand aliases recursively: append to out the addresses that addr stands
+   for, lower-cased, each NUL-terminated, without duplicates. An address
+   that is not an alias (a mailbox, a remote address, an unknown local
+   one) is final and appended as found (a mailbox keeps its +tag); look
+   each one up to deliver or bounce it. An alias met again (a loop) adds
+   nothing. Returns the number of addresses appended (0: an alias that
+   loops onto itself only), or -1 with errno: ELOOP nested deeper than
+   USERS_RESOLVE_DEPTH, E2BIG more than USERS_RESOLVE_MAX addresses,
+   EPROTO corrupt cdb, ENOMEM. */
+#define USERS_RESOLVE_DEPTH 10
+#define USERS_RESOLVE_MAX 1000
+int users_resolve(users const *u, char const *addr, size_t len, stralloc *out) ;
+
+/* --- Editing the sources (user-add, alias-add, config-make). --- */
+/* Take the lock ROOT/etc/.lock (making etc/), waiting for it. Returns the
+   fd to keep open until done, -1 on error. Whoever writes etc/users,
+   etc/aliases, etc/domains or users.cdb holds it: users_compile() and
+   users_add_line() expect their caller to. */
+int users_lock(void) ;
+/* sa = "mail/DOMAIN/LOCAL" for the canonical address addr, NUL-terminated.
+   0 with EINVAL if the local part or domain cannot be a path component
+   (quoted, '/', leading '.', address literal), ENOMEM. */
+int users_default_mailbox(stralloc *sa, char const *addr, size_t len) ;
+/* Where the canonical address (or "@domain") is defined in the sources:
+   1 and where = "FILE:LINE" (NUL-terminated), 0 if nowhere, -1 on a read
+   error (errno). */
+int users_find(char const *addr, size_t len, stralloc *where) ;
+/* Append line (no newline) to ROOT/rel (etc/users or etc/aliases) and,
+   unless listed, domain to etc/domains (files replaced atomically and
+   durably), then users_compile(). If that fails, the files are put back.
+   Returns like users_compile(). */
+int users_add_line(char const *rel, char const *line, size_t len,
+                   char const *domain, size_t dlen, stralloc *err) ;
 #endif

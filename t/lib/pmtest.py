@@ -160,6 +160,22 @@ class Instance:
         self.smtp_port = port
         return port
 
+    def start_smtp_tls(self, mode='starttls', cert=None, key=None, port=None, env=None):
+        """tcp-serve 127.0.0.1 PORT tls-serve [-S] smtp-recv, with CERTFILE
+        and KEYFILE set; mode 'starttls' (-S) or 'implicit'. Returns the port
+        (the process is self.smtp_tls_proc)."""
+        if mode not in ('starttls', 'implicit'):
+            raise ValueError('mode: starttls or implicit')
+        port = port or free_port()
+        e = {'CERTFILE': cert, 'KEYFILE': key}
+        e.update(env or {})
+        args = ['tcp-serve', '127.0.0.1', str(port), 'tls-serve']
+        args += ['-S'] if mode == 'starttls' else []
+        self.smtp_tls_proc = self.spawn(args + ['smtp-recv'], env=e)
+        if not wait_port(port):
+            raise RuntimeError('smtp server did not start: ' + self.log(self.smtp_tls_proc))
+        return port
+
     def start_queue(self, env=None, opts=()):
         self.queue_proc = self.spawn(['queue-run'] + list(opts), env=env)
         return self.queue_proc

@@ -1,0 +1,293 @@
+/* tcp-serve: a UCSPI-TCP server. Accepts connections on IP:PORT and runs
+   PROG... once per connection with the socket on fd 0 and 1 and the peer
+   described in PROTO, TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <skalibs/allreadwrite.h>
+#include <skalibs/alloc.h>
+#include <skalibs/cdb.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/exec.h>
+#include <skalibs/iopause.h>
+#include <skalibs/ip46.h>
+#include <skalibs/selfpipe.h>
+#include <skalibs/sgetopt.h>
+#include <skalibs/sig.h>
+#include <skalibs/socket.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/tai.h>
+#include <skalibs/types.h>
+#include <s6/accessrules.h>
+
+#define USAGE "tcp-serve [-c maxchild] [-C maxperip] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
+#define MAXCHILD_MAX 65535
+
+struct child {
+  pid_t pid;
+  ip46 ip;
+};
+
+static struct child *children;
+static unsigned int nchild, maxchild = 40, maxperip = 20;
+static char const *rulesfile;
+static cdb rules = CDB_ZERO;
+static s6_accessrules_params_t params = S6_ACCESSRULES_PARAMS_ZERO;
+static stralloc modifs = STRALLOC_ZERO;
+
+/* IPv4-mapped IPv6 addresses (from a dual-stack "::" socket) are IPv4
+   clients: show and match them as such. */
+static void ip46_normalize(ip46 *ip)
+{
+  static char const mapped[12] = { 0,0,0,0,0,0,0,0,0,0,(char)0xff,(char)0xff };
+  if (ip->is6 && !memcmp(ip->ip, mapped, 12)) {
+    char v4[4];
+    memcpy(v4, ip->ip + 12, 4);
+    ip46full_from_ip4(ip, v4);
+  }
+}
+
+static int ip46_same(ip46 const *a, ip46 const *b)
+{
+  return a->is6 == b->is6 && !memcmp(a->ip, b->ip, a->is6 ? 16 : 4);
+}
+
+static void log_conn(pid_t pid, ip46 const *ip, uint16_t port, char const *action)
+{
+  char fpid[PID_FMT], fip[IP46_FMT], fport[UINT16_FMT];
+  fpid[pid_fmt(fpid, pid)] = 0;
+  fip[ip46_fmt(fip, ip)] = 0;
+  fport[uint16_fmt(fport, port)] = 0;
+  strerr_warni("pid=", fpid, " ip=", fip, " port=", fport, " action=", action);
+}
+
+static void load_rules(void)
+{
+  cdb c = CDB_ZERO;
+  if (!cdb_init(&c, rulesfile)) {
+    if (!rules.map) strerr_diefusys(111, "open ", rulesfile);
+    strerr_warnwusys("reload ", rulesfile, " (keeping the old rules)");
+    return;
+  }
+  if (rules.map) cdb_free(&rules);
+  rules = c;
+}
+
+/* s6-tcpserver-access semantics: only an explicit allow lets a client in. */
+static int allowed(ip46 const *ip)
+{
+  params.env.len = 0;
+  params.exec.len = 0;
+  switch (s6_accessrules_ip46_cdb(ip, &rules, &params)) {
+  case S6_ACCESSRULES_ALLOW:
+    /* An "exec" override would replace PROG: not supported, so fail closed. */
+    if (params.exec.len) { strerr_warnw("rule with an exec file: denied (unsupported)"); return 0; }
+    return 1;
+  case S6_ACCESSRULES_ERROR: strerr_warnwusys("read ", rulesfile); return 0;
+  default: return 0;
+  }
+}
+
+static int addvar(char const *name, char const *value)
+{
+  return stralloc_cats(&modifs, name) && stralloc_catb(&modifs, "=", 1)
+      && stralloc_cats(&modifs, value) && stralloc_0(&modifs);
+}
+
+/* The child's environment changes: UCSPI variables, then the rule's. */
+static int make_modifs(ip46 const *rip, uint16_t rport, ip46 const *lip, uint16_t lport)
+{
+  char fip[IP46_FMT], fport[UINT16_FMT];
+  modifs.len = 0;
+  /* Unset what an outer UCSPI server may have left and we do not provide. */
+  if (!stralloc_catb(&modifs, "TCPREMOTEHOST\0TCPREMOTEINFO\0TCPLOCALHOST\0", 41)) return 0;
+  fip[ip46_fmt(fip, rip)] = 0;
+  fport[uint16_fmt(fport, rport)] = 0;
+  if (!addvar("PROTO", "TCP") || !addvar("TCPREMOTEIP", fip) || !addvar("TCPREMOTEPORT", fport)) return 0;
+  fip[ip46_fmt(fip, lip)] = 0;
+  fport[uint16_fmt(fport, lport)] = 0;
+  if (!addvar("TCPLOCALIP", fip) || !addvar("TCPLOCALPORT", fport)) return 0;
+  return stralloc_catb(&modifs, params.env.s, params.env.len);
+}
+
+static void child_exec(int s, char const *const *argv)
+{
+  selfpipe_finish();
+  sig_blocknone();
+  if (dup2(s, 0) < 0 || dup2(s, 1) < 0) strerr_diefusys(111, "dup2 socket");
+  fd_close(s);
+  xmexec_m(argv, modifs.s, modifs.len);
+}
+
+static unsigned int count_ip(ip46 const *ip)
+{
+  unsigned int i, n = 0;
+  for (i = 0; i < nchild; i++) n += ip46_same(&children[i].ip, ip);
+  return n;
+}
+
+static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
+{
+  ip46 lip;
+  uint16_t lport;
+  pid_t pid;
+  ip46_normalize(rip);
+  if (count_ip(rip) >= maxperip) { log_conn(0, rip, rport, "toomany"); goto close; }
+  if (rulesfile && !allowed(rip)) { log_conn(0, rip, rport, "deny"); goto close; }
+  if (socket_local46(s, &lip, &lport) < 0) { strerr_warnwusys("getsockname"); goto close; }
+  ip46_normalize(&lip);
+  if (!make_modifs(rip, rport, &lip, lport)) { strerr_warnwusys("build environment"); goto close; }
+  pid = fork();
+  if (pid < 0) { strerr_warnwusys("fork"); goto close; }
+  if (!pid) child_exec(s, argv);
+  children[nchild].pid = pid;
+  children[nchild++].ip = *rip;
+  log_conn(pid, rip, rport, "start");
+close:
+  fd_close(s);
+}
+
+static void reap(void)
+{
+  int wstat;
+  pid_t pid;
+  while ((pid = wait_nohang(&wstat)) > 0) {
+    char fpid[PID_FMT], fst[UINT_FMT];
+    unsigned int i;
+    for (i = 0; i < nchild && children[i].pid != pid; i++) ;
+    if (i == nchild) continue;
+    children[i] = children[--nchild];
+    fpid[pid_fmt(fpid, pid)] = 0;
+    fst[uint_fmt(fst, wait_estatus(wstat))] = 0;
+    strerr_warni("pid=", fpid, " end status=", fst);
+  }
+}
+
+/* 0: queue empty; 1: go on; 2: pause accepting a while (EMFILE and the like). */
+static int accept_one(int ls, int is6, char const *const *argv)
+{
+  ip46 rip;
+  uint16_t rport;
+  int s = is6 ? socket_accept6(ls, rip.ip, &rport) : socket_accept4(ls, rip.ip, &rport);
+  if (s < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return 0;
+    if (errno == EINTR || errno == ECONNABORTED) return 1;
+    strerr_warnwusys("accept");
+    return 2;
+  }
+  rip.is6 = !!is6;
+  handle(s, &rip, rport, argv);
+  return 1;
+}
+
+static void handle_signals(int ls)
+{
+  for (;;) {
+    int sig = selfpipe_read();
+    if (sig < 0) strerr_diefusys(111, "selfpipe_read");
+    if (!sig) return;
+    if (sig == SIGCHLD) reap();
+    else if (sig == SIGHUP) { if (rulesfile) load_rules(); }
+    else if (sig == SIGTERM) {
+      /* Stop listening; running sessions go on, as with tcpserver. */
+      fd_close(ls);
+      _exit(0);
+    }
+  }
+}
+
+static unsigned int uarg(char const *s)
+{
+  unsigned int n;
+  if (!uint0_scan(s, &n)) strerr_dieusage(100, USAGE);
+  return n;
+}
+
+int main(int argc, char const *const *argv)
+{
+  subgetopt l = SUBGETOPT_ZERO;
+  int notif = -1, ls, sfd;
+  unsigned int backlog = 128;
+  ip46 ip;
+  uint16_t port;
+  tain pause_until = TAIN_ZERO;
+  PROG = "tcp-serve";
+
+  for (;;) {
+    int opt = subgetopt_r(argc, argv, "c:C:d:x:t:b:", &l);
+    if (opt == -1) break;
+    switch (opt) {
+    case 'c': maxchild = uarg(l.arg); break;
+    case 'C': maxperip = uarg(l.arg); break;
+    case 'd': notif = (int)uarg(l.arg); break;
+    case 'x': rulesfile = l.arg; break;
+    case 't': uarg(l.arg); break; /* tcpserver's ident timeout: no ident lookups here */
+    case 'b': backlog = uarg(l.arg); break;
+    default: strerr_dieusage(100, USAGE);
+    }
+  }
+  argc -= l.ind; argv += l.ind;
+  if (argc < 3 || !maxchild || maxchild > MAXCHILD_MAX || !maxperip) strerr_dieusage(100, USAGE);
+  {
+    size_t n = ip46_scan(argv[0], &ip);
+    if (!n || argv[0][n]) strerr_dief(100, "invalid IP address: ", argv[0]);
+  }
+  if (!uint160_scan(argv[1], &port)) strerr_dief(100, "invalid port: ", argv[1]);
+  if (notif >= 0 && fcntl(notif, F_GETFD) < 0) strerr_dief(100, "invalid notification fd");
+
+  /* If started with fd 0, 1 or 2 closed, fill them with /dev/null: an
+     accepted socket must never land there (fd 2 would send logs to it). */
+  for (;;) {
+    int fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (fd < 0) strerr_diefusys(111, "open /dev/null");
+    if (fd > 2) { fd_close(fd); break; }
+    if (fcntl(fd, F_SETFD, 0) < 0) strerr_diefusys(111, "fcntl");
+  }
+  children = alloc(maxchild * sizeof(struct child));
+  if (!children) strerr_diefusys(111, "allocate child table");
+  if (rulesfile) load_rules();
+
+  sfd = selfpipe_init();
+  if (sfd < 0) strerr_diefusys(111, "selfpipe_init");
+  if (!selfpipe_trap(SIGCHLD) || !selfpipe_trap(SIGTERM) || !selfpipe_trap(SIGHUP))
+    strerr_diefusys(111, "trap signals");
+
+  ls = socket_tcp46_nbcoe(ip.is6);
+  if (ls < 0) strerr_diefusys(111, "create socket");
+  if (ip.is6) {
+    /* skalibs makes IPv6 sockets v6-only; "::" should take IPv4 clients too. */
+    int off = 0;
+    if (setsockopt(ls, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off) < 0) strerr_diefusys(111, "clear IPV6_V6ONLY");
+  }
+  if (socket_bind46_reuse(ls, &ip, port) < 0) strerr_diefusys(111, "bind to ", argv[0], " port ", argv[1]);
+  if (socket_listen(ls, backlog) < 0) strerr_diefusys(111, "listen");
+  if (notif >= 0) {
+    if (fd_write(notif, "\n", 1) < 0) strerr_warnwusys("write to notification fd");
+    fd_close(notif);
+  }
+
+  tain_now_set_stopwatch_g();
+  for (;;) {
+    iopause_fd x[2] = { { .fd = sfd, .events = IOPAUSE_READ }, { .fd = ls, .events = IOPAUSE_READ } };
+    int paused = tain_future(&pause_until);
+    unsigned int n = (nchild < maxchild && !paused) ? 2 : 1;
+    if (iopause_g(x, n, paused ? &pause_until : 0) < 0) strerr_diefusys(111, "iopause");
+    if (x[0].revents) handle_signals(ls);
+    if (n == 2 && x[1].revents) {
+      /* Drain the queue while there is room: fewer wake-ups under load. */
+      int r = 1;
+      while (r == 1 && nchild < maxchild) r = accept_one(ls, ip.is6, argv + 2);
+      if (r == 2) {
+        tain d;
+        tain_from_millisecs(&d, 200);
+        tain_add_g(&pause_until, &d);
+      }
+    }
+  }
+}

@@ -1,0 +1,135 @@
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <skalibs/djbunix.h>
+#include "lineio.h"
+#include "injector.h"
+
+static char const *injector_prog(void)
+{
+  char const *p = getenv("QUEUE_INJECT");
+  if (!p || !*p) p = getenv("QMAILQUEUE");
+  return p && *p ? p : "queue-inject";
+}
+
+static void child(int msgr, int envr, char const *prog)
+{
+  char const *argv[2] = { prog, 0 };
+  setpgid(0, 0);
+  signal(SIGPIPE, SIG_DFL);   /* an ignored SIGPIPE survives exec */
+  if (fd_move2(0, msgr, 1, envr) < 0) _exit(81);
+  execvp(prog, (char *const *)argv);
+  _exit(120);                 /* qmail's "unable to exec qq" */
+}
+
+int injector_start(injector *q, unsigned int timeoutsecs)
+{
+  int m[2], e[2];
+  char const *prog = injector_prog();
+  q->pid = -1;
+  q->msgfd = q->envfd = -1;
+  q->failed = 0;
+  q->secs = timeoutsecs;
+  tain_uint(&q->timeout, timeoutsecs);
+  if (pipecoe(m) < 0) return 0;
+  if (pipecoe(e) < 0) { fd_close(m[0]); fd_close(m[1]); return 0; }
+  q->pid = fork();
+  if (!q->pid) child(m[0], e[0], prog);
+  fd_close(m[0]);
+  fd_close(e[0]);
+  if (q->pid < 0) { fd_close(m[1]); fd_close(e[1]); return 0; }
+  setpgid(q->pid, q->pid);    /* both sides, so that abort never races */
+  ndelay_on(m[1]);
+  ndelay_on(e[1]);
+  q->msgfd = m[1];
+  q->envfd = e[1];
+  return 1;
+}
+
+/* A write failed. A dead injector (EPIPE) has an exit code to report;
+   a stuck one (timeout) is killed, or waiting for it would hang. */
+static void wfail(injector *q)
+{
+  if (errno == ETIMEDOUT) {
+    kill(-q->pid, SIGKILL);
+    kill(q->pid, SIGKILL);
+  }
+  q->failed = 1;
+}
+
+int injector_write(injector *q, char const *s, size_t n)
+{
+  if (q->failed || q->msgfd < 0) return 0;
+  if (!lineio_writeall(q->msgfd, s, n, &q->timeout)) { wfail(q); return 0; }
+  return 1;
+}
+
+static void closefd(int *fd)
+{
+  if (*fd >= 0) fd_close(*fd);
+  *fd = -1;
+}
+
+void injector_abort(injector *q)
+{
+  int wstat;
+  if (q->pid <= 0) return;
+  kill(-q->pid, SIGKILL);
+  kill(q->pid, SIGKILL);
+  closefd(&q->msgfd);
+  closefd(&q->envfd);
+  wait_pid(q->pid, &wstat);
+  q->pid = -1;
+}
+
+static void onalarm(int sig) { (void)sig; }
+
+/* Wait for the exit, at most the timeout; then kill it. 1 if it exited
+   by itself (wstat set), 0 if not. */
+static int wait_timed(injector *q, int *wstat)
+{
+  struct sigaction sa, old;
+  pid_t r;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = onalarm;      /* no SA_RESTART: waitpid returns EINTR */
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGALRM, &sa, &old);
+  alarm(q->secs);
+  r = waitpid(q->pid, wstat, 0);
+  alarm(0);
+  sigaction(SIGALRM, &old, 0);
+  if (r == q->pid) return 1;
+  kill(-q->pid, SIGKILL);
+  kill(q->pid, SIGKILL);
+  wait_pid(q->pid, wstat);
+  return 0;
+}
+
+int injector_finish(injector *q, char const *env, size_t envlen)
+{
+  int wstat, code;
+  if (q->pid <= 0) return -1;
+  closefd(&q->msgfd);
+  if (!q->failed && !lineio_writeall(q->envfd, env, envlen, &q->timeout)) wfail(q);
+  closefd(&q->envfd);
+  if (!wait_timed(q, &wstat)) { q->pid = -1; return -1; }
+  q->pid = -1;
+  if (!WIFEXITED(wstat)) return -1;
+  code = WEXITSTATUS(wstat);
+  if (code >= 11 && code <= 40) return code;
+  return q->failed ? -1 : code;
+}
+
+char const *injector_reply(int r)
+{
+  if (!r) return "250 2.0.0 ok";
+  if (r == 11) return "554 5.1.3 envelope address too long";
+  if (r == 31) return "554 5.7.1 message refused";
+  if (r >= 11 && r <= 40) return "554 5.3.0 message permanently rejected";
+  if (r == 53) return "452 4.3.1 insufficient system storage";
+  if (r == 71) return "451 4.3.0 message temporarily rejected, try again later";
+  return "451 4.3.0 temporary queue failure, try again later";
+}

@@ -1,0 +1,40 @@
+/* Client side of the qmail-queue protocol: run the injector (or a filter
+   in front of it) with the message on its fd 0 and the envelope on its
+   fd 1, stream the message as it comes, and turn its exit code into an
+   SMTP reply. The injector is $QUEUE_INJECT, else $QMAILQUEUE, else
+   queue-inject from PATH. It runs in its own process group so that an
+   abort kills a whole filter chain before any envelope exists; nothing
+   is queued then. The caller must ignore SIGPIPE. */
+#ifndef PM_INJECTOR_H
+#define PM_INJECTOR_H
+#include <stddef.h>
+#include <sys/types.h>
+#include <skalibs/tai.h>
+
+typedef struct injector_s injector ;
+struct injector_s {
+  pid_t pid ;
+  int msgfd ;       /* our end of the message pipe, -1 once closed */
+  int envfd ;       /* our end of the envelope pipe, -1 once closed */
+  int failed ;      /* a write failed: the message is incomplete */
+  tain timeout ;    /* limit for each wait on a full pipe ... */
+  unsigned int secs ; /* ... and for the exit after the envelope */
+} ;
+
+/* 1 ok, 0 error (errno). */
+int injector_start(injector *q, unsigned int timeoutsecs) ;
+/* Append message bytes. Once a write failed (the injector died or is
+   stuck), later writes do nothing. 1 ok, 0 failed. */
+int injector_write(injector *q, char const *s, size_t n) ;
+/* Kill (SIGKILL) and reap, without writing the envelope. */
+void injector_abort(injector *q) ;
+/* End the message, write the envelope env (the whole qmail-queue form,
+   Fsender\0Trcpt\0...\0 with its final \0), wait for the exit.
+   Returns the exit code 0..255, or -1 if it was killed or the message or
+   envelope could not be written whole or it did not exit within the
+   timeout (unless the exit code is a
+   permanent refusal, 11..40, which is returned as is). */
+int injector_finish(injector *q, char const *env, size_t envlen) ;
+/* SMTP reply (code, enhanced code, text; no CRLF) for a finish result. */
+char const *injector_reply(int result) ;
+#endif

@@ -1,0 +1,33 @@
+/* Password hashes: PBKDF2-HMAC-SHA256 in passlib's format
+     $pbkdf2-sha256$ITERATIONS$SALT$HASH
+   SALT and HASH in passlib's "ab64" base64 ('.' for '+', no padding);
+   16-byte salt, 32-byte hash. Hashes made by passlib's pbkdf2_sha256 verify
+   here and the other way round. */
+#ifndef PM_PWHASH_H
+#define PM_PWHASH_H
+#include <stddef.h>
+#include <stdint.h>
+#include <skalibs/stralloc.h>
+
+#define PWHASH_ITER 50000       /* default for new hashes: ~45 ms here */
+#define PWHASH_ITERMAX 10000000 /* a stored hash above this is malformed (bounds CPU) */
+#define PWHASH_SALTLEN 16
+#define PWHASH_LEN 32
+
+/* Append a new hash of pw (random salt, PWHASH_ITER iterations) to out,
+   NUL-terminated (out->len excludes the NUL). 1 ok, 0 ENOMEM. The iteration
+   count can be lowered or raised with $PWHASH_ITERATIONS (tests). */
+int pwhash_make(stralloc *out, char const *pw, size_t len) ;
+/* 1 if pw matches hash, 0 if not, -1 if hash is malformed or of another kind.
+   The comparison takes constant time. */
+int pwhash_verify(char const *hash, char const *pw, size_t len) ;
+
+/* The primitives, exposed for the unit tests. */
+void pwhash_pbkdf2_sha256(unsigned char *out, size_t outlen, char const *pw, size_t pwlen,
+                          unsigned char const *salt, size_t saltlen, uint32_t iter) ;
+/* ab64 of n bytes into out (at most 4*n/3+3 chars); returns the length. */
+size_t pwhash_ab64_fmt(char *out, unsigned char const *s, size_t n) ;
+/* Decode ab64 (also standard base64, with or without '=' padding) of len chars
+   into out (room for max bytes). Returns the byte count, or -1 if malformed. */
+long pwhash_ab64_scan(unsigned char *out, size_t max, char const *s, size_t len) ;
+#endif

@@ -1,0 +1,195 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/types.h>
+#include "qjob.h"
+
+extern char **environ ;
+
+/* environ less the names set in envmod, then envmod. */
+static char const **envbuild(char const *const *envmod, unsigned int n)
+{
+  size_t len = 0 ;
+  while (environ[len]) len++ ;
+  char const **e = malloc((len + n + 1) * sizeof *e) ;
+  if (!e) return 0 ;
+  size_t k = 0 ;
+  for (size_t i = 0 ; i < len ; i++) {
+    unsigned int j = 0 ;
+    for (; j < n ; j++) {
+      size_t nl = strchr(envmod[j], '=') - envmod[j] + 1 ;
+      if (!strncmp(environ[i], envmod[j], nl)) break ;
+    }
+    if (j == n) e[k++] = environ[i] ;
+  }
+  for (unsigned int j = 0 ; j < n ; j++) e[k++] = envmod[j] ;
+  e[k] = 0 ;
+  return e ;
+}
+
+int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1)
+{
+  int p[2], r ;
+  posix_spawn_file_actions_t fa ;
+  posix_spawnattr_t at ;
+  sigset_t none, all ;
+  char const **envp = envbuild(envmod, n) ;
+  if (!envp) return 0 ;
+  if (pipe2(p, O_CLOEXEC) < 0) { free(envp) ; return 0 ; }
+  posix_spawn_file_actions_init(&fa) ;
+  posix_spawnattr_init(&at) ;
+  /* The selfpipe blocks our signals; the child must start clean. */
+  sigemptyset(&none) ;
+  sigfillset(&all) ;
+  posix_spawnattr_setsigmask(&at, &none) ;
+  posix_spawnattr_setsigdefault(&at, &all) ;
+  posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF) ;
+  posix_spawn_file_actions_adddup2(&fa, fd0, 0) ;
+  posix_spawn_file_actions_adddup2(&fa, fd1 >= 0 ? fd1 : p[1], 1) ;
+  posix_spawn_file_actions_adddup2(&fa, p[1], 2) ;
+  r = posix_spawnp(&j->pid, argv[0], &fa, &at, (char *const *)argv, (char *const *)envp) ;
+  posix_spawn_file_actions_destroy(&fa) ;
+  posix_spawnattr_destroy(&at) ;
+  free(envp) ;
+  close(p[1]) ;
+  if (r) { close(p[0]) ; errno = r ; return 0 ; }
+  ndelay_on(p[0]) ;
+  j->fd = p[0] ;
+  j->forward = 0 ;
+  j->curlen = j->lastlen = 0 ;
+  j->last[0] = 0 ;
+  return 1 ;
+}
+
+static void endline(qjob *j)
+{
+  while (j->curlen && (j->cur[j->curlen-1] == '\r' || j->cur[j->curlen-1] == ' ')) j->curlen-- ;
+  if (j->curlen) {
+    if (j->forward) {
+      j->cur[j->curlen] = '\n' ;
+      if (write(2, j->cur, j->curlen + 1) < 0) {}
+    }
+    memcpy(j->last, j->cur, j->curlen) ;
+    j->lastlen = j->curlen ;
+    j->last[j->lastlen] = 0 ;
+  }
+  j->curlen = 0 ;
+}
+
+int qjob_read(qjob *j)
+{
+  char buf[4096] ;
+  if (j->fd < 0) return 0 ;
+  for (;;) {
+    ssize_t r = read(j->fd, buf, sizeof buf) ;
+    if (r < 0 && errno == EINTR) continue ;
+    if (r < 0 && errno == EAGAIN) return 1 ;
+    if (r <= 0) break ;
+    for (ssize_t i = 0 ; i < r ; i++) {
+      if (buf[i] == '\n') endline(j) ;
+      else if (j->curlen < QJOB_LINEMAX) j->cur[j->curlen++] = buf[i] ;
+    }
+  }
+  endline(j) ;
+  close(j->fd) ;
+  j->fd = -1 ;
+  return 0 ;
+}
+
+void qjob_finish(qjob *j)
+{
+  if (j->fd < 0) return ;
+  qjob_read(j) ;
+  /* A grandchild may still hold the pipe: do not wait for it. */
+  if (j->fd >= 0) { endline(j) ; close(j->fd) ; j->fd = -1 ; }
+}
+
+char const *qjob_reason(qjob *j)
+{
+  char *s = j->last ;
+  /* "prog: fatal: " etc.: skip a first word ending in ':' then the level. */
+  char *c = strchr(s, ':') ;
+  if (c && c > s && !memchr(s, ' ', c - s) && c[1] == ' ') {
+    static char const *const lv[] = { "fatal: ", "warning: ", "info: ", 0 } ;
+    for (unsigned int i = 0 ; lv[i] ; i++)
+      if (!strncmp(c + 2, lv[i], strlen(lv[i]))) { s = c + 2 + strlen(lv[i]) ; break ; }
+  }
+  /* Keep only printable ASCII: reasons go into logs and bounces. */
+  for (char *p = s ; *p ; p++) if ((unsigned char)*p < 32 || (unsigned char)*p > 126) *p = '?' ;
+  return s ;
+}
+
+int qjob_class_delivery(int wstat)
+{
+  if (!WIFEXITED(wstat)) return QJOB_TEMP ;
+  switch (WEXITSTATUS(wstat)) {
+    case 0 : case 99 : return QJOB_OK ;
+    case 100 : return QJOB_PERM ;
+    default : return QJOB_TEMP ;
+  }
+}
+
+int qjob_class_inject(int wstat)
+{
+  if (!WIFEXITED(wstat)) return QJOB_TEMP ;
+  int e = WEXITSTATUS(wstat) ;
+  return !e ? QJOB_OK : e >= 11 && e <= 40 ? QJOB_PERM : QJOB_TEMP ;
+}
+
+void qjob_statusreason(char *buf, size_t max, char const *prog, int wstat, int class)
+{
+  char fmt[UINT_FMT] ;
+  char const *code = class == QJOB_PERM ? "5.3.0 " : "4.3.0 " ;
+  char const *what = " exited " ;
+  unsigned int n = WIFEXITED(wstat) ? WEXITSTATUS(wstat) : WIFSIGNALED(wstat) ? WTERMSIG(wstat) : 0 ;
+  if (WIFSIGNALED(wstat)) what = " killed by signal " ;
+  fmt[uint_fmt(fmt, n)] = 0 ;
+  size_t len = 0 ;
+  char const *parts[4] = { code, prog, what, fmt } ;
+  for (unsigned int i = 0 ; i < 4 ; i++)
+    for (char const *p = parts[i] ; *p && len + 1 < max ; p++) buf[len++] = *p ;
+  buf[len] = 0 ;
+}
+
+int qjob_memfd(char const *s, size_t len)
+{
+  int fd = memfd_create("queue-run", MFD_CLOEXEC) ;
+  if (fd < 0) return -1 ;
+  size_t w = 0 ;
+  while (w < len) {
+    ssize_t r = write(fd, s + w, len - w) ;
+    if (r < 0) { if (errno == EINTR) continue ; close(fd) ; return -1 ; }
+    w += r ;
+  }
+  if (lseek(fd, 0, SEEK_SET) < 0) { close(fd) ; return -1 ; }
+  return fd ;
+}
+
+int qjob_inpath(char const *prog)
+{
+  char const *path = getenv("PATH") ;
+  if (!path) path = "/usr/bin:/bin" ;
+  size_t pl = strlen(prog) ;
+  while (*path) {
+    size_t n = strcspn(path, ":") ;
+    char buf[4096] ;
+    if (n + pl + 2 <= sizeof buf) {
+      memcpy(buf, n ? path : ".", n ? n : 1) ;
+      size_t k = n ? n : 1 ;
+      buf[k] = '/' ;
+      memcpy(buf + k + 1, prog, pl + 1) ;
+      if (!access(buf, X_OK)) return 1 ;
+    }
+    path += n ;
+    if (*path) path++ ;
+  }
+  return 0 ;
+}

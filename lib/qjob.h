@@ -1,0 +1,53 @@
+/* Child jobs of queue-run: spawn a program with given stdin/stdout and
+   extra environment, collect its output through a nonblocking pipe
+   (only the last line is kept, as the failure reason), classify its
+   exit status. */
+#ifndef PM_QJOB_H
+#define PM_QJOB_H
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define QJOB_LINEMAX 1000
+
+typedef struct qjob_s qjob ;
+struct qjob_s {
+  pid_t pid ;
+  int fd ;                       /* read end of the output pipe, -1 when closed */
+  int forward ;                  /* copy each line to our stderr (a log) */
+  size_t curlen, lastlen ;
+  char cur[QJOB_LINEMAX + 1] ;   /* line being read */
+  char last[QJOB_LINEMAX + 1] ;  /* last complete non-empty line */
+} ;
+
+/* Results of a job (exit status classes). */
+enum { QJOB_OK = 0, QJOB_PERM = 1, QJOB_TEMP = 2 } ;
+
+/* Run argv[0] (found via PATH) with fd 0 = fd0, fd 1 = fd1 (or the output
+   pipe if fd1 < 0), fd 2 = the output pipe, the environment plus envmod
+   (n "NAME=value" strings, replacing existing NAME). Returns 1 ok, 0 on
+   error (errno; ENOENT if the program is not found). j->forward is 0;
+   set it to copy the job's output lines to our stderr. */
+int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1) ;
+/* Read what is available. Returns 1 if more may come, 0 at EOF or on an
+   error (the pipe is then closed). */
+int qjob_read(qjob *j) ;
+/* Drain and close the pipe (after the child was reaped). */
+void qjob_finish(qjob *j) ;
+/* The reason: the last line of output, less a leading "prog: fatal: " or
+   "prog: warning: ". NUL-terminated, in j. */
+char const *qjob_reason(qjob *j) ;
+/* Class of a delivery agent's wait status (0 or 99 ok, 100 permanent,
+   other exits and signals temporary). */
+int qjob_class_delivery(int wstat) ;
+/* Class of a queue-inject wait status (0 ok, 11..40 permanent). */
+int qjob_class_inject(int wstat) ;
+/* A fallback reason from a wait status when the program said nothing:
+   "CODE PROG exited N" / "CODE PROG killed by signal N" into buf (>= 128). */
+void qjob_statusreason(char *buf, size_t max, char const *prog, int wstat, int class) ;
+/* An anonymous read-write file holding s (for a child's stdin/fd 1),
+   positioned at 0. -1 on error. */
+int qjob_memfd(char const *s, size_t len) ;
+/* 1 if prog is found in PATH. */
+int qjob_inpath(char const *prog) ;
+#endif

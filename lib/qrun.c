@@ -1,0 +1,824 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <dirent.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "dsn.h"
+#include "qjob.h"
+#include "report.h"
+#include "queue.h"
+#include "root.h"
+#include "qsched.h"
+#include "users.h"
+#include "qrun.h"
+
+enum { J_FREE = 0, J_LOCAL, J_ALIAS, J_BOUNCE, J_REMOTE } ;
+
+#define REMOTE_RCPTMAX 100          /* recipients per remote job */
+#define REPORT_READMAX (4u << 20)   /* bytes of a remote report read */
+
+/* A FIFO of messages waiting for a remote slot (holds references). */
+typedef struct wlist_s wlist ;
+struct wlist_s { smsg **v ; size_t head, len, cap ; } ;
+
+/* A domain with remote jobs running or messages waiting for it. */
+typedef struct rdom_s rdom ;
+struct rdom_s {
+  rdom *next ;
+  unsigned int active ;
+  wlist w ;
+  char name[] ;
+} ;
+
+typedef struct job_s job ;
+struct job_s {
+  qjob j ;
+  int kind ;
+  smsg *m ;
+  uint32_t idx ;          /* J_LOCAL, J_ALIAS: the recipient */
+  uint32_t *list ;        /* J_BOUNCE, J_REMOTE: the recipients */
+  uint32_t n ;
+  rdom *dom ;             /* J_REMOTE */
+  int report ;            /* J_REMOTE: memfd holding the report */
+  int poll ;              /* index in the iopause array, -1 if none */
+} ;
+
+static qrun_cfg cfg ;
+static qsched S = QSCHED_ZERO ;
+static users U = USERS_ZERO ;
+static struct stat ustat ;
+static uint64_t uchecked ;
+static job *jobs ;
+static unsigned int njobs, nlocal, nremote ;
+static int stopping ;
+static int remote_ok ;     /* mx-lookup and remote-send are in PATH */
+static rdom *doms ;
+static wlist gwait ;       /* waiting because all remote slots are busy */
+
+static void remote_check(void) ;
+
+/* ---------- logging ---------- */
+
+/* Append s for a log line: no quotes, no control bytes, bounded. */
+static void cat_logsafe(stralloc *sa, char const *s)
+{
+  for (size_t n = 0 ; *s && n < 1000 ; s++, n++) {
+    unsigned char c = *s ;
+    char o = c == '"' ? '\'' : c < 32 || c > 126 ? '?' : c ;
+    stralloc_catb(sa, &o, 1) ;
+  }
+}
+
+static void logline(smsg *m, char const *const *v, unsigned int n)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  stralloc_cats(&sa, "id=") ;
+  stralloc_cats(&sa, m->q.id) ;
+  for (unsigned int i = 0 ; i < n ; i++) {
+    /* odd items are values, made safe */
+    if (i & 1) cat_logsafe(&sa, v[i]) ; else stralloc_cats(&sa, v[i]) ;
+  }
+  if (stralloc_0(&sa)) strerr_warni(sa.s) ;
+  stralloc_free(&sa) ;
+}
+#define LOG(m, ...) logline(m, (char const *const[]){ __VA_ARGS__ }, sizeof((char const *const[]){ __VA_ARGS__ }) / sizeof(char const *))
+
+static void logrcpt(smsg *m, uint32_t i, char const *status, char const *reason, uint64_t now)
+{
+  char d[UINT64_FMT], a[UINT32_FMT] ;
+  qrcpt const *r = &m->q.rcpt[i] ;
+  d[uint64_fmt(d, now > m->q.arrival ? now - m->q.arrival : 0)] = 0 ;
+  a[uint32_fmt(a, r->attempts)] = 0 ;
+  LOG(m, " rcpt=<", r->addr, "> status=", status, " delay=", d, "s attempts=", a, " reason=\"", reason, "\"") ;
+}
+
+/* ---------- recipients' state ---------- */
+
+/* Rebuild q->reasons with the live texts only (but recipient i's). */
+static void compact(qmsg *q, uint32_t i)
+{
+  stralloc ns = STRALLOC_ZERO ;
+  size_t total = 1 ;
+  q->rcpt[i].reason = 0 ;
+  for (uint32_t k = 0 ; k < q->nrcpt ; k++)
+    if (q->rcpt[k].reason) total += strlen(q->reasons.s + q->rcpt[k].reason) + 1 ;
+  if (!stralloc_ready(&ns, total)) return ;
+  ns.s[ns.len++] = 0 ;
+  for (uint32_t k = 0 ; k < q->nrcpt ; k++) {
+    if (!q->rcpt[k].reason) continue ;
+    size_t n = strlen(q->reasons.s + q->rcpt[k].reason) + 1 ;
+    memcpy(ns.s + ns.len, q->reasons.s + q->rcpt[k].reason, n) ;
+    q->rcpt[k].reason = ns.len ;
+    ns.len += n ;
+  }
+  stralloc_free(&q->reasons) ;
+  q->reasons = ns ;
+}
+
+/* Store a reason for recipient i, reusing its slot when it fits, and
+   compacting q.reasons when dead texts pile up (long-deferred messages). */
+static void setreason(qmsg *q, uint32_t i, char const *text)
+{
+  size_t n = strlen(text) ;
+  qrcpt *r = &q->rcpt[i] ;
+  if (!n) { r->reason = 0 ; return ; }
+  if (r->reason && strlen(q->reasons.s + r->reason) >= n) {
+    memcpy(q->reasons.s + r->reason, text, n + 1) ;
+    return ;
+  }
+  if (q->reasons.len > 4096 + (size_t)q->nrcpt * 2048) compact(q, i) ;
+  size_t off = q->reasons.len ;
+  r->reason = stralloc_catb(&q->reasons, text, n + 1) ? off : 0 ;
+}
+
+static void append(smsg *m, uint32_t i, char code, uint64_t now, uint64_t next, char const *text, int sync)
+{
+  if (!queue_state_append(m->q.id, i, code, now, next, text, sync)) {
+    char c[2] = { code, 0 } ;
+    strerr_warnwusys("append state ", c, " for ", m->q.id) ;
+  }
+}
+
+/* Record the outcome of an attempt for recipient i. */
+static void result(smsg *m, uint32_t i, int class, char const *reason, uint64_t now)
+{
+  qrcpt *r = &m->q.rcpt[i] ;
+  stralloc gave = STRALLOC_ZERO ;
+  char const *status ;
+  r->attempts++ ;
+  r->last = now ;
+  if (class == QJOB_TEMP && now >= m->q.arrival + cfg.lifetime) {
+    char a[UINT32_FMT] ;
+    a[uint32_fmt(a, r->attempts)] = 0 ;
+    if (stralloc_cats(&gave, "gave up after ") && stralloc_cats(&gave, a)
+     && stralloc_cats(&gave, r->attempts == 1 ? " attempt: " : " attempts: ")
+     && stralloc_cats(&gave, reason) && stralloc_0(&gave)) reason = gave.s ;
+    class = QJOB_PERM ;
+  }
+  if (class == QJOB_OK) {
+    r->state = QR_DONE ; status = "delivered" ;
+    /* one recipient: removing the message is the record */
+    if (m->q.nrcpt > 1) append(m, i, QR_DONE, now, 0, "", 0) ;
+  } else if (class == QJOB_PERM) {
+    r->state = QR_FAILED ; status = "failed" ;
+    append(m, i, QR_FAILED, now, 0, reason, 1) ;
+  } else {
+    r->state = QR_TEMP ; status = "deferred" ;
+    r->next = now + qsched_delay(r->attempts, cfg.retrymin, cfg.retrymax) ;
+    append(m, i, QR_TEMP, now, r->next, reason, 0) ;
+  }
+  setreason(&m->q, i, class == QJOB_OK ? "" : reason) ;
+  logrcpt(m, i, status, reason, now) ;
+  stralloc_free(&gave) ;
+}
+
+/* ---------- users ---------- */
+
+void qrun_users(int force)
+{
+  stralloc path = STRALLOC_ZERO ;
+  struct stat st ;
+  uint64_t now = time(0) ;
+  if (!force && now == uchecked) return ;
+  uchecked = now ;
+  if (force) remote_check() ;
+  if (!pm_path(&path, "etc/users.cdb")) return ;
+  if (stat(path.s, &st) == 0 && (force || st.st_ino != ustat.st_ino || st.st_mtime != ustat.st_mtime || st.st_size != ustat.st_size)) {
+    users nu = USERS_ZERO ;
+    if (users_open(&nu)) {
+      users_close(&U) ;
+      U = nu ;
+      ustat = st ;
+    } else strerr_warnwusys("open ", path.s) ;
+  }
+  stralloc_free(&path) ;
+}
+
+static int islocal(char const *addr)
+{
+  char const *at = strrchr(addr, '@') ;
+  return !at || users_isdomain(&U, at + 1, strlen(at + 1)) ;
+}
+
+/* ---------- jobs ---------- */
+
+static job *job_new(void)
+{
+  for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++)
+    if (jobs[i].kind == J_FREE) return &jobs[i] ;
+  return 0 ;
+}
+
+/* The message file, open and positioned at the message. */
+static int openmsg(smsg *m)
+{
+  stralloc p = STRALLOC_ZERO ;
+  int fd = -1 ;
+  if (queue_path_msg(&p, m->q.id)) fd = open(p.s, O_RDONLY | O_CLOEXEC) ;
+  stralloc_free(&p) ;
+  if (fd >= 0 && lseek(fd, m->q.hdrlen, SEEK_SET) < 0) { close(fd) ; fd = -1 ; }
+  return fd ;
+}
+
+static void job_started(job *jb, int kind, smsg *m)
+{
+  jb->kind = kind ;
+  jb->m = m ;
+  jb->poll = -1 ;
+  m->inflight++ ;
+  njobs++ ;
+  if (kind == J_REMOTE) nremote++ ; else nlocal++ ;
+}
+
+/* Spawn argv for recipient i of m; fd1 < 0: output pipe. 1 if started,
+   else the failure is recorded as temporary. */
+static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, char const *const *env, unsigned int nenv, int fd1, uint64_t now)
+{
+  job *jb = job_new() ;
+  int fd0 = openmsg(m), ok = 0 ;
+  if (jb && fd0 >= 0) ok = qjob_spawn(&jb->j, argv, env, nenv, fd0, fd1 >= 0 ? fd1 : -1) ;
+  int e = errno ;
+  if (fd0 >= 0) close(fd0) ;
+  if (!ok) {
+    stralloc why = STRALLOC_ZERO ;
+    stralloc_cats(&why, fd0 < 0 ? "4.3.0 unable to open queue file: " : "4.3.0 unable to run ") ;
+    if (fd0 >= 0) { stralloc_cats(&why, argv[0]) ; stralloc_cats(&why, ": ") ; }
+    stralloc_cats(&why, strerror(e)) ;
+    stralloc_0(&why) ;
+    result(m, i, QJOB_TEMP, why.s ? why.s : "4.3.0 unable to start delivery", now) ;
+    stralloc_free(&why) ;
+    return 0 ;
+  }
+  jb->idx = i ;
+  m->flags[i] |= SF_BUSY ;
+  job_started(jb, kind, m) ;
+  return 1 ;
+}
+
+static void start_mailbox(smsg *m, uint32_t i, users_entry const *e, uint64_t now)
+{
+  stralloc path = STRALLOC_ZERO, ev = STRALLOC_ZERO ;
+  char q[UINT64_FMT], arr[UINT64_FMT], idx[UINT32_FMT] ;
+  char const *argv[5] ;
+  unsigned int n = 0 ;
+  q[uint64_fmt(q, e->quota)] = 0 ;
+  arr[uint64_fmt(arr, m->q.arrival)] = 0 ;
+  idx[uint32_fmt(idx, i)] = 0 ;
+  if (!users_mailbox_path(&path, e->mailbox)) { result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ; return ; }
+  argv[n++] = "maildir-deliver" ;
+  if (e->quota) { argv[n++] = "-q" ; argv[n++] = q ; }
+  argv[n++] = path.s ;
+  argv[n] = 0 ;
+  /* "NAME=value\0" x 4, then pointers into ev */
+  size_t o[4] ;
+  o[0] = ev.len ; stralloc_cats(&ev, "SENDER=") ; stralloc_cats(&ev, m->q.sender) ; stralloc_0(&ev) ;
+  o[1] = ev.len ; stralloc_cats(&ev, "RECIPIENT=") ; stralloc_cats(&ev, m->q.rcpt[i].addr) ; stralloc_0(&ev) ;
+  o[2] = ev.len ; stralloc_cats(&ev, "DELIVERY_ID=") ; stralloc_cats(&ev, m->q.id) ; stralloc_cats(&ev, ".") ; stralloc_cats(&ev, idx) ; stralloc_0(&ev) ;
+  o[3] = ev.len ; stralloc_cats(&ev, "QUEUE_ARRIVAL=") ; stralloc_cats(&ev, arr) ;
+  if (!stralloc_0(&ev)) result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ;
+  else {
+    char const *env[4] = { ev.s + o[0], ev.s + o[1], ev.s + o[2], ev.s + o[3] } ;
+    spawn_rcpt(m, i, J_LOCAL, argv, env, 4, -1, now) ;
+  }
+  stralloc_free(&path) ;
+  stralloc_free(&ev) ;
+}
+
+/* Envelope "Fsender\0Trcpt\0...\0" in a memfd, rcpts NUL-separated. */
+static int envfd(char const *sender, char const *rcpts, size_t len)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  int fd = -1 ;
+  int ok = stralloc_catb(&sa, "F", 1) && stralloc_cats(&sa, sender) && stralloc_0(&sa) ;
+  for (size_t k = 0 ; ok && k < len ; k += strlen(rcpts + k) + 1)
+    ok = stralloc_catb(&sa, "T", 1) && stralloc_cats(&sa, rcpts + k) && stralloc_0(&sa) ;
+  if (ok && stralloc_0(&sa)) fd = qjob_memfd(sa.s, sa.len) ;
+  stralloc_free(&sa) ;
+  return fd ;
+}
+
+static void start_alias(smsg *m, uint32_t i, uint64_t now)
+{
+  stralloc out = STRALLOC_ZERO ;
+  char const *addr = m->q.rcpt[i].addr ;
+  int n = users_resolve(&U, addr, strlen(addr), &out) ;
+  if (n < 0) {
+    result(m, i, errno == ELOOP ? QJOB_PERM : errno == E2BIG ? QJOB_PERM : QJOB_TEMP,
+           errno == ELOOP ? "5.4.6 alias nested too deeply" : errno == E2BIG ? "5.3.4 alias expands to too many addresses" : "4.3.0 alias lookup failed", now) ;
+  } else if (!n) {
+    result(m, i, QJOB_PERM, "5.4.6 alias loop: no final address", now) ;
+  } else {
+    int fd1 = envfd(m->q.sender, out.s, out.len) ;
+    char const *argv[2] = { "queue-inject", 0 } ;
+    if (fd1 < 0) result(m, i, QJOB_TEMP, "4.3.0 unable to write envelope", now) ;
+    else { spawn_rcpt(m, i, J_ALIAS, argv, 0, 0, fd1, now) ; close(fd1) ; }
+  }
+  stralloc_free(&out) ;
+}
+
+static void start_local(smsg *m, uint32_t i, uint64_t now)
+{
+  users_entry e ;
+  char const *addr = m->q.rcpt[i].addr ;
+  switch (users_lookup(&U, addr, strlen(addr), &e)) {
+    case USERS_MAILBOX : start_mailbox(m, i, &e, now) ; break ;
+    case USERS_ALIAS : start_alias(m, i, now) ; break ;
+    case USERS_NONE : result(m, i, QJOB_PERM, "5.1.1 no such user here", now) ; break ;
+    default : result(m, i, QJOB_TEMP, "4.3.0 users database lookup failed", now) ; break ;
+  }
+}
+
+/* ---------- bounces ---------- */
+
+static int bounce_pending(smsg const *m)
+{
+  for (uint32_t i = 0 ; i < m->q.nrcpt ; i++)
+    if (m->q.rcpt[i].state == QR_FAILED) return 1 ;
+  return 0 ;
+}
+
+static void mark_bounced(smsg *m, uint32_t const *list, uint32_t n, char const *status, uint64_t now)
+{
+  for (uint32_t k = 0 ; k < n ; k++) {
+    uint32_t i = list[k] ;
+    if (m->q.rcpt[i].state != QR_FAILED) continue ;
+    append(m, i, QR_BOUNCED, now, 0, "", k + 1 == n) ;
+    m->q.rcpt[i].state = QR_BOUNCED ;
+    logrcpt(m, i, status, m->q.reasons.s + m->q.rcpt[i].reason, now) ;
+  }
+}
+
+/* Build the DSN into two memfds (message, envelope). 1 ok. */
+static int bounce_make(smsg *m, uint32_t const *list, uint32_t n, char const *to, char const *bsender, uint64_t now, int *fds)
+{
+  stralloc hdr = STRALLOC_ZERO, out = STRALLOC_ZERO ;
+  dsn_rcpt *dr = calloc(n, sizeof *dr) ;
+  int ok = 0, fd = openmsg(m) ;
+  fds[0] = fds[1] = -1 ;
+  if (!dr || fd < 0 || !dsn_readheaders(&hdr, fd, m->q.hdrlen)) goto end ;
+  for (uint32_t k = 0 ; k < n ; k++) {
+    dr[k].addr = m->q.rcpt[list[k]].addr ;
+    dr[k].reason = m->q.reasons.s + m->q.rcpt[list[k]].reason ;
+  }
+  dsn d = { .me = pm_me(), .qid = m->q.id, .sender = m->q.sender, .to = to, .arrival = m->q.arrival,
+            .now = now, .rcpt = dr, .n = n, .hdr = hdr.s, .hdrlen = hdr.len } ;
+  if (!dsn_build(&out, &d)) goto end ;
+  fds[0] = qjob_memfd(out.s, out.len) ;
+  fds[1] = envfd(bsender, to, strlen(to) + 1) ;
+  ok = fds[0] >= 0 && fds[1] >= 0 ;
+end:
+  if (fd >= 0) close(fd) ;
+  free(dr) ;
+  stralloc_free(&hdr) ;
+  stralloc_free(&out) ;
+  return ok ;
+}
+
+static void start_bounce(smsg *m, uint64_t now)
+{
+  stralloc to = STRALLOC_ZERO ;
+  char const *bsender = "" ;
+  uint32_t *list = malloc(m->q.nrcpt * sizeof *list), n = 0 ;
+  int fds[2] = { -1, -1 } ;
+  int r = dsn_route(&to, &bsender, m->q.sender) ;
+  if (!list) r = -1 ;
+  else for (uint32_t i = 0 ; i < m->q.nrcpt ; i++)
+    if (m->q.rcpt[i].state == QR_FAILED) list[n++] = i ;
+  if (!r) {    /* a failed double bounce: nobody left to tell */
+    mark_bounced(m, list, n, "dropped", now) ;
+    goto end ;
+  }
+  if (r > 0 && bounce_make(m, list, n, to.s, bsender, now, fds)) {
+    job *jb = job_new() ;
+    char const *argv[2] = { "queue-inject", 0 } ;
+    if (jb && qjob_spawn(&jb->j, argv, 0, 0, fds[0], fds[1])) {
+      jb->list = list ; jb->n = n ; list = 0 ;
+      job_started(jb, J_BOUNCE, m) ;
+      goto end ;
+    }
+  }
+  strerr_warnwusys("start a bounce for ", m->q.id) ;
+  m->bounceat = now + cfg.retrymin ;
+end:
+  if (fds[0] >= 0) close(fds[0]) ;
+  if (fds[1] >= 0) close(fds[1]) ;
+  free(list) ;
+  stralloc_free(&to) ;
+}
+
+/* ---------- remote ---------- */
+
+static char const *domof(char const *addr)
+{
+  char const *at = strrchr(addr, '@') ;
+  return at ? at + 1 : addr ;
+}
+
+static int wpush(wlist *w, smsg *m)
+{
+  if (w->head == w->len) w->head = w->len = 0 ;
+  if (w->len == w->cap) {
+    if (w->head) {
+      memmove(w->v, w->v + w->head, (w->len - w->head) * sizeof *w->v) ;
+      w->len -= w->head ; w->head = 0 ;
+    } else {
+      size_t n = w->cap ? w->cap * 2 : 16 ;
+      smsg **v = realloc(w->v, n * sizeof *v) ;
+      if (!v) return 0 ;
+      w->v = v ; w->cap = n ;
+    }
+  }
+  w->v[w->len++] = m ;
+  qsched_ref(m) ;
+  return 1 ;
+}
+
+static smsg *wpop(wlist *w)
+{
+  return w->head < w->len ? w->v[w->head++] : 0 ;
+}
+
+static rdom *rdom_get(char const *name)
+{
+  for (rdom *d = doms ; d ; d = d->next) if (!strcasecmp(d->name, name)) return d ;
+  size_t n = strlen(name) ;
+  rdom *d = calloc(1, sizeof *d + n + 1) ;
+  if (!d) return 0 ;
+  memcpy(d->name, name, n + 1) ;
+  d->next = doms ; doms = d ;
+  return d ;
+}
+
+static void rdom_gc(rdom *d)
+{
+  if (d->active || d->w.head < d->w.len) return ;
+  for (rdom **p = &doms ; *p ; p = &(*p)->next)
+    if (*p == d) { *p = d->next ; break ; }
+  free(d->w.v) ;
+  free(d) ;
+}
+
+/* A slot freed: give it to messages that waited (oldest first). */
+static void wake_waiters(rdom *d)
+{
+  smsg *m ;
+  unsigned int k = d->active < cfg.dmax ? cfg.dmax - d->active : 0 ;
+  while (k-- && (m = wpop(&d->w))) {
+    for (uint32_t i = 0 ; i < m->q.nrcpt ; i++)
+      if ((m->flags[i] & SF_DWAIT) && !strcasecmp(domof(m->q.rcpt[i].addr), d->name)) m->flags[i] &= ~SF_DWAIT ;
+    qsched_ready(&S, m) ;
+    qsched_unref(m) ;
+  }
+  k = nremote < cfg.rmax ? cfg.rmax - nremote : 0 ;
+  while (k-- && (m = wpop(&gwait))) {
+    m->gwait = 0 ;
+    qsched_ready(&S, m) ;
+    qsched_unref(m) ;
+  }
+}
+
+static void start_remote(smsg *m, rdom *d, uint32_t const *list, uint32_t n, uint64_t now)
+{
+  char const **argv = calloc(n + 7, sizeof *argv) ;
+  uint32_t *copy = malloc(n * sizeof *copy) ;
+  job *jb = job_new() ;
+  int fd0 = openmsg(m), rep = qjob_memfd("", 0), ok = 0, k = 0 ;
+  if (argv && copy && jb && fd0 >= 0 && rep >= 0) {
+    /* an address literal needs no MX lookup */
+    if (d->name[0] != '[') { argv[k++] = "mx-lookup" ; argv[k++] = d->name ; }
+    argv[k++] = "remote-send" ; argv[k++] = d->name ; argv[k++] = m->q.sender ;
+    for (uint32_t i = 0 ; i < n ; i++) argv[k++] = m->q.rcpt[list[i]].addr ;
+    argv[k] = 0 ;
+    ok = qjob_spawn(&jb->j, argv, 0, 0, fd0, rep) ;
+  }
+  if (fd0 >= 0) close(fd0) ;
+  free(argv) ;
+  if (!ok) {
+    if (rep >= 0) close(rep) ;
+    free(copy) ;
+    for (uint32_t i = 0 ; i < n ; i++) result(m, list[i], QJOB_TEMP, "4.3.0 unable to start remote delivery", now) ;
+    return ;
+  }
+  memcpy(copy, list, n * sizeof *copy) ;
+  for (uint32_t i = 0 ; i < n ; i++) m->flags[list[i]] |= SF_BUSY ;
+  jb->list = copy ; jb->n = n ; jb->dom = d ; jb->report = rep ;
+  jb->j.forward = 1 ;   /* remote-send logs each connection: keep that */
+  d->active++ ;
+  job_started(jb, J_REMOTE, m) ;
+}
+
+static int bydomain(void const *a, void const *b, void *data)
+{
+  qrcpt const *r = data ;
+  uint32_t x = *(uint32_t const *)a, y = *(uint32_t const *)b ;
+  int c = strcasecmp(domof(r[x].addr), domof(r[y].addr)) ;
+  return c ? c : x < y ? -1 : x > y ;
+}
+
+/* Start jobs for one domain's due recipients v[0..n), within the limits;
+   what cannot start waits in a list. 0 if all remote slots are busy. */
+static int remote_domain(smsg *m, uint32_t const *v, uint32_t n, uint64_t now)
+{
+  rdom *d = rdom_get(domof(m->q.rcpt[v[0]].addr)) ;
+  if (!d) return 1 ;
+  while (n && nremote < cfg.rmax && d->active < cfg.dmax) {
+    uint32_t k = n < REMOTE_RCPTMAX ? n : REMOTE_RCPTMAX ;
+    start_remote(m, d, v, k, now) ;
+    v += k ; n -= k ;
+  }
+  if (n && d->active >= cfg.dmax) {
+    if (wpush(&d->w, m)) for (uint32_t i = 0 ; i < n ; i++) m->flags[v[i]] |= SF_DWAIT ;
+  }
+  rdom_gc(d) ;
+  return !n || nremote < cfg.rmax ;
+}
+
+/* Group m's due remote recipients by domain, one job per domain. */
+static void dispatch_remote(smsg *m, uint64_t now)
+{
+  uint32_t *v = 0, n = 0 ;
+  for (uint32_t i = 0 ; i < m->q.nrcpt ; i++) {
+    qrcpt const *r = &m->q.rcpt[i] ;
+    if (m->flags[i] & (SF_BUSY | SF_DWAIT)) continue ;
+    if (r->state != QR_PENDING && !(r->state == QR_TEMP && r->next <= now)) continue ;
+    if (islocal(r->addr)) continue ;
+    if (remote_ok) {
+      if (!v && !(v = malloc(m->q.nrcpt * sizeof *v))) return ;
+      v[n++] = i ;
+      continue ;
+    }
+    if (!(m->flags[i] & SF_NOTED)) {
+      m->flags[i] |= SF_NOTED ;
+      logrcpt(m, i, "queued", "remote delivery not available", now) ;
+    }
+  }
+  if (!n) return ;
+  qsort_r(v, n, sizeof *v, &bydomain, m->q.rcpt) ;
+  for (uint32_t a = 0, b ; a < n ; a = b) {
+    for (b = a + 1 ; b < n && !strcasecmp(domof(m->q.rcpt[v[a]].addr), domof(m->q.rcpt[v[b]].addr)) ; b++) ;
+    if (!remote_domain(m, v + a, b - a, now)) {
+      if (!m->gwait && wpush(&gwait, m)) m->gwait = 1 ;
+      break ;
+    }
+  }
+  free(v) ;
+}
+
+/* Outcomes of a remote job: its report, else its exit status. */
+static void remote_end(job *jb, int wstat, char const *errline, uint64_t now)
+{
+  smsg *m = jb->m ;
+  stralloc rep = STRALLOC_ZERO ;
+  report_entry *re = calloc(jb->n, sizeof *re), msg ;
+  int parsed = 0 ;
+  if (re && stralloc_ready(&rep, 65536)) {
+    for (;;) {
+      if (!stralloc_readyplus(&rep, 65536)) break ;
+      ssize_t r = pread(jb->report, rep.s + rep.len, 65536, rep.len) ;
+      if (r <= 0) break ;
+      rep.len += r ;
+      if (rep.len >= REPORT_READMAX) break ;
+    }
+    parsed = report_parse(rep.s, rep.len, jb->n, re, &msg) ;
+  }
+  for (uint32_t k = 0 ; k < jb->n ; k++) {
+    char text[REPORT_TEXTMAX + 1], fb[128] ;
+    char const *t ;
+    size_t len ;
+    int class ;
+    if (parsed) {
+      class = report_outcome(&re[k], &msg, &t, &len) ;
+      if (len > REPORT_TEXTMAX) len = REPORT_TEXTMAX ;
+      for (size_t i = 0 ; i < len ; i++) text[i] = (unsigned char)t[i] < 32 ? '?' : t[i] ;
+      text[len] = 0 ;
+      t = text ;
+    } else {
+      /* no report: mx-lookup failed, or remote-send died */
+      class = WIFEXITED(wstat) && WEXITSTATUS(wstat) == 100 ? QJOB_PERM : QJOB_TEMP ;
+      t = errline ;
+      if (!*t) { qjob_statusreason(fb, sizeof fb, "remote-send", wstat, class) ; t = fb ; }
+    }
+    m->flags[jb->list[k]] &= ~SF_BUSY ;
+    result(m, jb->list[k], class, t, now) ;
+  }
+  free(re) ;
+  stralloc_free(&rep) ;
+  close(jb->report) ;
+  jb->dom->active-- ;
+}
+
+static void ready1(qsched *s, smsg *m, void *data)
+{
+  (void)data ;
+  qsched_ready(s, m) ;
+}
+
+static void remote_check(void)
+{
+  int was = remote_ok ;
+  remote_ok = qjob_inpath("remote-send") && qjob_inpath("mx-lookup") ;
+  if (remote_ok && !was) {
+    /* recipients that waited for remote delivery to exist */
+    qsched_each(&S, &ready1, 0) ;
+  }
+}
+
+/* ---------- scheduling ---------- */
+
+/* Start the due work of m. 0 if blocked by the concurrency limit (m stays
+   at the head of the ready FIFO), 1 when done with it for now. */
+static int dispatch(smsg *m, uint64_t now)
+{
+  uint64_t wake = UINT64_MAX ;
+  /* remote first: it never blocks (waiters go to wait lists) */
+  if (!stopping) dispatch_remote(m, now) ;
+  for (uint32_t i = 0 ; !stopping && i < m->q.nrcpt ; i++) {
+    qrcpt const *r = &m->q.rcpt[i] ;
+    if (m->flags[i] & SF_BUSY) continue ;
+    if (r->state == QR_TEMP && r->next > now) { if (r->next < wake) wake = r->next ; continue ; }
+    if (r->state != QR_PENDING && r->state != QR_TEMP) continue ;
+    if (!islocal(r->addr)) continue ;
+    if (nlocal >= cfg.lmax) return 0 ;
+    start_local(m, i, now) ;
+  }
+  if (!stopping && bounce_pending(m)) {
+    if (m->bounceat > now) { if (m->bounceat < wake) wake = m->bounceat ; }
+    else if (!m->inflight) {
+      if (nlocal >= cfg.lmax) return 0 ;
+      start_bounce(m, now) ;
+      if (m->bounceat > now && m->bounceat < wake) wake = m->bounceat ;
+    }
+  }
+  if (!m->inflight && queue_msg_finished(&m->q)) {
+    if (queue_remove(m->q.id)) { qsched_remove(&S, m) ; return 1 ; }
+    strerr_warnwusys("remove ", m->q.id) ;
+    if (now + cfg.retrymin < wake) wake = now + cfg.retrymin ;
+  }
+  if (wake != UINT64_MAX && !qsched_at(&S, m, wake)) strerr_warnwu("schedule ", m->q.id, ": out of memory") ;
+  return 1 ;
+}
+
+void qrun_dispatch(uint64_t now)
+{
+  smsg *m ;
+  qrun_users(0) ;
+  qsched_expire(&S, now) ;
+  while ((m = qsched_peek(&S))) {
+    if (!dispatch(m, now)) break ;
+    qsched_pop(&S) ;
+  }
+}
+
+void qrun_stop(void) { stopping = 1 ; }
+uint64_t qrun_next(void) { return qsched_next(&S) ; }
+unsigned int qrun_running(void) { return njobs ; }
+
+static void alarm1(qsched *s, smsg *m, void *data)
+{
+  uint64_t now = *(uint64_t *)data ;
+  int any = 0 ;
+  for (uint32_t i = 0 ; i < m->q.nrcpt ; i++)
+    if (m->q.rcpt[i].state == QR_TEMP) { m->q.rcpt[i].next = now ; any = 1 ; }
+  if (m->bounceat) { m->bounceat = 0 ; any = 1 ; }
+  if (any) qsched_ready(s, m) ;
+}
+
+void qrun_alarm(uint64_t now)
+{
+  qsched_each(&S, &alarm1, &now) ;
+}
+
+/* ---------- loading ---------- */
+
+void qrun_load(char const *id)
+{
+  qmsg q = QMSG_ZERO ;
+  char sz[UINT64_FMT], n[UINT32_FMT] ;
+  if (qsched_find(&S, id)) return ;
+  int r = queue_load(&q, id, 0) ;
+  if (r <= 0) {
+    if (r < 0) strerr_warnwusys("load ", id) ;
+    queue_free(&q) ;
+    return ;
+  }
+  smsg *m = qsched_add(&S, &q) ;
+  if (!m) { strerr_warnwu("load ", id, ": out of memory") ; queue_free(&q) ; return ; }
+  sz[uint64_fmt(sz, m->q.size)] = 0 ;
+  n[uint32_fmt(n, m->q.nrcpt)] = 0 ;
+  LOG(m, " new from=<", m->q.sender, "> size=", sz, " rcpts=", n, "", "") ;
+}
+
+static void load1(char const *id, void *data)
+{
+  (void)data ;
+  qrun_load(id) ;
+}
+
+/* State logs whose message is gone (a crash inside queue_remove). */
+static void sweep_states(void)
+{
+  stralloc p = STRALLOC_ZERO ;
+  struct stat st ;
+  if (!queue_path(&p, "state")) return ;
+  DIR *d = opendir(p.s) ;
+  struct dirent *e ;
+  while (d && (e = readdir(d))) {
+    if (!qsched_idvalid(e->d_name, strlen(e->d_name)) || qsched_find(&S, e->d_name)) continue ;
+    if (!queue_path_msg(&p, e->d_name) || stat(p.s, &st) == 0 || errno != ENOENT) continue ;
+    if (queue_path_state(&p, e->d_name)) unlink(p.s) ;
+  }
+  if (d) closedir(d) ;
+  stralloc_free(&p) ;
+}
+
+void qrun_scan(void)
+{
+  if (!qsched_scan(&load1, 0)) strerr_warnwusys("scan the queue") ;
+  sweep_states() ;
+}
+
+/* ---------- job ends ---------- */
+
+static void job_end(job *jb, int wstat, uint64_t now)
+{
+  smsg *m = jb->m ;
+  char fb[128] ;
+  qjob_finish(&jb->j) ;
+  char const *reason = qjob_reason(&jb->j) ;
+  if (jb->kind == J_REMOTE) {
+    remote_end(jb, wstat, reason, now) ;
+    nremote-- ;
+  } else {
+    int class = jb->kind == J_LOCAL ? qjob_class_delivery(wstat) : qjob_class_inject(wstat) ;
+    if (class != QJOB_OK && !*reason) {
+      qjob_statusreason(fb, sizeof fb, jb->kind == J_LOCAL ? "maildir-deliver" : "queue-inject", wstat, class) ;
+      reason = fb ;
+    }
+    if (jb->kind == J_BOUNCE) {
+      if (class == QJOB_OK) mark_bounced(m, jb->list, jb->n, "bounced", now) ;
+      else {
+        LOG(m, " bounce=failed reason=\"", reason, "\"", "") ;
+        m->bounceat = now + cfg.retrymin ;
+      }
+    } else {
+      m->flags[jb->idx] &= ~SF_BUSY ;
+      result(m, jb->idx, class, class == QJOB_OK ? (jb->kind == J_ALIAS ? "forwarded" : "") : reason, now) ;
+    }
+    nlocal-- ;
+  }
+  free(jb->list) ; jb->list = 0 ;
+  m->inflight-- ;
+  njobs-- ;
+  jb->kind = J_FREE ;
+  if (jb->dom) { wake_waiters(jb->dom) ; rdom_gc(jb->dom) ; jb->dom = 0 ; }
+  qsched_ready(&S, m) ;
+}
+
+void qrun_reap(uint64_t now)
+{
+  int wstat ;
+  pid_t pid ;
+  while ((pid = wait_nohang(&wstat)) > 0)
+    for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++)
+      if (jobs[i].kind != J_FREE && jobs[i].j.pid == pid) { job_end(&jobs[i], wstat, now) ; break ; }
+}
+
+unsigned int qrun_pollfds(iopause_fd *x, unsigned int max)
+{
+  unsigned int n = 0 ;
+  for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++) {
+    job *jb = &jobs[i] ;
+    jb->poll = -1 ;
+    if (jb->kind == J_FREE || jb->j.fd < 0 || n >= max) continue ;
+    x[n].fd = jb->j.fd ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ;
+    jb->poll = n++ ;
+  }
+  return n ;
+}
+
+void qrun_pollread(iopause_fd const *x)
+{
+  for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++) {
+    job *jb = &jobs[i] ;
+    if (jb->kind != J_FREE && jb->poll >= 0 && x[jb->poll].revents) qjob_read(&jb->j) ;
+  }
+}
+
+int qrun_init(qrun_cfg const *c)
+{
+  cfg = *c ;
+  if (!cfg.lmax) cfg.lmax = 1 ;
+  jobs = calloc(cfg.lmax + cfg.rmax, sizeof *jobs) ;
+  if (!jobs) return 0 ;
+  qrun_users(1) ;
+  return U.c.map != 0 ;
+}

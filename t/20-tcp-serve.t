@@ -1,0 +1,358 @@
+#!/usr/bin/env python3
+"""tcp-serve: UCSPI environment, IPv4/IPv6, -c, -C, -d, access rules, signals, usage."""
+import atexit
+import os
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+from pmtest import TAP, BIN, free_port, wait_port, wait_for  # noqa: E402
+
+t = TAP()
+TCPSERVE = os.path.join(BIN, 'tcp-serve')
+if not os.access(TCPSERVE, os.X_OK):
+    t.skip_all('tcp-serve not built')
+
+tmp = tempfile.mkdtemp(prefix='pm20-tcp-')
+procs = []
+ENV = dict(os.environ, PATH=BIN + ':' + os.environ.get('PATH', '/usr/bin:/bin'))
+
+
+def cleanup():
+    for p in procs:
+        if p.poll() is None:
+            try:
+                os.killpg(p.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            p.wait()
+    if os.environ.get('PM_KEEP') is None:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+atexit.register(cleanup)
+
+
+def script(name, body):
+    path = os.path.join(tmp, name)
+    with open(path, 'w') as f:
+        f.write('#!/bin/sh\n' + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+# show: print the UCSPI variables and leave a trace that it ran.
+SHOW = script('show', 'touch "$0.ran"\n'
+              'for v in PROTO TCPREMOTEIP TCPREMOTEPORT TCPLOCALIP TCPLOCALPORT RELAYCLIENT; do\n'
+              '  eval "x=\\${$v-UNSET}"; echo "$v=$x"\ndone\n')
+# hold: greet, then wait for a line (or EOF) from the client.
+HOLD = script('hold', 'echo hi; read x; echo bye\n')
+logs = {}
+
+
+def serve(args, name, sh=None, **kw):
+    """Start tcp-serve ARGS in its own process group; sh: a shell wrapper that
+    ends with exec "$0" "$@"."""
+    log = os.path.join(tmp, 'log-' + name)
+    cmd = ['sh', '-c', sh, TCPSERVE] if sh else [TCPSERVE]
+    p = subprocess.Popen(cmd + args, env=ENV, stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=open(log, 'wb'),
+                         start_new_session=True, **kw)
+    procs.append(p)
+    logs[p.pid] = log
+    return p
+
+
+def log_of(p):
+    with open(logs[p.pid], 'rb') as f:
+        return f.read().decode(errors='replace')
+
+
+def stop(p):
+    if p.poll() is None:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def slurp(s, timeout=10.0):
+    """Everything the server sends until it closes."""
+    s.settimeout(timeout)
+    out = b''
+    while True:
+        try:
+            b = s.recv(4096)
+        except socket.timeout:
+            break
+        if not b:
+            break
+        out += b
+    s.close()
+    return out
+
+
+def env_of(data):
+    return dict(ln.split('=', 1) for ln in data.decode().splitlines() if '=' in ln)
+
+
+def connect(port, host='127.0.0.1'):
+    return socket.create_connection((host, port), 5)
+
+
+def line(s, timeout):
+    """One line from s, or None if nothing came within timeout."""
+    s.settimeout(timeout)
+    buf = b''
+    try:
+        while not buf.endswith(b'\n'):
+            b = s.recv(1)
+            if not b:
+                return buf or None
+            buf += b
+    except socket.timeout:
+        return buf or None
+    return buf
+
+
+# --- IPv4: the UCSPI environment over a real connection ---------------------
+port = free_port()
+p = serve(['127.0.0.1', str(port), SHOW], 'v4')
+t.ok(wait_port(port), 'listens on 127.0.0.1', log_of(p))
+c = connect(port)
+cport = c.getsockname()[1]
+e = env_of(slurp(c))
+t.eq(e.get('PROTO'), 'TCP', 'PROTO=TCP')
+t.eq(e.get('TCPREMOTEIP'), '127.0.0.1', 'TCPREMOTEIP')
+t.eq(e.get('TCPREMOTEPORT'), str(cport), 'TCPREMOTEPORT is the client port')
+t.eq(e.get('TCPLOCALIP'), '127.0.0.1', 'TCPLOCALIP')
+t.eq(e.get('TCPLOCALPORT'), str(port), 'TCPLOCALPORT')
+t.eq(e.get('RELAYCLIENT'), 'UNSET', 'no RELAYCLIENT without rules')
+ok = wait_for(lambda: 'end status=0' in log_of(p), 10)
+lg = log_of(p)
+t.ok(ok and ('ip=127.0.0.1 port=%d action=start' % cport) in lg, 'start and end logged', lg)
+
+# SIGTERM: stop listening, exit 0, the running session goes on.
+stop(p)
+p = serve(['127.0.0.1', str(port), HOLD], 'term')
+wait_port(port)
+c = connect(port)
+t.eq(line(c, 10), b'hi\n', 'session started')
+os.kill(p.pid, signal.SIGTERM)
+try:
+    rc = p.wait(10)
+except subprocess.TimeoutExpired:
+    rc = None
+t.eq(rc, 0, 'SIGTERM: exit 0')
+try:
+    late = line(connect(port), 1)  # refused, normally
+except OSError:
+    late = None
+t.eq(late, None, 'SIGTERM: no longer serving')
+c.sendall(b'x\n')
+t.eq(line(c, 10), b'bye\n', 'SIGTERM: running session goes on')
+c.close()
+
+# --- IPv6 -------------------------------------------------------------------
+has6 = socket.has_ipv6
+if has6:
+    try:
+        s6 = socket.socket(socket.AF_INET6)
+        s6.bind(('::1', 0))
+        s6.close()
+    except OSError:
+        has6 = False
+if has6:
+    port = free_port()
+    p = serve(['::1', str(port), SHOW], 'v6')
+    t.ok(wait_port(port, '::1'), 'listens on ::1', log_of(p))
+    c = connect(port, '::1')
+    cport = c.getsockname()[1]
+    e = env_of(slurp(c))
+    t.eq((e.get('TCPREMOTEIP'), e.get('TCPREMOTEPORT'), e.get('TCPLOCALIP'), e.get('TCPLOCALPORT')),
+         ('::1', str(cport), '::1', str(port)), 'IPv6 ::1 environment')
+    stop(p)
+    port = free_port()
+    p = serve(['::', str(port), SHOW], 'any6')
+    t.ok(wait_port(port), ':: takes IPv4 clients too', log_of(p))
+    e = env_of(slurp(connect(port)))
+    t.eq((e.get('TCPREMOTEIP'), e.get('TCPLOCALIP')), ('127.0.0.1', '127.0.0.1'),
+         'IPv4-mapped peer shown as IPv4')
+    e = env_of(slurp(connect(port, '::1')))
+    t.eq(e.get('TCPREMOTEIP'), '::1', ':: takes IPv6 clients')
+    stop(p)
+else:
+    for name in ('listens on ::1', 'IPv6 ::1 environment', ':: takes IPv4 clients too',
+                 'IPv4-mapped peer shown as IPv4', ':: takes IPv6 clients'):
+        t.skip(name, 'no IPv6 loopback')
+
+# --- 0.0.0.0 ------------------------------------------------------------------
+port = free_port()
+p = serve(['0.0.0.0', str(port), SHOW], 'any4')
+t.ok(wait_port(port), 'listens on 0.0.0.0', log_of(p))
+t.eq(env_of(slurp(connect(port))).get('TCPLOCALIP'), '127.0.0.1', '0.0.0.0: TCPLOCALIP is the real address')
+stop(p)
+
+# --- -c 2: the third connection waits for a free slot ------------------------
+port = free_port()
+p = serve(['-c', '2', '127.0.0.1', str(port), HOLD], 'c2')
+wait_port(port)
+time.sleep(0.3)  # let the probe connections of wait_port finish
+c1, c2 = connect(port), connect(port)
+t.eq((line(c1, 10), line(c2, 10)), (b'hi\n', b'hi\n'), '-c 2: two sessions served')
+c3 = connect(port)
+t.eq(line(c3, 1.0), None, '-c 2: third connection not served yet')
+c1.sendall(b'x\n')
+t.eq(line(c1, 10), b'bye\n', '-c 2: first session ends')
+c1.close()
+t.eq(line(c3, 10), b'hi\n', '-c 2: third connection served after one ended')
+for c in (c2, c3):
+    c.close()
+stop(p)
+
+# --- -C 1: a second connection from the same IP is closed at once -------------
+port = free_port()
+p = serve(['-C', '1', '127.0.0.1', str(port), HOLD], 'C1')
+wait_port(port)
+time.sleep(0.3)
+c1 = connect(port)
+t.eq(line(c1, 10), b'hi\n', '-C 1: first session served')
+c2 = connect(port)
+t.eq(slurp(c2, 5), b'', '-C 1: second connection closed without data')
+t.ok(wait_for(lambda: 'action=toomany' in log_of(p), 5), '-C 1: toomany logged', log_of(p))
+c1.close()
+stop(p)
+
+# --- -d: readiness notification --------------------------------------------------
+port = free_port()
+r, w = os.pipe()
+p = serve(['-d', str(w), '127.0.0.1', str(port), SHOW], 'notif', pass_fds=(w,))
+os.close(w)
+got = b''
+deadline = time.time() + 10
+while time.time() < deadline:
+    if not select.select([r], [], [], max(0, deadline - time.time()))[0]:
+        break
+    b = os.read(r, 16)
+    if not b:
+        break
+    got += b
+os.close(r)
+t.eq(got, b'\n', '-d: one newline, then the fd is closed')
+try:
+    e = env_of(slurp(connect(port)))
+except OSError as ex:
+    e = {'error': str(ex)}
+t.eq(e.get('PROTO'), 'TCP', '-d: listening when notified')
+stop(p)
+
+# --- access rules ---------------------------------------------------------------------
+
+
+def rules(name, tree):
+    """tree: {'ip4/127.0.0.1_32/allow': '', ...}; returns the compiled cdb."""
+    d = os.path.join(tmp, name)
+    for rel, content in tree.items():
+        path = os.path.join(d, rel)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, 'w') as f:
+            f.write(content)
+    cdb = os.path.join(tmp, name + '.cdb')
+    subprocess.run(['s6-accessrules-cdb-from-fs', cdb, d], check=True)
+    return cdb
+
+
+if shutil.which('s6-accessrules-cdb-from-fs') is None:
+    t.skip('access rules', 's6-accessrules-cdb-from-fs not installed')
+else:
+    # RELAYCLIENT holds one newline: set to "" (an empty file would unset it).
+    allow = rules('allow', {'ip4/127.0.0.1_32/allow': '', 'ip4/127.0.0.1_32/env/RELAYCLIENT': '\n',
+                            'ip4/127.0.0.1_32/env/TCPLOCALPORT': 'overridden\n'})
+    port = free_port()
+    p = serve(['-x', allow, '127.0.0.1', str(port), SHOW], 'allow')
+    wait_port(port)
+    e = env_of(slurp(connect(port)))
+    t.eq(e.get('RELAYCLIENT'), '', 'allow rule: RELAYCLIENT set (empty)')
+    t.eq(e.get('TCPLOCALPORT'), 'overridden', 'allow rule: rule env applied after the UCSPI variables')
+    stop(p)
+
+    deny = rules('deny', {'ip4/127.0.0.1_32/deny': ''})
+    port = free_port()
+    p = serve(['-x', deny, '127.0.0.1', str(port), SHOW], 'deny')
+    t.ok(wait_port(port), 'deny rule: still listening')
+    if os.path.exists(SHOW + '.ran'):
+        os.unlink(SHOW + '.ran')
+    t.eq(slurp(connect(port)), b'', 'deny rule: connection closed without data')
+    t.ok(wait_for(lambda: 'action=deny' in log_of(p), 5), 'deny rule: logged', log_of(p))
+    t.ok(not os.path.exists(SHOW + '.ran'), 'deny rule: PROG not run')
+
+    # SIGHUP reopens the cdb: recompile the same file to allow, then signal.
+    d = os.path.join(tmp, 'deny')
+    os.unlink(os.path.join(d, 'ip4/127.0.0.1_32/deny'))
+    open(os.path.join(d, 'ip4/127.0.0.1_32/allow'), 'w').close()
+    subprocess.run(['s6-accessrules-cdb-from-fs', deny, d], check=True)
+    t.eq(slurp(connect(port)), b'', 'new rules unused before SIGHUP')
+    os.kill(p.pid, signal.SIGHUP)
+    e = wait_for(lambda: env_of(slurp(connect(port), 2)), 10)
+    t.eq((e or {}).get('PROTO'), 'TCP', 'SIGHUP: new rules apply without restart')
+    stop(p)
+
+    other = rules('notfound', {'ip4/10.0.0.0_8/allow': ''})
+    port = free_port()
+    p = serve(['-x', other, '127.0.0.1', str(port), SHOW], 'notfound')
+    wait_port(port)
+    t.eq(slurp(connect(port)), b'', 'no matching rule: denied')
+    stop(p)
+
+    withexec = rules('withexec', {'ip4/127.0.0.1_32/allow': '', 'ip4/127.0.0.1_32/exec': 'echo hijacked\n'})
+    port = free_port()
+    p = serve(['-x', withexec, '127.0.0.1', str(port), SHOW], 'withexec')
+    wait_port(port)
+    t.eq(slurp(connect(port)), b'', 'allow rule with an exec file: denied (unsupported)')
+    stop(p)
+
+    r = subprocess.run([TCPSERVE, '-x', os.path.join(tmp, 'nonexistent.cdb'), '127.0.0.1',
+                        str(free_port()), SHOW], env=ENV, stderr=subprocess.PIPE, timeout=10)
+    t.eq(r.returncode, 111, 'missing rules file: exit 111')
+
+# --- PROG that cannot be run: the server lives on ---------------------------------------
+port = free_port()
+p = serve(['127.0.0.1', str(port), os.path.join(tmp, 'no-such-prog')], 'noexec')
+wait_port(port)
+t.eq(slurp(connect(port)), b'', 'missing PROG: connection closed')
+t.ok(wait_for(lambda: 'end status=' in log_of(p) and 'end status=0' not in log_of(p), 5),
+     'missing PROG: failure status logged', log_of(p))
+t.ok(p.poll() is None, 'missing PROG: server still running')
+stop(p)
+
+# --- accept errors (EMFILE): warn, pause, go on ----------------------------------------
+port = free_port()
+p = serve(['127.0.0.1', str(port), SHOW], 'emfile', sh='ulimit -n 5 && exec "$0" "$@"')
+wait_port(port)
+t.ok(wait_for(lambda: 'warning: unable to accept' in log_of(p), 10), 'EMFILE: warning logged', log_of(p))
+time.sleep(0.5)
+t.ok(p.poll() is None, 'EMFILE: server still running', log_of(p))
+stop(p)
+
+# --- started with fds 0 and 1 closed: sockets still go to PROG's fd 0/1 only ------------
+port = free_port()
+p = serve(['127.0.0.1', str(port), SHOW], 'closedfds', sh='exec "$0" "$@" <&- >&-')
+wait_port(port)
+t.eq(env_of(slurp(connect(port))).get('PROTO'), 'TCP', 'started with stdin/stdout closed: serves')
+stop(p)
+
+# --- usage -----------------------------------------------------------------------------------
+for args, name in (([], 'no arguments'), (['127.0.0.1', '25'], 'no PROG'),
+                   (['-c', 'x', '127.0.0.1', '25', 'true'], 'bad -c'),
+                   (['-c', '0', '127.0.0.1', '25', 'true'], '-c 0'),
+                   (['-q', '127.0.0.1', '25', 'true'], 'unknown option')):
+    r = subprocess.run([TCPSERVE] + args, env=ENV, stderr=subprocess.PIPE, timeout=10)
+    t.ok(r.returncode == 100 and b'tcp-serve: usage: tcp-serve' in r.stderr,
+         'usage error (%s): exit 100 with usage line' % name, r)
+for args, name in ((['1.2.3', '25', 'true'], 'bad IP'), (['127.0.0.1', '99999', 'true'], 'bad port')):
+    r = subprocess.run([TCPSERVE] + args, env=ENV, stderr=subprocess.PIPE, timeout=10)
+    t.ok(r.returncode == 100 and b'tcp-serve: fatal:' in r.stderr, '%s: exit 100' % name, r)

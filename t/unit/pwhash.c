@@ -1,0 +1,89 @@
+/* lib/pwhash: PBKDF2-HMAC-SHA256 vectors (RFC 7914 section 11, the
+   RFC 6070 inputs for SHA-256), passlib hashes, make/verify, ab64. */
+#include <stdlib.h>
+#include "tap.h"
+#include "pwhash.h"
+
+static void hex(char *out, unsigned char const *s, size_t n)
+{
+  for (size_t i = 0 ; i < n ; i++) sprintf(out + 2 * i, "%02x", s[i]) ;
+}
+
+static void vector(char const *pw, size_t pwlen, char const *salt, size_t saltlen,
+                   uint32_t iter, size_t dklen, char const *want, char const *name)
+{
+  unsigned char dk[64] ;
+  char got[129] ;
+  pwhash_pbkdf2_sha256(dk, dklen, pw, pwlen, (unsigned char const *)salt, saltlen, iter) ;
+  hex(got, dk, dklen) ;
+  is_str(got, want, name) ;
+}
+
+int main(void)
+{
+  stralloc h = STRALLOC_ZERO ;
+  vector("passwd", 6, "salt", 4, 1, 64,
+    "55ac046e56e3089fec1691c22544b605f94185216dde0465e68b9d57c20dacbc"
+    "49ca9cccf179b645991664b39d77ef317c71b845b1e30bd509112041d3a19783", "RFC 7914 passwd/salt/1") ;
+  vector("Password", 8, "NaCl", 4, 80000, 64,
+    "4ddcd8f60b98be21830cee5ef22701f9641a4418d04c0414aeff08876b34ab56"
+    "a1d425a1225833549adb841b51c9b3176a272bdebba1d078478f62b397f33c8d", "RFC 7914 Password/NaCl/80000") ;
+  vector("password", 8, "salt", 4, 1, 32, "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b", "password/salt/1") ;
+  vector("password", 8, "salt", 4, 2, 32, "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43", "password/salt/2") ;
+  vector("password", 8, "salt", 4, 4096, 32, "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a", "password/salt/4096") ;
+  vector("passwordPASSWORDpassword", 24, "saltSALTsaltSALTsaltSALTsaltSALTsalt", 36, 4096, 40,
+    "348c89dbcbd32b2f32d814b8116e84cf2b17347ebc1800181c4e2a1fb8dd53e1c635518c7dac47e9", "long inputs, 40 bytes") ;
+  vector("pass\0word", 9, "sa\0lt", 5, 4096, 16, "89b69d0516f829893c696226650a8687", "NUL bytes, 16 bytes") ;
+
+  /* passlib's own test hashes */
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == 1, "passlib hash verifies") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "Password", 8) == 0, "passlib hash, wrong password") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$3SABFJGDtyhrQMVt1uABPw$WyaUoqCLgvz97s523nF4iuOqZNbp5Nt8do/cuaa7AiI",
+                   "\xce\x99\xcf\x89\xce\xb1\xce\xbd\xce\xbd\xce\xb7\xcf\x82", 14) == 1, "passlib hash, UTF-8 password") ;
+
+  /* make and verify */
+  setenv("PWHASH_ITERATIONS", "1000", 1) ;
+  ok(pwhash_make(&h, "s3cret", 6), "make") ;
+  ok(!strncmp(h.s, "$pbkdf2-sha256$1000$", 20) && h.len == 20 + 22 + 1 + 43 && strlen(h.s) == h.len, "format: %s", h.s) ;
+  ok(pwhash_verify(h.s, "s3cret", 6) == 1, "own hash verifies") ;
+  ok(pwhash_verify(h.s, "s3cret", 5) == 0, "prefix of the password fails") ;
+  ok(pwhash_verify(h.s, "s3creT", 6) == 0, "wrong password fails") ;
+  ok(pwhash_verify(h.s, "", 0) == 0, "empty password fails") ;
+  {
+    stralloc h2 = STRALLOC_ZERO ;
+    ok(pwhash_make(&h2, "s3cret", 6) && strcmp(h.s, h2.s), "salts differ") ;
+    stralloc_free(&h2) ;
+  }
+  unsetenv("PWHASH_ITERATIONS") ;
+  h.len = 0 ;
+  ok(pwhash_make(&h, "x", 1) && !strncmp(h.s, "$pbkdf2-sha256$50000$", 21), "default iterations") ;
+
+  /* malformed hashes */
+  ok(pwhash_verify("", "x", 1) == -1, "empty hash") ;
+  ok(pwhash_verify("*", "x", 1) == -1, "disabled hash") ;
+  ok(pwhash_verify("$pbkdf2-sha512$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "other scheme") ;
+  ok(pwhash_verify("$pbkdf2-sha256$$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "no iterations") ;
+  ok(pwhash_verify("$pbkdf2-sha256$0$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "zero iterations") ;
+  ok(pwhash_verify("$pbkdf2-sha256$99999999999$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "too many iterations") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw", "password", 8) == -1, "no hash part") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tm", "password", 8) == -1, "short hash part") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQQQQ", "password", 8) == -1, "long hash part") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQ!k31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "bad salt character") ;
+  ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ$", "password", 8) == -1, "trailing field") ;
+
+  /* ab64 */
+  {
+    unsigned char in[5] = { 0xfb, 0xff, 0xbf, 0x00, 0x01 }, out[8] ;
+    char s[16] ;
+    size_t n = pwhash_ab64_fmt(s, in, 5) ;
+    s[n] = 0 ;
+    is_str(s, "././AAE", "ab64 uses . for +") ;
+    ok(pwhash_ab64_scan(out, sizeof out, s, n) == 5 && !memcmp(out, in, 5), "ab64 round trip") ;
+    ok(pwhash_ab64_scan(out, sizeof out, "++-/AAE", 7) == -1, "ab64 rejects '-'") ;
+    ok(pwhash_ab64_scan(out, 2, s, n) == -1, "ab64 output bound") ;
+    ok(pwhash_ab64_scan(out, sizeof out, "A", 1) == -1, "ab64 impossible length") ;
+    ok(pwhash_ab64_scan(out, sizeof out, "++-/AAE=", 8) == -1 && pwhash_ab64_scan(out, sizeof out, "+/+/AAE=", 8) == 5, "padding accepted") ;
+  }
+  stralloc_free(&h) ;
+  return done_testing() ;
+}

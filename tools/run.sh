@@ -1,0 +1,78 @@
+#!/bin/sh
+# make run: make (or reuse) a demo instance in RUN_DIR and run it under s6
+# in the foreground until Ctrl-C. Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
+set -u
+die() { echo "run: fatal: $*" >&2; exit 111; }
+[ $# -eq 1 ] || { echo "run: usage: PM_BUILD=BUILD sh tools/run.sh ABS_RUN_DIR" >&2; exit 100; }
+run=$1
+top=$(cd "$(dirname "$0")/.." && pwd) || die "unable to find the source tree"
+bin=${PM_BUILD:-$top/build}/bin
+[ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
+PATH=$bin:$PATH PIPEMAIL_ROOT=$run
+export PATH PIPEMAIL_ROOT
+svc=$run/service
+
+if s6-svscanctl -a "$svc" 2>/dev/null; then
+  die "an s6-svscan already runs on $svc (stop it with: s6-svscanctl -t $svc)"
+fi
+
+setup() {
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s 2525 -i 127.0.0.1 \
+    -d example.test -m mx.example.test
+}
+setup || die "instance-setup failed"
+if ! grep -q '^demo@example\.test:' "$run/etc/users" 2>/dev/null; then
+  echo demo | user-add demo@example.test || die "user-add failed"
+fi
+if ! grep -q '^postmaster@example\.test:' "$run/etc/aliases" 2>/dev/null; then
+  alias-add postmaster@example.test demo@example.test || die "alias-add failed"
+fi
+# again: compile etc/, give the new mailbox to the queue's user (as root)
+out=$(setup 2>&1) || { echo "$out" >&2; die "instance-setup failed"; }
+
+# s6-svscan in its own session: Ctrl-C reaches only this script, which
+# then stops the tree cleanly (s6-svscanctl -t: services get SIGTERM, the
+# loggers drain their pipes, s6-svscan exits).
+svscan=
+# shellcheck disable=SC2317 # called by the trap
+stop() {
+  trap '' INT TERM
+  echo
+  echo "run: stopping the services..."
+  s6-svscanctl -t "$svc" 2>/dev/null || kill -TERM "$svscan" 2>/dev/null
+}
+trap stop INT TERM
+# (env: an asynchronous command of a script starts with SIGINT ignored)
+env --default-signal=INT,QUIT s6-setsid s6-svscan "$svc" &
+svscan=$!
+
+i=0
+until s6-svok "$svc/smtp" 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+if s6-svwait -U -t 10000 "$svc/smtp" 2>/dev/null; then
+  cat <<EOF
+
+pipemail is running: instance $run, SMTP on 127.0.0.1:2525
+Local domain example.test, user demo@example.test (password demo),
+postmaster@example.test -> demo@example.test.
+
+Send a mail:
+  swaks --server 127.0.0.1:2525 --from you@example.org --to demo@example.test
+  python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("you@example.org", ["demo@example.test"], "Subject: hello\r\n\r\nhello, pipemail\r\n")'
+It lands in $run/mail/example.test/demo/new/
+Logs: $run/log/smtp/current, $run/log/queue/current (s6-tai64nlocal < FILE)
+Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
+Ctrl-C stops the services.
+
+EOF
+else
+  echo "run: warning: the smtp service is not up; see $run/log/smtp/current" >&2
+fi
+
+# wait returns early when a trapped signal arrives: wait until s6-svscan is gone.
+rc=0
+while kill -0 "$svscan" 2>/dev/null; do
+  wait "$svscan"; rc=$?
+done
+echo "run: stopped"
+[ "$rc" -ge 128 ] && rc=0 # interrupted wait
+exit "$rc"
