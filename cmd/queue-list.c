@@ -97,6 +97,7 @@ static void show(qmsg const *m)
       out(" next=") ;
       if (r->next > now) { out("in ") ; outdur(r->next - now) ; } else out("now") ;
     }
+    if (r->attempts && r->last) { out(" last=") ; outdur(now > r->last ? now - r->last : 0) ; out(" ago") ; }
     if (r->reason && m->reasons.s[r->reason]) { out(" reason=\"") ; outsafe(m->reasons.s + r->reason) ; out("\"") ; }
     out("\n") ;
   }

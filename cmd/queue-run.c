@@ -1,6 +1,6 @@
 /* queue-run: the queue's scheduler. Loads the queue, is woken by
-   queue-inject through the trigger FIFO, runs deliveries (lib/qrun),
-   retries and bounces. Long-running, under s6. */
+   queue-inject through the trigger FIFO, runs deliveries (lib/qrun, remote
+   ones through lib/qremote), retries and bounces. Long-running, under s6. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/selfpipe.h>
@@ -17,6 +18,8 @@
 #include <skalibs/strerr.h>
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
+#include "mdeliver.h"
+#include "qjob.h"
 #include "qrun.h"
 #include "queue.h"
 #include "root.h"
@@ -40,6 +43,14 @@ static uint64_t now_ms(void)
   struct timespec ts ;
   clock_gettime(CLOCK_REALTIME, &ts) ;
   return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 ;
+}
+
+/* remote-send's time limits, from the environment; 0: its defaults. */
+static unsigned int env_secs(char const *name)
+{
+  unsigned long u = pm_env_ulong(name, 0) ;
+  if (u > 86400) strerr_dief(100, name, " is more than 86400 seconds") ;
+  return u ;
 }
 
 /* 1..JOBMAX: every job's pipe must fit in the iopause array. */
@@ -106,6 +117,20 @@ static void open_trigger(int *rfd, int *wfd)
   stralloc_free(&p) ;
 }
 
+/* One queue-run per queue: two would deliver everything twice. */
+static void lock_queue(void)
+{
+  stralloc p = STRALLOC_ZERO ;
+  if (!queue_path(&p, "lock")) strerr_diefu(111, "allocate") ;
+  int fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
+  if (fd < 0) strerr_diefusys(111, "open ", p.s) ;
+  if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+    if (errno == EWOULDBLOCK) strerr_dief(111, "another queue-run is running on ", p.s) ;
+    strerr_diefusys(111, "lock ", p.s) ;
+  }
+  stralloc_free(&p) ;   /* fd stays open: the lock lives as long as we do */
+}
+
 static void housekeeping(uint64_t now)
 {
   unsigned int n = qsched_cleantmp(now, TMP_MAXAGE) ;
@@ -142,8 +167,16 @@ int main(int argc, char const *const *argv)
   cfg.retrymax = pm_env_ulong("QUEUE_RETRY_MAX", 3600) ;
   cfg.lifetime = pm_env_ulong("QUEUE_LIFETIME", 432000) ;
   if (cfg.retrymax < cfg.retrymin) cfg.retrymax = cfg.retrymin ;
+  cfg.ctimeout = env_secs("REMOTE_CONNECT_TIMEOUT") ;
+  cfg.rtimeout = env_secs("REMOTE_TIMEOUT") ;
+  cfg.dtimeout = env_secs("REMOTE_DATA_TIMEOUT") ;
+  /* local deliveries fork a copy of maildir-deliver's code instead of
+     exec'ing it (an exec is most of a delivery's CPU time); same contract.
+     QUEUE_EXEC_AGENTS makes queue-run exec the programs found in PATH. */
+  if (!getenv("QUEUE_EXEC_AGENTS")) qjob_builtin("maildir-deliver", &mdeliver_main) ;
 
   if (!queue_init_dirs()) strerr_diefusys(111, "create the queue directories under ", pm_root()) ;
+  lock_queue() ;
   open_trigger(&rfd, &wfd) ;
   spfd = selfpipe_init() ;
   if (spfd < 0) strerr_diefusys(111, "selfpipe_init") ;

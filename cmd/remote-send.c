@@ -241,7 +241,7 @@ lost:
   return DONE;
 }
 
-/* "VERB me" (EHLO, HELO) or "VERB" (me 0): the reply code, or a smtpc_getreply result <= 0. */
+/* "VERB ARG" or "VERB" (arg 0): the reply code, or a smtpc_getreply result <= 0. */
 static int command(smtpc *c, char const *verb, char const *arg)
 {
   tmp.len = 0;
@@ -252,7 +252,7 @@ static int command(smtpc *c, char const *verb, char const *arg)
   return smtpc_getreply(c, deadline(tcmd));
 }
 
-/* The reply r to cmd was not 2xx (or none came): the next exchanger. */
+/* The reply r to cmd (0: the greeting) was not 2xx, or none came: the next exchanger. */
 static int next_after(smtpc const *c, int r, char const *cmd, char const *waiting)
 {
   if (r <= 0) next_because(trouble(c, r, waiting), 0);
@@ -278,6 +278,7 @@ static void tas_read(void)
   tmp.len = 0;
   cats(&tmp, "4.7.5 unable to read trust anchors from ");
   tasread = tls_tas_load(&tas, file && *file ? file : 0, &tmp) ? 1 : -1;
+  if (tasread < 0 && tlspol != TLSPOLICY_VERIFY && stralloc_0(&tmp)) strerr_warnw(tmp.s + 6);
 }
 
 /* STARTTLS (RFC 3207) as the policy says, after a 2xx reply to EHLO
@@ -323,8 +324,7 @@ static int converse(smtpc *c, int fd, target const *t, int best, int trytls)
   uint64_t sizemax = 0, size = smtpc_msginfo_size(&info);
   char const *cmd = "EHLO";
   int r = smtpc_getreply(c, deadline(tcmd));
-  if (r <= 0) { next_because(trouble(c, r, "waiting for the greeting"), 0); return NEXT; }
-  if (r / 100 != 2) { next_because(said(c, 0), r / 100 == 5); return NEXT; }
+  if (r / 100 != 2) return next_after(c, r, 0, "waiting for the greeting");
   if (names_me(c)) return loops_back(best);
   r = command(c, cmd, me);
   if (r / 100 == 2) ext = smtpc_ehlo(c->reply.s, c->reply.len, &sizemax);
@@ -421,27 +421,15 @@ static void log_result(target const *t)
                " status=", status, " sent=", f[0], " bounced=", f[1], " deferred=", f[2], " reason=", mtext.s);
 }
 
-/* ROOT/etc/tls-policy for domain; 0 and the reason in tmp if it cannot be used. */
-static int read_policy(void)
-{
-  stralloc file = STRALLOC_ZERO;
-  int ok;
-  if (!pm_path(&file, "etc/tls-policy")) nomem();
-  tmp.len = 0;
-  cats(&tmp, "4.3.5 unable to use ");
-  ok = tlspolicy_get(file.s, domain, &tlspol, &tmp);
-  stralloc_free(&file);
-  return ok;
-}
-
 int main(int argc, char const *const *argv)
 {
   subgetopt l = SUBGETOPT_ZERO;
   char const *route = 0, *mxlist;
-  stralloc report = STRALLOC_ZERO;
+  stralloc report = STRALLOC_ZERO, polfile = STRALLOC_ZERO;
   target const *last = 0;
   ip46 lit;
   unsigned int i;
+  int r;
   PROG = "remote-send";
   for (;;) {
     int opt = subgetopt_r(argc, argv, "p:t:T:D:r:", &l);
@@ -483,10 +471,14 @@ int main(int argc, char const *const *argv)
   if (!smtpc_msg_open(0, &msgfd, &msgstart, &info)) strerr_diefu1sys(111, "read the message");
 
   /* a policy or trust anchors that cannot be used defer the message */
-  if (!read_policy()) fail_all('s', 'Z', &tmp);
+  if (!pm_path(&polfile, "etc/tls-policy")) nomem();
+  tmp.len = 0;
+  cats(&tmp, "4.3.5 unable to use ");
+  r = tlspolicy_get(polfile.s, domain, &tlspol, &tmp);
+  stralloc_free(&polfile);
+  if (!r) fail_all('s', 'Z', &tmp);
   else if (tlspol == TLSPOLICY_VERIFY && (tas_read(), tasread < 0)) fail_all('s', 'Z', &tmp);
   for (i = 0; i < ntargets && !mcode; i++) {
-    int r;
     last = targets + i;
     r = session(last, targets[i].pref == targets[0].pref, 1);
     if (r == RETRY) r = session(last, targets[i].pref == targets[0].pref, 0);

@@ -56,7 +56,7 @@ static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 static void leave(session *s, char const *why) gccattr_noreturn ;
 static void leave(session *s, char const *why)
 {
-  if (s->q.pid > 0) injector_abort(&s->q);    /* nothing gets queued */
+  injector_abort(&s->q);    /* nothing gets queued */
   lineio_flush(&s->io);
   strerr_warni("session=", s->c.id, " status=end reason=", why);
   _exit(0);

@@ -5,14 +5,16 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
 #include "lineio.h"
 #include "injector.h"
 
+/* The configured filter or injector, 0 for in-process injection. */
 static char const *injector_prog(void)
 {
   char const *p = getenv("QUEUE_INJECT");
   if (!p || !*p) p = getenv("QMAILQUEUE");
-  return p && *p ? p : "queue-inject";
+  return p && *p ? p : 0;
 }
 
 static void child(int msgr, int envr, char const *prog)
@@ -33,7 +35,14 @@ int injector_start(injector *q, unsigned int timeoutsecs)
   q->msgfd = q->envfd = -1;
   q->failed = 0;
   q->secs = timeoutsecs;
+  q->inproc = !prog;
   tain_uint(&q->timeout, timeoutsecs);
+  if (q->inproc) {
+    if (!qinject_open(&q->qi)) return 1;
+    strerr_warnwusys(q->qi.why);
+    q->inproc = 0;
+    return 0;
+  }
   if (pipecoe(m) < 0) return 0;
   if (pipecoe(e) < 0) { fd_close(m[0]); fd_close(m[1]); return 0; }
   q->pid = fork();
@@ -62,6 +71,7 @@ static void wfail(injector *q)
 
 int injector_write(injector *q, char const *s, size_t n)
 {
+  if (q->inproc) return !q->failed && !(q->failed = !!qinject_write(&q->qi, s, n));
   if (q->failed || q->msgfd < 0) return 0;
   if (!lineio_writeall(q->msgfd, s, n, &q->timeout)) { wfail(q); return 0; }
   return 1;
@@ -76,6 +86,7 @@ static void closefd(int *fd)
 void injector_abort(injector *q)
 {
   int wstat;
+  if (q->inproc) { qinject_abort(&q->qi); q->inproc = 0; return; }
   if (q->pid <= 0) return;
   kill(-q->pid, SIGKILL);
   kill(q->pid, SIGKILL);
@@ -111,6 +122,12 @@ static int wait_timed(injector *q, int *wstat)
 int injector_finish(injector *q, char const *env, size_t envlen)
 {
   int wstat, code;
+  if (q->inproc) {
+    q->inproc = 0;
+    code = qinject_commit(&q->qi, env, envlen);
+    if (code) strerr_warnwusys(q->qi.why);
+    return code;
+  }
   if (q->pid <= 0) return -1;
   closefd(&q->msgfd);
   if (!q->failed && !lineio_writeall(q->envfd, env, envlen, &q->timeout)) wfail(q);

@@ -1,15 +1,18 @@
 /* Client side of the qmail-queue protocol: run the injector (or a filter
    in front of it) with the message on its fd 0 and the envelope on its
    fd 1, stream the message as it comes, and turn its exit code into an
-   SMTP reply. The injector is $QUEUE_INJECT, else $QMAILQUEUE, else
-   queue-inject from PATH. It runs in its own process group so that an
-   abort kills a whole filter chain before any envelope exists; nothing
-   is queued then. The caller must ignore SIGPIPE. */
+   SMTP reply. The injector is $QUEUE_INJECT, else $QMAILQUEUE. It runs in
+   its own process group so that an abort kills a whole filter chain before
+   any envelope exists; nothing is queued then. The caller must ignore
+   SIGPIPE. When neither variable is set, the queue file is written
+   in-process with lib/qinject, exactly as queue-inject would write it:
+   that saves a fork, an exec and a copy through a pipe per message. */
 #ifndef PM_INJECTOR_H
 #define PM_INJECTOR_H
 #include <stddef.h>
 #include <sys/types.h>
 #include <skalibs/tai.h>
+#include "qinject.h"
 
 typedef struct injector_s injector ;
 struct injector_s {
@@ -19,14 +22,18 @@ struct injector_s {
   int failed ;      /* a write failed: the message is incomplete */
   tain timeout ;    /* limit for each wait on a full pipe ... */
   unsigned int secs ; /* ... and for the exit after the envelope */
+  int inproc ;        /* 1: writing the queue file ourselves, in qi */
+  qinject qi ;
 } ;
+#define INJECTOR_ZERO { .pid = -1, .msgfd = -1, .envfd = -1, .inproc = 0, .qi = QINJECT_ZERO }
 
 /* 1 ok, 0 error (errno). */
 int injector_start(injector *q, unsigned int timeoutsecs) ;
 /* Append message bytes. Once a write failed (the injector died or is
    stuck), later writes do nothing. 1 ok, 0 failed. */
 int injector_write(injector *q, char const *s, size_t n) ;
-/* Kill (SIGKILL) and reap, without writing the envelope. */
+/* Kill (SIGKILL) and reap, without writing the envelope (or remove the
+   in-process tmp file). Does nothing when no message is under way. */
 void injector_abort(injector *q) ;
 /* End the message, write the envelope env (the whole qmail-queue form,
    Fsender\0Trcpt\0...\0 with its final \0), wait for the exit.

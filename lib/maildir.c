@@ -201,6 +201,31 @@ int maildir_commit (char const *dir, char const *tmpname, char const *newname)
   return ok ;
 }
 
+int maildir_tmpfile (char const *dir)
+{
+  stralloc t = STRALLOC_ZERO ;
+  int fd = -1 ;
+  if (path3(&t, dir, "tmp", 0)) fd = open(t.s, O_TMPFILE | O_WRONLY | O_CLOEXEC, 0600) ;
+  stralloc_free(&t) ;
+  return fd ;
+}
+
+int maildir_commit_fd (char const *dir, int fd, char const *newname)
+{
+  stralloc n = STRALLOC_ZERO, d = STRALLOC_ZERO ;
+  char proc[40] ;
+  int ok = 0 ;
+  snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd) ;
+  if (!path3(&n, dir, "new", newname) || !path3(&d, dir, "new", 0)) goto end ;
+  /* through /proc, as AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH */
+  if (linkat(AT_FDCWD, proc, AT_FDCWD, n.s, AT_SYMLINK_FOLLOW) < 0) goto end ;
+  if (!maildir_dirsync(d.s)) { int e = errno ; unlink(n.s) ; errno = e ; goto end ; }
+  ok = 1 ;
+ end:
+  stralloc_free(&n) ; stralloc_free(&d) ;
+  return ok ;
+}
+
 static int name_matches (char const *name, char const *suffix, size_t slen)
 {
   size_t i = 0 ;
@@ -341,8 +366,9 @@ int maildir_quota_read (char const *dir, maildir_quota *q)
   stralloc_free(&sa) ;
   if (fd < 0) return errno == ENOENT ;
   if (fstat(fd, &st) < 0) { fd_close(fd) ; return 0 ; }
+  errno = 0 ;  /* a short count is EOF unless errno says otherwise */
   n = allread(fd, buf, sizeof buf) ;
-  if (n < sizeof buf && errno) { int e = errno ; fd_close(fd) ; errno = e ; return 0 ; }
+  if (n < sizeof buf && errno && errno != EPIPE) { int e = errno ; fd_close(fd) ; errno = e ; return 0 ; }
   fd_close(fd) ;
   q->present = 1 ;
   q->mtime = st.st_mtime ;

@@ -46,6 +46,13 @@ int maildir_dirsync (char const *dir) ;
    the tmp file. 0 with EEXIST if newname exists (tmp file kept). On any
    other error nothing is left in new/ and the tmp file is kept. */
 int maildir_commit (char const *dir, char const *tmpname, char const *newname) ;
+/* Open an unnamed file in dir/tmp (O_TMPFILE) for writing: no directory
+   entry until maildir_commit_fd names it, and nothing to clean up after a
+   crash. -1 where the filesystem has no O_TMPFILE (use tmp/ names then). */
+int maildir_tmpfile (char const *dir) ;
+/* Name the written, fsynced file fd as dir/new/newname (linkat: EEXIST if
+   that name exists), then fsync new/. 1 ok, 0 error (errno). */
+int maildir_commit_fd (char const *dir, int fd, char const *newname) ;
 /* Look in dir/new and dir/cur for a message named "DIGITS" suffix
    followed by nothing, ',' or ':'. 1 found, 0 not found, -1 error. */
 int maildir_find_suffix (char const *dir, char const *suffix) ;

@@ -35,9 +35,65 @@ static char const **envbuild(char const *const *envmod, unsigned int n)
   return e ;
 }
 
+#define NBUILTIN 4
+static struct { char const *name ; qjob_main_func *f ; } builtins[NBUILTIN] ;
+
+int qjob_builtin(char const *name, qjob_main_func *f)
+{
+  for (unsigned int i = 0 ; i < NBUILTIN ; i++)
+    if (!builtins[i].name) { builtins[i].name = name ; builtins[i].f = f ; return 1 ; }
+  return 0 ;
+}
+
+static qjob_main_func *builtin_find(char const *name)
+{
+  for (unsigned int i = 0 ; i < NBUILTIN && builtins[i].name ; i++)
+    if (!strcmp(builtins[i].name, name)) return builtins[i].f ;
+  return 0 ;
+}
+
+/* In the forked child: what posix_spawn and exec would have done. */
+static void builtin_child(qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
+{
+  static int const caught[] = { SIGCHLD, SIGALRM, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2 } ;
+  struct sigaction sa ;
+  sigset_t none ;
+  int argc = 0 ;
+  memset(&sa, 0, sizeof sa) ;
+  sa.sa_handler = SIG_DFL ;
+  for (unsigned int i = 0 ; i < sizeof caught / sizeof *caught ; i++) sigaction(caught[i], &sa, 0) ;
+  sigemptyset(&none) ;
+  sigprocmask(SIG_SETMASK, &none, 0) ;
+  for (unsigned int i = 0 ; i < n ; i++) if (putenv((char *)envmod[i]) < 0) _exit(111) ;
+  if (dup2(fd0, 0) < 0 || dup2(fd1 >= 0 ? fd1 : out, 1) < 0 || dup2(out, 2) < 0) _exit(111) ;
+  /* no exec, so close-on-exec does nothing: close our other fds by hand */
+  close_range(3, ~0U, 0) ;
+  while (argv[argc]) argc++ ;
+  errno = 0 ;   /* as in a fresh process: no stale value from ours */
+  _exit(f(argc, argv)) ;
+}
+
+static int builtin_spawn(qjob *j, qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
+{
+  pid_t pid = fork() ;
+  if (pid < 0) return 0 ;
+  if (!pid) builtin_child(f, argv, envmod, n, fd0, fd1, out) ;
+  j->pid = pid ;
+  return 1 ;
+}
+
 int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1)
 {
   int p[2], r ;
+  qjob_main_func *f = builtin_find(argv[0]) ;
+  /* the dup2 sequence in the child needs sources above 2 */
+  if (f && fd0 > 2 && (fd1 < 0 || fd1 > 2)) {
+    if (pipe2(p, O_CLOEXEC) < 0) return 0 ;
+    r = builtin_spawn(j, f, argv, envmod, n, fd0, fd1, p[1]) ;
+    close(p[1]) ;
+    if (!r) { close(p[0]) ; return 0 ; }
+    goto started ;
+  }
   posix_spawn_file_actions_t fa ;
   posix_spawnattr_t at ;
   sigset_t none, all ;
@@ -61,6 +117,7 @@ int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsi
   free(envp) ;
   close(p[1]) ;
   if (r) { close(p[0]) ; errno = r ; return 0 ; }
+ started:
   ndelay_on(p[0]) ;
   j->fd = p[0] ;
   j->forward = 0 ;

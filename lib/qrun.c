@@ -19,25 +19,10 @@
 #include "root.h"
 #include "qsched.h"
 #include "users.h"
+#include "qremote.h"
 #include "qrun.h"
 
 enum { J_FREE = 0, J_LOCAL, J_ALIAS, J_BOUNCE, J_REMOTE } ;
-
-#define REMOTE_RCPTMAX 100          /* recipients per remote job */
-#define REPORT_READMAX (4u << 20)   /* bytes of a remote report read */
-
-/* A FIFO of messages waiting for a remote slot (holds references). */
-typedef struct wlist_s wlist ;
-struct wlist_s { smsg **v ; size_t head, len, cap ; } ;
-
-/* A domain with remote jobs running or messages waiting for it. */
-typedef struct rdom_s rdom ;
-struct rdom_s {
-  rdom *next ;
-  unsigned int active ;
-  wlist w ;
-  char name[] ;
-} ;
 
 typedef struct job_s job ;
 struct job_s {
@@ -45,10 +30,9 @@ struct job_s {
   int kind ;
   smsg *m ;
   uint32_t idx ;          /* J_LOCAL, J_ALIAS: the recipient */
-  uint32_t *list ;        /* J_BOUNCE, J_REMOTE: the recipients */
+  uint32_t *list ;        /* J_BOUNCE: the recipients */
   uint32_t n ;
-  rdom *dom ;             /* J_REMOTE */
-  int report ;            /* J_REMOTE: memfd holding the report */
+  qremote_job r ;         /* J_REMOTE */
   int poll ;              /* index in the iopause array, -1 if none */
 } ;
 
@@ -58,11 +42,8 @@ static users U = USERS_ZERO ;
 static struct stat ustat ;
 static uint64_t uchecked ;
 static job *jobs ;
-static unsigned int njobs, nlocal, nremote ;
+static unsigned int njobs, nlocal ;
 static int stopping ;
-static int remote_ok ;     /* mx-lookup and remote-send are in PATH */
-static rdom *doms ;
-static wlist gwait ;       /* waiting because all remote slots are busy */
 
 static void remote_check(void) ;
 
@@ -92,7 +73,7 @@ static void logline(smsg *m, char const *const *v, unsigned int n)
 }
 #define LOG(m, ...) logline(m, (char const *const[]){ __VA_ARGS__ }, sizeof((char const *const[]){ __VA_ARGS__ }) / sizeof(char const *))
 
-static void logrcpt(smsg *m, uint32_t i, char const *status, char const *reason, uint64_t now)
+void qrun_logrcpt(smsg *m, uint32_t i, char const *status, char const *reason, uint64_t now)
 {
   char d[UINT64_FMT], a[UINT32_FMT] ;
   qrcpt const *r = &m->q.rcpt[i] ;
@@ -149,7 +130,7 @@ static void append(smsg *m, uint32_t i, char code, uint64_t now, uint64_t next, 
 }
 
 /* Record the outcome of an attempt for recipient i. */
-static void result(smsg *m, uint32_t i, int class, char const *reason, uint64_t now)
+void qrun_result(smsg *m, uint32_t i, int class, char const *reason, uint64_t now)
 {
   qrcpt *r = &m->q.rcpt[i] ;
   stralloc gave = STRALLOC_ZERO ;
@@ -177,7 +158,7 @@ static void result(smsg *m, uint32_t i, int class, char const *reason, uint64_t 
     append(m, i, QR_TEMP, now, r->next, reason, 0) ;
   }
   setreason(&m->q, i, class == QJOB_OK ? "" : reason) ;
-  logrcpt(m, i, status, reason, now) ;
+  qrun_logrcpt(m, i, status, reason, now) ;
   stralloc_free(&gave) ;
 }
 
@@ -191,6 +172,7 @@ void qrun_users(int force)
   if (!force && now == uchecked) return ;
   uchecked = now ;
   if (force) remote_check() ;
+  qremote_routes(force) ;
   if (!pm_path(&path, "etc/users.cdb")) return ;
   if (stat(path.s, &st) == 0 && (force || st.st_ino != ustat.st_ino || st.st_mtime != ustat.st_mtime || st.st_size != ustat.st_size)) {
     users nu = USERS_ZERO ;
@@ -203,7 +185,7 @@ void qrun_users(int force)
   stralloc_free(&path) ;
 }
 
-static int islocal(char const *addr)
+int qrun_islocal(char const *addr)
 {
   char const *at = strrchr(addr, '@') ;
   return !at || users_isdomain(&U, at + 1, strlen(at + 1)) ;
@@ -219,7 +201,7 @@ static job *job_new(void)
 }
 
 /* The message file, open and positioned at the message. */
-static int openmsg(smsg *m)
+int qrun_openmsg(smsg *m)
 {
   stralloc p = STRALLOC_ZERO ;
   int fd = -1 ;
@@ -236,7 +218,7 @@ static void job_started(job *jb, int kind, smsg *m)
   jb->poll = -1 ;
   m->inflight++ ;
   njobs++ ;
-  if (kind == J_REMOTE) nremote++ ; else nlocal++ ;
+  if (kind != J_REMOTE) nlocal++ ;
 }
 
 /* Spawn argv for recipient i of m; fd1 < 0: output pipe. 1 if started,
@@ -244,7 +226,7 @@ static void job_started(job *jb, int kind, smsg *m)
 static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, char const *const *env, unsigned int nenv, int fd1, uint64_t now)
 {
   job *jb = job_new() ;
-  int fd0 = openmsg(m), ok = 0 ;
+  int fd0 = qrun_openmsg(m), ok = 0 ;
   if (jb && fd0 >= 0) ok = qjob_spawn(&jb->j, argv, env, nenv, fd0, fd1 >= 0 ? fd1 : -1) ;
   int e = errno ;
   if (fd0 >= 0) close(fd0) ;
@@ -254,13 +236,24 @@ static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, ch
     if (fd0 >= 0) { stralloc_cats(&why, argv[0]) ; stralloc_cats(&why, ": ") ; }
     stralloc_cats(&why, strerror(e)) ;
     stralloc_0(&why) ;
-    result(m, i, QJOB_TEMP, why.s ? why.s : "4.3.0 unable to start delivery", now) ;
+    qrun_result(m, i, QJOB_TEMP, why.s ? why.s : "4.3.0 unable to start delivery", now) ;
     stralloc_free(&why) ;
     return 0 ;
   }
   jb->idx = i ;
   m->flags[i] |= SF_BUSY ;
   job_started(jb, kind, m) ;
+  return 1 ;
+}
+
+int qrun_spawn_remote(smsg *m, char const *const *argv, int fd0, int fd1, qremote_job const *rj)
+{
+  job *jb = job_new() ;
+  if (!jb) { errno = EAGAIN ; return 0 ; }
+  if (!qjob_spawn(&jb->j, argv, 0, 0, fd0, fd1)) return 0 ;
+  jb->r = *rj ;
+  jb->j.forward = 1 ;   /* remote-send logs each connection: keep that */
+  job_started(jb, J_REMOTE, m) ;
   return 1 ;
 }
 
@@ -273,7 +266,7 @@ static void start_mailbox(smsg *m, uint32_t i, users_entry const *e, uint64_t no
   q[uint64_fmt(q, e->quota)] = 0 ;
   arr[uint64_fmt(arr, m->q.arrival)] = 0 ;
   idx[uint32_fmt(idx, i)] = 0 ;
-  if (!users_mailbox_path(&path, e->mailbox)) { result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ; return ; }
+  if (!users_mailbox_path(&path, e->mailbox)) { qrun_result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ; return ; }
   argv[n++] = "maildir-deliver" ;
   if (e->quota) { argv[n++] = "-q" ; argv[n++] = q ; }
   argv[n++] = path.s ;
@@ -284,7 +277,7 @@ static void start_mailbox(smsg *m, uint32_t i, users_entry const *e, uint64_t no
   o[1] = ev.len ; stralloc_cats(&ev, "RECIPIENT=") ; stralloc_cats(&ev, m->q.rcpt[i].addr) ; stralloc_0(&ev) ;
   o[2] = ev.len ; stralloc_cats(&ev, "DELIVERY_ID=") ; stralloc_cats(&ev, m->q.id) ; stralloc_cats(&ev, ".") ; stralloc_cats(&ev, idx) ; stralloc_0(&ev) ;
   o[3] = ev.len ; stralloc_cats(&ev, "QUEUE_ARRIVAL=") ; stralloc_cats(&ev, arr) ;
-  if (!stralloc_0(&ev)) result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ;
+  if (!stralloc_0(&ev)) qrun_result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ;
   else {
     char const *env[4] = { ev.s + o[0], ev.s + o[1], ev.s + o[2], ev.s + o[3] } ;
     spawn_rcpt(m, i, J_LOCAL, argv, env, 4, -1, now) ;
@@ -312,14 +305,14 @@ static void start_alias(smsg *m, uint32_t i, uint64_t now)
   char const *addr = m->q.rcpt[i].addr ;
   int n = users_resolve(&U, addr, strlen(addr), &out) ;
   if (n < 0) {
-    result(m, i, errno == ELOOP ? QJOB_PERM : errno == E2BIG ? QJOB_PERM : QJOB_TEMP,
+    qrun_result(m, i, errno == ELOOP ? QJOB_PERM : errno == E2BIG ? QJOB_PERM : QJOB_TEMP,
            errno == ELOOP ? "5.4.6 alias nested too deeply" : errno == E2BIG ? "5.3.4 alias expands to too many addresses" : "4.3.0 alias lookup failed", now) ;
   } else if (!n) {
-    result(m, i, QJOB_PERM, "5.4.6 alias loop: no final address", now) ;
+    qrun_result(m, i, QJOB_PERM, "5.4.6 alias loop: no final address", now) ;
   } else {
     int fd1 = envfd(m->q.sender, out.s, out.len) ;
     char const *argv[2] = { "queue-inject", 0 } ;
-    if (fd1 < 0) result(m, i, QJOB_TEMP, "4.3.0 unable to write envelope", now) ;
+    if (fd1 < 0) qrun_result(m, i, QJOB_TEMP, "4.3.0 unable to write envelope", now) ;
     else { spawn_rcpt(m, i, J_ALIAS, argv, 0, 0, fd1, now) ; close(fd1) ; }
   }
   stralloc_free(&out) ;
@@ -332,8 +325,8 @@ static void start_local(smsg *m, uint32_t i, uint64_t now)
   switch (users_lookup(&U, addr, strlen(addr), &e)) {
     case USERS_MAILBOX : start_mailbox(m, i, &e, now) ; break ;
     case USERS_ALIAS : start_alias(m, i, now) ; break ;
-    case USERS_NONE : result(m, i, QJOB_PERM, "5.1.1 no such user here", now) ; break ;
-    default : result(m, i, QJOB_TEMP, "4.3.0 users database lookup failed", now) ; break ;
+    case USERS_NONE : qrun_result(m, i, QJOB_PERM, "5.1.1 no such user here", now) ; break ;
+    default : qrun_result(m, i, QJOB_TEMP, "4.3.0 users database lookup failed", now) ; break ;
   }
 }
 
@@ -353,7 +346,7 @@ static void mark_bounced(smsg *m, uint32_t const *list, uint32_t n, char const *
     if (m->q.rcpt[i].state != QR_FAILED) continue ;
     append(m, i, QR_BOUNCED, now, 0, "", k + 1 == n) ;
     m->q.rcpt[i].state = QR_BOUNCED ;
-    logrcpt(m, i, status, m->q.reasons.s + m->q.rcpt[i].reason, now) ;
+    qrun_logrcpt(m, i, status, m->q.reasons.s + m->q.rcpt[i].reason, now) ;
   }
 }
 
@@ -362,7 +355,7 @@ static int bounce_make(smsg *m, uint32_t const *list, uint32_t n, char const *to
 {
   stralloc hdr = STRALLOC_ZERO, out = STRALLOC_ZERO ;
   dsn_rcpt *dr = calloc(n, sizeof *dr) ;
-  int ok = 0, fd = openmsg(m) ;
+  int ok = 0, fd = qrun_openmsg(m) ;
   fds[0] = fds[1] = -1 ;
   if (!dr || fd < 0 || !dsn_readheaders(&hdr, fd, m->q.hdrlen)) goto end ;
   for (uint32_t k = 0 ; k < n ; k++) {
@@ -415,206 +408,9 @@ end:
   stralloc_free(&to) ;
 }
 
-/* ---------- remote ---------- */
+/* ---------- scheduling ---------- */
 
-static char const *domof(char const *addr)
-{
-  char const *at = strrchr(addr, '@') ;
-  return at ? at + 1 : addr ;
-}
-
-static int wpush(wlist *w, smsg *m)
-{
-  if (w->head == w->len) w->head = w->len = 0 ;
-  if (w->len == w->cap) {
-    if (w->head) {
-      memmove(w->v, w->v + w->head, (w->len - w->head) * sizeof *w->v) ;
-      w->len -= w->head ; w->head = 0 ;
-    } else {
-      size_t n = w->cap ? w->cap * 2 : 16 ;
-      smsg **v = realloc(w->v, n * sizeof *v) ;
-      if (!v) return 0 ;
-      w->v = v ; w->cap = n ;
-    }
-  }
-  w->v[w->len++] = m ;
-  qsched_ref(m) ;
-  return 1 ;
-}
-
-static smsg *wpop(wlist *w)
-{
-  return w->head < w->len ? w->v[w->head++] : 0 ;
-}
-
-static rdom *rdom_get(char const *name)
-{
-  for (rdom *d = doms ; d ; d = d->next) if (!strcasecmp(d->name, name)) return d ;
-  size_t n = strlen(name) ;
-  rdom *d = calloc(1, sizeof *d + n + 1) ;
-  if (!d) return 0 ;
-  memcpy(d->name, name, n + 1) ;
-  d->next = doms ; doms = d ;
-  return d ;
-}
-
-static void rdom_gc(rdom *d)
-{
-  if (d->active || d->w.head < d->w.len) return ;
-  for (rdom **p = &doms ; *p ; p = &(*p)->next)
-    if (*p == d) { *p = d->next ; break ; }
-  free(d->w.v) ;
-  free(d) ;
-}
-
-/* A slot freed: give it to messages that waited (oldest first). */
-static void wake_waiters(rdom *d)
-{
-  smsg *m ;
-  unsigned int k = d->active < cfg.dmax ? cfg.dmax - d->active : 0 ;
-  while (k-- && (m = wpop(&d->w))) {
-    for (uint32_t i = 0 ; i < m->q.nrcpt ; i++)
-      if ((m->flags[i] & SF_DWAIT) && !strcasecmp(domof(m->q.rcpt[i].addr), d->name)) m->flags[i] &= ~SF_DWAIT ;
-    qsched_ready(&S, m) ;
-    qsched_unref(m) ;
-  }
-  k = nremote < cfg.rmax ? cfg.rmax - nremote : 0 ;
-  while (k-- && (m = wpop(&gwait))) {
-    m->gwait = 0 ;
-    qsched_ready(&S, m) ;
-    qsched_unref(m) ;
-  }
-}
-
-static void start_remote(smsg *m, rdom *d, uint32_t const *list, uint32_t n, uint64_t now)
-{
-  char const **argv = calloc(n + 7, sizeof *argv) ;
-  uint32_t *copy = malloc(n * sizeof *copy) ;
-  job *jb = job_new() ;
-  int fd0 = openmsg(m), rep = qjob_memfd("", 0), ok = 0, k = 0 ;
-  if (argv && copy && jb && fd0 >= 0 && rep >= 0) {
-    /* an address literal needs no MX lookup */
-    if (d->name[0] != '[') { argv[k++] = "mx-lookup" ; argv[k++] = d->name ; }
-    argv[k++] = "remote-send" ; argv[k++] = d->name ; argv[k++] = m->q.sender ;
-    for (uint32_t i = 0 ; i < n ; i++) argv[k++] = m->q.rcpt[list[i]].addr ;
-    argv[k] = 0 ;
-    ok = qjob_spawn(&jb->j, argv, 0, 0, fd0, rep) ;
-  }
-  if (fd0 >= 0) close(fd0) ;
-  free(argv) ;
-  if (!ok) {
-    if (rep >= 0) close(rep) ;
-    free(copy) ;
-    for (uint32_t i = 0 ; i < n ; i++) result(m, list[i], QJOB_TEMP, "4.3.0 unable to start remote delivery", now) ;
-    return ;
-  }
-  memcpy(copy, list, n * sizeof *copy) ;
-  for (uint32_t i = 0 ; i < n ; i++) m->flags[list[i]] |= SF_BUSY ;
-  jb->list = copy ; jb->n = n ; jb->dom = d ; jb->report = rep ;
-  jb->j.forward = 1 ;   /* remote-send logs each connection: keep that */
-  d->active++ ;
-  job_started(jb, J_REMOTE, m) ;
-}
-
-static int bydomain(void const *a, void const *b, void *data)
-{
-  qrcpt const *r = data ;
-  uint32_t x = *(uint32_t const *)a, y = *(uint32_t const *)b ;
-  int c = strcasecmp(domof(r[x].addr), domof(r[y].addr)) ;
-  return c ? c : x < y ? -1 : x > y ;
-}
-
-/* Start jobs for one domain's due recipients v[0..n), within the limits;
-   what cannot start waits in a list. 0 if all remote slots are busy. */
-static int remote_domain(smsg *m, uint32_t const *v, uint32_t n, uint64_t now)
-{
-  rdom *d = rdom_get(domof(m->q.rcpt[v[0]].addr)) ;
-  if (!d) return 1 ;
-  while (n && nremote < cfg.rmax && d->active < cfg.dmax) {
-    uint32_t k = n < REMOTE_RCPTMAX ? n : REMOTE_RCPTMAX ;
-    start_remote(m, d, v, k, now) ;
-    v += k ; n -= k ;
-  }
-  if (n && d->active >= cfg.dmax) {
-    if (wpush(&d->w, m)) for (uint32_t i = 0 ; i < n ; i++) m->flags[v[i]] |= SF_DWAIT ;
-  }
-  rdom_gc(d) ;
-  return !n || nremote < cfg.rmax ;
-}
-
-/* Group m's due remote recipients by domain, one job per domain. */
-static void dispatch_remote(smsg *m, uint64_t now)
-{
-  uint32_t *v = 0, n = 0 ;
-  for (uint32_t i = 0 ; i < m->q.nrcpt ; i++) {
-    qrcpt const *r = &m->q.rcpt[i] ;
-    if (m->flags[i] & (SF_BUSY | SF_DWAIT)) continue ;
-    if (r->state != QR_PENDING && !(r->state == QR_TEMP && r->next <= now)) continue ;
-    if (islocal(r->addr)) continue ;
-    if (remote_ok) {
-      if (!v && !(v = malloc(m->q.nrcpt * sizeof *v))) return ;
-      v[n++] = i ;
-      continue ;
-    }
-    if (!(m->flags[i] & SF_NOTED)) {
-      m->flags[i] |= SF_NOTED ;
-      logrcpt(m, i, "queued", "remote delivery not available", now) ;
-    }
-  }
-  if (!n) return ;
-  qsort_r(v, n, sizeof *v, &bydomain, m->q.rcpt) ;
-  for (uint32_t a = 0, b ; a < n ; a = b) {
-    for (b = a + 1 ; b < n && !strcasecmp(domof(m->q.rcpt[v[a]].addr), domof(m->q.rcpt[v[b]].addr)) ; b++) ;
-    if (!remote_domain(m, v + a, b - a, now)) {
-      if (!m->gwait && wpush(&gwait, m)) m->gwait = 1 ;
-      break ;
-    }
-  }
-  free(v) ;
-}
-
-/* Outcomes of a remote job: its report, else its exit status. */
-static void remote_end(job *jb, int wstat, char const *errline, uint64_t now)
-{
-  smsg *m = jb->m ;
-  stralloc rep = STRALLOC_ZERO ;
-  report_entry *re = calloc(jb->n, sizeof *re), msg ;
-  int parsed = 0 ;
-  if (re && stralloc_ready(&rep, 65536)) {
-    for (;;) {
-      if (!stralloc_readyplus(&rep, 65536)) break ;
-      ssize_t r = pread(jb->report, rep.s + rep.len, 65536, rep.len) ;
-      if (r <= 0) break ;
-      rep.len += r ;
-      if (rep.len >= REPORT_READMAX) break ;
-    }
-    parsed = report_parse(rep.s, rep.len, jb->n, re, &msg) ;
-  }
-  for (uint32_t k = 0 ; k < jb->n ; k++) {
-    char text[REPORT_TEXTMAX + 1], fb[128] ;
-    char const *t ;
-    size_t len ;
-    int class ;
-    if (parsed) {
-      class = report_outcome(&re[k], &msg, &t, &len) ;
-      if (len > REPORT_TEXTMAX) len = REPORT_TEXTMAX ;
-      for (size_t i = 0 ; i < len ; i++) text[i] = (unsigned char)t[i] < 32 ? '?' : t[i] ;
-      text[len] = 0 ;
-      t = text ;
-    } else {
-      /* no report: mx-lookup failed, or remote-send died */
-      class = WIFEXITED(wstat) && WEXITSTATUS(wstat) == 100 ? QJOB_PERM : QJOB_TEMP ;
-      t = errline ;
-      if (!*t) { qjob_statusreason(fb, sizeof fb, "remote-send", wstat, class) ; t = fb ; }
-    }
-    m->flags[jb->list[k]] &= ~SF_BUSY ;
-    result(m, jb->list[k], class, t, now) ;
-  }
-  free(re) ;
-  stralloc_free(&rep) ;
-  close(jb->report) ;
-  jb->dom->active-- ;
-}
+void qrun_ready(smsg *m) { qsched_ready(&S, m) ; }
 
 static void ready1(qsched *s, smsg *m, void *data)
 {
@@ -622,17 +418,11 @@ static void ready1(qsched *s, smsg *m, void *data)
   qsched_ready(s, m) ;
 }
 
+/* Recipients that waited for remote delivery to exist are due. */
 static void remote_check(void)
 {
-  int was = remote_ok ;
-  remote_ok = qjob_inpath("remote-send") && qjob_inpath("mx-lookup") ;
-  if (remote_ok && !was) {
-    /* recipients that waited for remote delivery to exist */
-    qsched_each(&S, &ready1, 0) ;
-  }
+  if (qremote_check()) qsched_each(&S, &ready1, 0) ;
 }
-
-/* ---------- scheduling ---------- */
 
 /* Start the due work of m. 0 if blocked by the concurrency limit (m stays
    at the head of the ready FIFO), 1 when done with it for now. */
@@ -640,13 +430,13 @@ static int dispatch(smsg *m, uint64_t now)
 {
   uint64_t wake = UINT64_MAX ;
   /* remote first: it never blocks (waiters go to wait lists) */
-  if (!stopping) dispatch_remote(m, now) ;
+  if (!stopping) qremote_dispatch(m, now) ;
   for (uint32_t i = 0 ; !stopping && i < m->q.nrcpt ; i++) {
     qrcpt const *r = &m->q.rcpt[i] ;
     if (m->flags[i] & SF_BUSY) continue ;
     if (r->state == QR_TEMP && r->next > now) { if (r->next < wake) wake = r->next ; continue ; }
     if (r->state != QR_PENDING && r->state != QR_TEMP) continue ;
-    if (!islocal(r->addr)) continue ;
+    if (!qrun_islocal(r->addr)) continue ;
     if (nlocal >= cfg.lmax) return 0 ;
     start_local(m, i, now) ;
   }
@@ -754,10 +544,8 @@ static void job_end(job *jb, int wstat, uint64_t now)
   char fb[128] ;
   qjob_finish(&jb->j) ;
   char const *reason = qjob_reason(&jb->j) ;
-  if (jb->kind == J_REMOTE) {
-    remote_end(jb, wstat, reason, now) ;
-    nremote-- ;
-  } else {
+  if (jb->kind == J_REMOTE) qremote_end(m, &jb->r, wstat, reason, now) ;
+  else {
     int class = jb->kind == J_LOCAL ? qjob_class_delivery(wstat) : qjob_class_inject(wstat) ;
     if (class != QJOB_OK && !*reason) {
       qjob_statusreason(fb, sizeof fb, jb->kind == J_LOCAL ? "maildir-deliver" : "queue-inject", wstat, class) ;
@@ -771,7 +559,7 @@ static void job_end(job *jb, int wstat, uint64_t now)
       }
     } else {
       m->flags[jb->idx] &= ~SF_BUSY ;
-      result(m, jb->idx, class, class == QJOB_OK ? (jb->kind == J_ALIAS ? "forwarded" : "") : reason, now) ;
+      qrun_result(m, jb->idx, class, class == QJOB_OK ? (jb->kind == J_ALIAS ? "forwarded" : "") : reason, now) ;
     }
     nlocal-- ;
   }
@@ -779,7 +567,6 @@ static void job_end(job *jb, int wstat, uint64_t now)
   m->inflight-- ;
   njobs-- ;
   jb->kind = J_FREE ;
-  if (jb->dom) { wake_waiters(jb->dom) ; rdom_gc(jb->dom) ; jb->dom = 0 ; }
   qsched_ready(&S, m) ;
 }
 
@@ -817,6 +604,9 @@ int qrun_init(qrun_cfg const *c)
 {
   cfg = *c ;
   if (!cfg.lmax) cfg.lmax = 1 ;
+  qremote_cfg rc = { .rmax = cfg.rmax, .dmax = cfg.dmax ? cfg.dmax : 1, .ctimeout = cfg.ctimeout,
+                     .rtimeout = cfg.rtimeout, .dtimeout = cfg.dtimeout } ;
+  qremote_init(&rc) ;
   jobs = calloc(cfg.lmax + cfg.rmax, sizeof *jobs) ;
   if (!jobs) return 0 ;
   qrun_users(1) ;

@@ -8,6 +8,8 @@
      local alias     queue-inject, message on stdin, envelope on fd 1
                      (same sender, the expanded addresses)
      bounce          queue-inject, the DSN on stdin, envelope on fd 1
+     remote          mx-lookup DOMAIN remote-send ..., see lib/qremote.h
+                     (etc/routes, grouping by domain, the report)
    Their stdout/stderr go to a pipe; the last line is the reason.
    Remote recipients wait (state pending) until remote delivery exists. */
 #ifndef PM_QRUN_H
@@ -23,6 +25,9 @@ struct qrun_cfg_s {
   uint64_t retrymin ;     /* first retry delay, seconds */
   uint64_t retrymax ;     /* longest retry delay */
   uint64_t lifetime ;     /* give up on temporary failures after this */
+  unsigned int ctimeout ; /* remote-send -t (connect), -T (reply), -D (end */
+  unsigned int rtimeout ; /* of data) in seconds; 0: remote-send's default */
+  unsigned int dtimeout ;
 } ;
 
 /* Open users.cdb, allocate the job table. 0 on error (errno). */
@@ -35,8 +40,8 @@ void qrun_scan(void) ;
    from one clock (the caller's): mixing time() and clock_gettime() can
    disagree by up to a second on some systems. */
 void qrun_alarm(uint64_t now) ;
-/* Reopen users.cdb if it changed (checked at most once a second), or
-   always if force. */
+/* Reopen users.cdb and reread etc/routes if they changed (checked at most
+   once a second), or always if force (then also look for remote-send). */
 void qrun_users(int force) ;
 /* Start what can be started now. */
 void qrun_dispatch(uint64_t now) ;

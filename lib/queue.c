@@ -72,7 +72,8 @@ int queue_init_dirs(void)
   stralloc_0(&sa);
   if (mkdir(sa.s, 0755) < 0 && errno != EEXIST) ok = 0;
   ok = ok && mkdir_p(&sa, "", 0770) && mkdir_p(&sa, "tmp", 0770)
-          && mkdir_p(&sa, "msg", 0770) && mkdir_p(&sa, "state", 0770);
+          && mkdir_p(&sa, "msg", 0770) && mkdir_p(&sa, "state", 0770)
+          && mkdir_p(&sa, "pool", 0770);
   for (unsigned i = 0; ok && i < 16; i++) {
     sub[4] = "0123456789abcdef"[i];
     ok = mkdir_p(&sa, sub, 0770);
@@ -252,13 +253,62 @@ int queue_msg_finished(qmsg const *m)
   return 1;
 }
 
+static int pool_slot(stralloc *sa, unsigned k)
+{
+  char fmt[UINT_FMT + 6] = "pool/";
+  fmt[5 + uint_fmt(fmt + 5, k % QUEUE_POOL)] = 0;
+  return queue_path(sa, fmt);
+}
+
+static unsigned pool_start(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (unsigned)(ts.tv_nsec ^ getpid());
+}
+
+/* Out of msg/ into a free pool slot, else unlinked. */
+static int recycle(char const *path)
+{
+  stralloc slot = STRALLOC_ZERO;
+  unsigned k = pool_start();
+  int r = -1;
+  /* a probe of an empty slot is a cached negative lookup: cheap; 16 of them
+     keep the odds of missing a free slot (or a file) negligible */
+  for (unsigned i = 0; i < 16; i++, k += 37) {
+    if (!pool_slot(&slot, k)) break;
+    r = renameat2(AT_FDCWD, path, AT_FDCWD, slot.s, RENAME_NOREPLACE);
+    if (r == 0 || errno != EEXIST) break;
+  }
+  stralloc_free(&slot);
+  if (r == 0 || errno == ENOENT) return 1;
+  return unlink(path) == 0 || errno == ENOENT;
+}
+
+int queue_pool_take(char const *path)
+{
+  stralloc slot = STRALLOC_ZERO;
+  unsigned k = pool_start();
+  int fd = -1;
+  for (unsigned i = 0; i < 16; i++, k += 61) {
+    if (!pool_slot(&slot, k)) break;
+    /* renameat2, not rename: fault-injection tests tell the two apart */
+    if (renameat2(AT_FDCWD, slot.s, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
+    fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) unlink(path);                      /* not ours to reuse */
+    break;
+  }
+  stralloc_free(&slot);
+  return fd;
+}
+
 int queue_remove(char const *id)
 {
   stralloc path = STRALLOC_ZERO;
   int ok = 1;
   /* message first: a crash in between leaves an orphan state log (swept by
      queue-run), never a message that would be delivered again from scratch */
-  if (!queue_path_msg(&path, id) || (unlink(path.s) < 0 && errno != ENOENT)) ok = 0;
+  if (!queue_path_msg(&path, id) || !recycle(path.s)) ok = 0;
   if (ok && (!queue_path_state(&path, id) || (unlink(path.s) < 0 && errno != ENOENT))) ok = 0;
   stralloc_free(&path);
   return ok;

@@ -7,6 +7,12 @@
                             messages that needed more than one attempt or
                             have several recipients)
    ROOT/queue/trigger       FIFO; queue-inject writes "ID\n" to wake queue-run
+   ROOT/queue/pool/N        finished message files kept for reuse (N < QUEUE_POOL):
+                            creating and deleting a file per message is costly on
+                            ext4 (the inode allocator skips recently freed
+                            inodes one by one), so a finished file is renamed
+                            here and the next injection renames it back to
+                            tmp/ and truncates it, instead of unlink + create
 
    A message file is a header block followed by the message bytes:
      "PMQ1 HHHHHHHHHH AAAAAAAAAAAAAAAAAAAA EEEEEEEEEE\n"   (QUEUE_MAGICLEN bytes)
@@ -30,6 +36,7 @@
 #define QUEUE_IDLEN 32          /* max id length; ids are [0-9a-f.] */
 #define QUEUE_MAGICLEN 48
 #define QUEUE_HDRMIN 1024       /* header block of a fresh file */
+#define QUEUE_POOL 1024         /* slots in queue/pool */
 #define QUEUE_MAXRCPT 100000
 #define QUEUE_MAXADDR 1024      /* longer envelope addresses: qmail-queue's 11 */
 
@@ -84,8 +91,11 @@ int queue_state_apply(qmsg *m, char const *line, size_t len) ;
 int queue_state_append(char const *id, uint32_t idx, char code, uint64_t t, uint64_t next, char const *text, int dosync) ;
 /* 1 when no recipient is pending, temporary or failed-unbounced. */
 int queue_msg_finished(qmsg const *m) ;
-/* Remove a message and its state log. */
+/* Remove a message (its file goes to the pool) and its state log. */
 int queue_remove(char const *id) ;
+/* Take a file from the pool as path (an absent path), open it O_RDWR,
+   truncated. Returns the fd, or -1 if the pool had none to give. */
+int queue_pool_take(char const *path) ;
 /* Wake queue-run: write "ID\n" to the trigger FIFO, nonblocking; never fails. */
 void queue_trigger(char const *id) ;
 #endif

@@ -77,10 +77,13 @@ int tls_tas_read(tls_tas *t, char const *file, char const **why)
 {
   struct tasarg a = { t, 0 };
   if (!tls_pem_file_each(file, TLS_CAFILE_MAX, &ta_cb, &a, why)) {
+    int e = errno;
     if (a.why) *why = a.why;
+    tls_tas_free(t);
+    errno = e;
     return 0;
   }
-  if (!t->n) { *why = "no usable certificate"; return 0; }
+  if (!t->n) { *why = "no usable certificate"; tls_tas_free(t); return 0; }
   return 1;
 }
 

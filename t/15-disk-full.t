@@ -35,7 +35,7 @@ def cleanup():
 def fill(path):
     """Fill the filesystem holding path; returns the filler's name."""
     name = os.path.join(path, 'filler')
-    with open(name, 'wb') as f:
+    with open(name, 'wb', buffering=0) as f:
         try:
             while True:
                 f.write(b'\0' * 65536)

@@ -150,7 +150,7 @@ inst2.kill(q2)
 # --- SIGTERM waits for running deliveries; the concurrency limit ----------------
 inst3 = Instance(users={'demo@example.test': 'pw', BOB: 'pw'})
 path, dlog = stub_deliver(inst3, '1')
-q3 = started(inst3, inst3.start_queue(env={'PATH': path}))
+q3 = started(inst3, inst3.start_queue(env={'PATH': path, 'QUEUE_EXEC_AGENTS': '1'}))
 t.eq(inject(inst3, BOB, ['demo@example.test'], b'Subject: slow\n\nx\n'), 0, 'injected (slow delivery)')
 t.ok(wait_for(lambda: os.path.exists(dlog), 10), 'delivery started')
 t0 = time.time()
@@ -167,7 +167,7 @@ path, dlog = stub_deliver(inst3, '0.5')
 for i in range(12):
     inject(inst3, BOB, ['demo@example.test'], ('Subject: par %d\n\nx\n' % i).encode())
 t0 = time.time()
-q3 = started(inst3, inst3.start_queue(env={'PATH': path}, opts=['-l', '4']))
+q3 = started(inst3, inst3.start_queue(env={'PATH': path, 'QUEUE_EXEC_AGENTS': '1'}, opts=['-l', '4']))
 got = inst3.wait_mails('demo@example.test', 13, timeout=30)
 elapsed = time.time() - t0
 t.eq(len(got), 13, 'twelve more delivered')
@@ -243,3 +243,10 @@ t.ok(peak <= 3 and dpeak <= 2, 'limits: total %d <= -r 3, per domain %d <= -R 2'
 t.ok(peak >= 2, 'remote deliveries ran in parallel')
 t.ok(wait_for(lambda: len(inst4.queue_ids()) == 1, 5), 'only the deferred message left')
 inst4.kill(q4)
+
+# --- one queue-run per queue ---------------------------------------------------
+q5 = started(inst4, inst4.start_queue())
+r = inst4.run(['queue-run'], check=False, timeout=10)
+t.ok(r.returncode == 111 and b'another queue-run' in r.stderr, 'a second queue-run refuses to run', r.stderr)
+inst4.kill(q5)
+t.eq(q5.returncode, 0, 'the first one was unaffected')

@@ -65,7 +65,7 @@ lines = out.splitlines()
 t.ok(len(lines) == 3, 'the delivered message is gone', out)
 if len(lines) == 3:
     t.ok(lines[0].startswith(first + ' '), 'the first message remains')
-    t.ok(re.fullmatch(r'  <demo@example.test> deferred attempts=1 next=in [45]m\d\ds reason="4\.3\.5 mailbox missing: .*"',
+    t.ok(re.fullmatch(r'  <demo@example.test> deferred attempts=1 next=in [45]m\d\ds last=\d+s ago reason="4\.3\.5 mailbox missing: .*"',
                       lines[1]), 'deferred: attempts, next try, reason', lines[1])
     t.eq(lines[2], '  <x@remote.test> remote attempts=0', 'remote recipient untouched')
 

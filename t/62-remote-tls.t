@@ -37,6 +37,7 @@ ca = pmtls.TestCA(D, kind='ec')
 GOOD = ca.issue(MX, 'ec')                     # trusted, right name
 RSA = ca.issue('rsa.' + MX, 'rsa')            # trusted, RSA (name checked against rsa.mx...)
 WRONG = ca.issue('other.test', 'ec')          # trusted, wrong name
+WILD = ca.issue('*.kate.test', 'ec')          # trusted, wildcard
 os.makedirs(os.path.join(D, 'self'))
 SELF = pmtls.self_signed(os.path.join(D, 'self'), MX, 'ec')   # right name, untrusted
 env = dict(os.environ, PIPEMAIL_ROOT=root, PATH=BIN + ':' + os.environ['PATH'], TLS_CAFILE=ca.cert)
@@ -57,16 +58,21 @@ class Session:
 
 class TlsPeer:
     """SMTP server with STARTTLS. mode: 'ok'; 'refuse' (454 to STARTTLS);
-    'badhs' (220, then garbage instead of a handshake); 'inject' (220 and a
-    cleartext '250 injected' line in the same packet). offer: list STARTTLS.
-    tls_ehlo: the EHLO reply lines after TLS."""
+    'badhs' (220, then garbage instead of a handshake); 'hang' (220, then
+    silence); 'inject' (220 and a cleartext '250 injected' line in the same
+    packet); 'drop' (close the connection at MAIL, inside TLS). offer: list
+    STARTTLS. tls_ehlo: the EHLO reply lines after TLS. ciphers: OpenSSL's
+    cipher list for TLS 1.2 (and no TLS 1.3)."""
 
-    def __init__(self, cert=GOOD, offer=True, mode='ok', tls_ehlo=None):
+    def __init__(self, cert=GOOD, offer=True, mode='ok', tls_ehlo=None, ciphers=None):
         self.offer, self.mode = offer, mode
         self.tls_ehlo = tls_ehlo or EHLO
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         if cert:
             self.ctx.load_cert_chain(*cert)
+        if ciphers:
+            self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            self.ctx.set_ciphers(ciphers)
         self.sessions = []
         self.sock = socket.socket()
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -130,6 +136,11 @@ class TlsPeer:
                     send(['220 2.0.0 go ahead', 'this is no handshake'])
                     c.recv(4096)
                     return
+                if self.mode == 'hang':
+                    send(['220 2.0.0 go ahead'])
+                    while c.recv(4096):
+                        pass
+                    return
                 send(['220 2.0.0 go ahead'] + (['250 injected'] if self.mode == 'inject' else []))
 
                 def sni(sock, name, ctx):
@@ -138,6 +149,8 @@ class TlsPeer:
                 c = self.ctx.wrap_socket(c, server_side=True)
                 s.tls = (c.version(), c.cipher()[0])
                 buf = b''
+            elif verb == 'MAIL' and self.mode == 'drop':
+                return
             elif verb in ('MAIL', 'RCPT', 'RSET'):
                 send(['250 2.0.0 ok'])
             elif verb == 'DATA':
@@ -225,6 +238,11 @@ p = TlsPeer(cert=WRONG)
 rc, rep, err = send(p.port)
 t.ok(codes(rep) == 'rK' and 'verified=no verifyerr=BR_ERR_X509_BAD_SERVER_NAME' in err, 'may: wrong name: used, logged', err)
 
+p = TlsPeer()
+rc, rep, err = send(p.port, extra_env={'TLS_CAFILE': os.path.join(D, 'nonexistent')})
+t.ok(codes(rep) == 'rK' and 'remote-send: warning: unable to read trust anchors from ' in err
+     and 'verified=no verifyerr=BR_ERR_X509_NOT_TRUSTED' in err, 'may, unreadable TLS_CAFILE: warning, TLS all the same', err)
+
 p = TlsPeer(mode='badhs')
 rc, rep, err = send(p.port)
 s0, s1 = p.session(0), p.session(1)
@@ -234,6 +252,19 @@ t.eq((verbs(s0), verbs(s1)), (['EHLO', 'STARTTLS'], ['EHLO', 'MAIL', 'RCPT', 'DA
 t.ok(s1 and s1.data == WIRE and not s1.tls, 'in clear text')
 t.ok('remote-send: warning: TLS handshake failed with %s[127.0.0.1]: ' % MX in err
      and 'trying again without TLS' in err and 'tls=' not in logline(err)[0], 'warning logged; no tls= in the log line', err)
+
+p = TlsPeer(mode='hang')
+rc, rep, err = send(p.port, opts=('-T', '2'))
+t.ok(codes(rep) == 'rK' and len(p.sessions) == 2 and 'failed with %s[127.0.0.1]: timeout' % MX in err,
+     'may, handshake times out: clear-text retry', (rep, err))
+p = TlsPeer(cert=RSA, ciphers='AES128-SHA:AES256-GCM-SHA384')
+rc, rep, err = send(p.port, mx='10 rsa.%s 127.0.0.1' % MX)
+t.ok(codes(rep) == 'rK' and not p.session(1).tls and 'failed with rsa.%s[127.0.0.1]: BR_ERR_' % MX in err,
+     'may, a peer without ECDHE+AEAD suites: no common suite, clear-text retry', (rep, err))
+p = TlsPeer(mode='drop')
+rc, rep, err = send(p.port)
+t.ok(codes(rep) == 'sZ' and rep[-1][1] == '4.4.2 lost connection with %s[127.0.0.1] while waiting for the reply to '
+     'MAIL FROM' % MX and len(p.sessions) == 1, 'connection lost inside TLS: deferred, no retry', rep)
 
 p = TlsPeer(mode='refuse')
 rc, rep, err = send(p.port)
@@ -297,6 +328,11 @@ p = TlsPeer(cert=WRONG)
 rc, rep, err = send(p.port)
 t.ok(codes(rep) == 'sZ' and 'verification failed' in rep[-1][1] and 'BR_ERR_X509_BAD_SERVER_NAME' in rep[-1][1]
      and p.session(0).data is None, 'verify, wrong name: deferred, the reason says why', rep)
+p = TlsPeer(cert=WILD)
+rc, rep, err = send(p.port, mx='10 mx7.kate.test 127.0.0.1\n20 a.b.kate.test 127.0.0.1')
+t.ok(codes(rep) == 'rK' and len(p.sessions) == 1, 'verify: *.kate.test matches mx7.kate.test', rep)
+rc, rep, err = send(p.port, mx='10 a.b.kate.test 127.0.0.1')
+t.ok(codes(rep) == 'sZ' and 'BR_ERR_X509_BAD_SERVER_NAME' in rep[-1][1], '... but not a.b.kate.test', rep)
 p = TlsPeer(cert=GOOD)
 rc, rep, err = send(p.port, mx='10 mx9.kate.test 127.0.0.1')
 t.ok(codes(rep) == 'sZ' and 'BR_ERR_X509_BAD_SERVER_NAME' in rep[-1][1], 'the name checked is that of the MX host', rep)
@@ -328,15 +364,19 @@ t.ok(codes(rep) == 'sZ' and '4.7.4' in rep[-1][1], '".kate.test" covers sub.kate
 rc, rep, err = send(p.port, domain='kate.test')
 t.eq(codes(rep), 'rK', '".kate.test" does not cover kate.test itself (default may)')
 
-# -- a real peer: tcp-serve + tls-serve -S + smtp-recv --------------------------------
-policy('kate.test verify\n')
+# -- a real peer: tcp-serve + tls-serve -S + smtp-recv -------------------------------
 inst = Instance(domains=('kate.test',), users={'a@kate.test': 'pw'}, me=MX)
-port = free_port()
-proc = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'tls-serve', '-S', 'smtp-recv'],
-                  env={'CERTFILE': GOOD[0], 'KEYFILE': GOOD[1]})
-if not wait_port(port):
-    t.ok(False, 'tcp-serve tls-serve -S smtp-recv started', inst.log(proc))
-else:
+inst.start_queue()
+
+
+def real_peer(cert, tls=True):
+    port = free_port()
+    args = ['tcp-serve', '127.0.0.1', str(port)] + (['tls-serve', '-S'] if tls else []) + ['smtp-recv']
+    inst.spawn(args, env={'CERTFILE': cert[0], 'KEYFILE': cert[1]} if tls else {})
+    return port if wait_port(port) else None
+
+
+def offers_starttls(port):
     s = socket.create_connection(('127.0.0.1', port), 10)
     s.settimeout(10)
     f = s.makefile('rb')
@@ -350,10 +390,44 @@ else:
             break
     s.sendall(b'QUIT\r\n')
     s.close()
-    if not any(b'STARTTLS' in ln for ln in lines):
-        t.skip('verify against smtp-recv under tls-serve -S', 'smtp-recv does not offer STARTTLS yet')
-    else:
-        rc, rep, err = send(port)
-        t.ok(codes(rep) == 'rK' and 'verified=yes status=sent' in err, 'verify: delivered to smtp-recv through tls-serve', (rep, err))
-        inst.start_queue()
-        t.ok(inst.wait_mails('a@kate.test', 1), 'the message is in the mailbox')
+    return any(b'STARTTLS' in ln for ln in lines)
+
+
+def esmtps(n):
+    """How many of the first n mails of a@kate.test came in by ESMTPS (None: fewer mails)."""
+    m = inst.wait_mails('a@kate.test', n, timeout=20)
+    if len(m) < n:
+        return None
+    return sum(b'ESMTPS' in x.split(b'\n\n', 1)[0] for x in m)
+
+
+good, selfp, wrong, plain = real_peer(GOOD), real_peer(SELF), real_peer(WRONG), real_peer(GOOD, tls=False)
+if not all((good, selfp, wrong, plain)):
+    t.ok(False, 'real peers started')
+elif not offers_starttls(good):
+    t.skip('real peer: smtp-recv under tls-serve -S', 'smtp-recv does not offer STARTTLS yet')
+else:
+    policy(None)
+    rc, rep, err = send(good)
+    t.ok(codes(rep) == 'rK' and 'tls=TLSv1.2 cipher=ECDHE-ECDSA-' in err and 'verified=yes status=sent' in err,
+         'real peer, may: delivered through TLS, verified', (rep, err))
+    t.eq(esmtps(1), 1, 'smtp-recv saw TLS (ESMTPS)')
+    policy('kate.test none\n')
+    rc, rep, err = send(good)
+    t.ok(codes(rep) == 'rK' and 'tls=' not in err and esmtps(2) == 1, 'real peer, none: clear text', (rep, err))
+    policy('kate.test encrypt\n')
+    rc, rep, err = send(plain)
+    t.ok(codes(rep) == 'sZ' and rep[-1][1].startswith('4.7.4 TLS is required, but was not offered'),
+         'real peer without tls-serve, encrypt: deferred', rep)
+    rc, rep, err = send(selfp)
+    t.ok(codes(rep) == 'rK' and 'verified=no verifyerr=BR_ERR_X509_NOT_TRUSTED' in err, 'real peer, encrypt, self-signed: delivered', err)
+    policy('kate.test verify\n')
+    rc, rep, err = send(good)
+    t.ok(codes(rep) == 'rK' and 'verified=yes status=sent' in err, 'real peer, verify: delivered', (rep, err))
+    rc, rep, err = send(selfp)
+    t.ok(codes(rep) == 'sZ' and 'verification failed' in rep[-1][1] and 'BR_ERR_X509_NOT_TRUSTED' in rep[-1][1],
+         'real peer, verify, self-signed: deferred, says why', rep)
+    rc, rep, err = send(wrong)
+    t.ok(codes(rep) == 'sZ' and 'BR_ERR_X509_BAD_SERVER_NAME' in rep[-1][1], 'real peer, verify, wrong name: deferred, says why', rep)
+    t.ok(wait_for(lambda: len(inst.mails('a@kate.test')) == 4, 20) and len(inst.mails('a@kate.test')) == 4,
+         'four messages delivered in all, none from the deferred sessions')

@@ -8,6 +8,7 @@
         cname={'www.kate.test': 'mx1.kate.test'},        # alias -> target
         nullmx=['nomail.test'],                          # RFC 7505 "MX 0 ."
         servfail=['broken.test'],                        # SERVFAIL, at once
+        timeout=['slow.test'],                           # no answer at all
     )
     env['DNS_SERVER'] = dns.server                       # "127.0.0.1:PORT"
     ...
@@ -21,6 +22,9 @@ Answers:
   types only;
 - SERVFAIL for the names under the `servfail` zones, immediately (dnsmasq
   forwards them to a responder thread of this process that says SERVFAIL);
+- no answer at all for the names under the `timeout` zones (dnsmasq forwards
+  them to a UDP socket of this process that is never read): the client's
+  own time limit decides;
 - REFUSED for anything else (dnsmasq has no upstream server).
 
 `extra` adds dnsmasq options, e.g. '--edns-packet-max=4096' for large answers
@@ -102,12 +106,13 @@ class _ServfailResponder:
 
 class DNS:
     def __init__(self, mx=None, hosts=None, cname=None, nullmx=(), servfail=(),
-                 local=('test',), addr='127.0.0.1', port=None, extra=()):
+                 local=('test',), addr='127.0.0.1', port=None, extra=(), timeout=()):
         self.addr = addr
         self.dir = tempfile.mkdtemp(prefix='pm-dns-')
         self.logfile = os.path.join(self.dir, 'dnsmasq.log')
         self.proc = None
         self._servfail = None
+        self._blackhole = None
         args = ['--keep-in-foreground', '--no-resolv', '--no-hosts', '--no-poll',
                 '--conf-file=/dev/null', '--bind-interfaces', '--listen-address=' + addr,
                 '--log-facility=-', '--log-queries', '--cache-size=0',
@@ -125,6 +130,11 @@ class DNS:
             self._servfail = _ServfailResponder(addr)
             hostpart = '%s#%d' % (addr, self._servfail.port)
             args += ['--server=/%s/%s' % (dom, hostpart) for dom in servfail]
+        if timeout:
+            self._blackhole = socket.socket(_family(addr), socket.SOCK_DGRAM)
+            self._blackhole.bind((addr, 0))
+            hostpart = '%s#%d' % (addr, self._blackhole.getsockname()[1])
+            args += ['--server=/%s/%s' % (dom, hostpart) for dom in timeout]
         args += list(extra)
         atexit.register(self.stop)
         for _ in range(1 if port else 5):     # a free port may be taken meanwhile
@@ -184,5 +194,8 @@ class DNS:
         if self._servfail is not None:
             self._servfail.close()
             self._servfail = None
+        if self._blackhole is not None:
+            self._blackhole.close()
+            self._blackhole = None
         if os.environ.get('PM_KEEP') is None:
             shutil.rmtree(self.dir, ignore_errors=True)
