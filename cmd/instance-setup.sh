@@ -1,9 +1,10 @@
 #!/bin/sh
 # instance-setup: make or update (idempotently) a pipemail instance: the
-# directories, etc/me and etc/domains, and the s6 service directories
-# instantiated from the templates. See instance-setup(8).
+# directories, etc/me and etc/domains, a self-signed certificate (-c), and
+# the s6 service directories instantiated from the templates.
+# See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-S SMTPSPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -15,12 +16,18 @@ check_path() { # what value
   case $2 in /*) ;; *) bad "$1 must be an absolute path: $2" ;; esac
   case $2 in *[!A-Za-z0-9._/+,~:=-]*) bad "$1 has unsupported characters: $2" ;; esac
 }
+check_port() { # what value
+  case $2 in '' | *[!0-9]* | 0*) bad "bad $1 port: $2" ;; esac
+  [ "$2" -le 65535 ] || bad "bad $1 port: $2"
+}
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-while getopts :r:b:s:i:u:d:m:t: opt; do
+smtpsport='' mkcert=''
+while getopts :r:b:s:S:ci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
+  S) smtpsport=$OPTARG ;; c) mkcert=1 ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
   esac
@@ -32,8 +39,11 @@ root=${root%/} bindir=${bindir%/}
 check_path ROOT "$root"
 check_path BINDIR "$bindir"
 [ -n "${root#/}" ] || bad "ROOT must not be /"
-case $port in '' | *[!0-9]* | 0*) bad "bad port: $port" ;; esac
-[ "$port" -le 65535 ] || bad "bad port: $port"
+check_port SMTP "$port"
+if [ -n "$smtpsport" ]; then
+  check_port SMTPS "$smtpsport"
+  [ "$smtpsport" != "$port" ] || bad "SMTP and SMTPS ports are the same: $port"
+fi
 case $ip in '' | *[!0-9A-Fa-f.:]*) bad "bad IP address: $ip" ;; esac
 case $user in *[!a-z0-9_-]* | -*) bad "bad user name: $user" ;; esac
 domain=$(printf '%s' "$domain" | tr '[:upper:]' '[:lower:]')
@@ -52,15 +62,17 @@ fi
 
 # Who runs what. Started as root without -u: dedicated system users,
 # created here; the receiver and the queue share the group pipemail
-# (queue files are 0640, queue directories 0770). Otherwise all is USER's.
+# (queue files are 0640, queue directories 0770); the TLS engine, after it
+# has read the key as root, is pmtls, in a group of its own. Otherwise all
+# is USER's.
 uid=$(id -u)
 if [ -n "$user" ]; then
   id -u "$user" >/dev/null 2>&1 || fatal "no such user: $user"
-  smtpuser=$user queueuser=$user loguser=$user group=$(id -gn "$user")
+  smtpuser=$user queueuser=$user loguser=$user tlsuser=$user group=$(id -gn "$user")
 elif [ "$uid" = 0 ]; then
-  smtpuser=pmsmtp queueuser=pmqueue loguser=pmlog group=pipemail
+  smtpuser=pmsmtp queueuser=pmqueue loguser=pmlog tlsuser=pmtls group=pipemail
 else
-  smtpuser=$(id -un) queueuser=$smtpuser loguser=$smtpuser group=$(id -gn)
+  smtpuser=$(id -un) queueuser=$smtpuser loguser=$smtpuser tlsuser=$smtpuser group=$(id -gn)
 fi
 
 if [ "$uid" = 0 ] && [ -z "$user" ]; then
@@ -68,9 +80,9 @@ if [ "$uid" = 0 ] && [ -z "$user" ]; then
   [ -x $nologin ] || nologin=/bin/false
   getent group pipemail >/dev/null || groupadd --system pipemail ||
     fatal "unable to create group pipemail"
-  for u in pmsmtp pmqueue pmlog; do
+  for u in pmsmtp pmqueue pmlog pmtls; do
     id -u $u >/dev/null 2>&1 && continue
-    if [ $u = pmlog ]; then g=--user-group; else g="--gid pipemail"; fi
+    case $u in pmlog | pmtls) g=--user-group ;; *) g="--gid pipemail" ;; esac
     # shellcheck disable=SC2086
     useradd --system $g --no-create-home --home-dir "$root" --shell $nologin \
       --comment "pipemail $u" $u || fatal "unable to create user $u"
@@ -79,8 +91,10 @@ if [ "$uid" = 0 ] && [ -z "$user" ]; then
 fi
 
 umask 022
-for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" \
-  "$root/log/smtp" "$root/log/queue"; do
+logs="$root/log/smtp $root/log/queue"
+[ -n "$smtpsport" ] && logs="$logs $root/log/smtps"
+# shellcheck disable=SC2086 # $logs: paths checked by check_path
+for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" $logs; do
   mkdir -p "$d" || fatal "unable to create $d"
 done
 chmod 755 "$root" || fatal "unable to chmod $root"
@@ -100,13 +114,47 @@ if [ -n "$domain" ] && ! grep -qix -- "$domain" "$root/etc/domains"; then
   info "domain=$domain action=added"
 fi
 
+# -c: a self-signed certificate for ME (EC P-256, 825 days), unless
+# etc/tls has one. The key is written mode 600 by whoever runs this: root,
+# for the tls-serve that reads it as root and drops to pmtls; else USER.
+tls=$root/etc/tls
+if [ -n "$mkcert" ]; then
+  if [ -e "$tls/cert.pem" ] && [ -e "$tls/key.pem" ]; then
+    :
+  elif [ -e "$tls/cert.pem" ] || [ -e "$tls/key.pem" ]; then
+    fatal "$tls has one of cert.pem and key.pem but not the other: complete or remove it"
+  else
+    command -v openssl >/dev/null 2>&1 || fatal "-c needs the openssl program (Debian package openssl)"
+    cn=$(head -n 1 "$root/etc/me")
+    case $cn in '' | *[!A-Za-z0-9.-]* | .*) bad "$root/etc/me is not a host name: $cn" ;; esac
+    mkdir -p "$tls" && chmod 755 "$tls" || fatal "unable to create $tls"
+    rm -f "$tls/key.pem.new" "$tls/cert.pem.new"
+    out=$(umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -days 825 -subj "/CN=$cn" -addext "subjectAltName=DNS:$cn" \
+      -keyout "$tls/key.pem.new" -out "$tls/cert.pem.new" 2>&1) || {
+      printf '%s\n' "$out" >&2
+      fatal "openssl req failed"
+    }
+    chmod 600 "$tls/key.pem.new" && chmod 644 "$tls/cert.pem.new" &&
+      mv -f "$tls/key.pem.new" "$tls/key.pem" && mv -f "$tls/cert.pem.new" "$tls/cert.pem" ||
+      fatal "unable to write $tls/cert.pem and key.pem"
+    info "cert=$tls/cert.pem key=$tls/key.pem cn=$cn action=created"
+  fi
+fi
+
 # Service directories: template files (re)written atomically, so an
 # update is safe under a running s6-svscan; env/ and supervise/ are kept.
+# smtps only with -S; an smtps made before is then left as it is.
 subst="s|@ROOT@|$root|g; s|@BINDIR@|$bindir|g; s|@PORT@|$port|g; s|@IP@|$ip|g;
-  s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g; s|@LOGUSER@|$loguser|g"
+  s|@SMTPSPORT@|$smtpsport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
+  s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g"
 for t in "$templates"/*/; do
   name=$(basename "$t")
   dst=$root/service/$name
+  if [ "$name" = smtps ] && [ -z "$smtpsport" ]; then
+    [ -d "$dst" ] && info "service=smtps action=kept (no -S; to remove it: s6-svc -dx $dst, then rm -r $dst)"
+    continue
+  fi
   (cd "$t" && find . -type d) | while read -r d; do mkdir -p "$dst/$d" || exit 111; done ||
     fatal "unable to create $dst"
   [ -f "$t/run" ] && { mkdir -p "$dst/env" || fatal "unable to create $dst/env"; }
@@ -126,12 +174,17 @@ fi
 # Ownership, when root: the queue side owns queue/ and mail/, the logger
 # log/, the receiver reads etc/ through the group (etc/tls is left alone);
 # service/ stays root's.
+# shellcheck disable=SC2086 # $logs: paths checked by check_path
 if [ "$uid" = 0 ]; then
   chown -R "$queueuser:$group" "$root/queue" "$root/mail" &&
     chmod 770 "$root/queue" && chmod 750 "$root/mail" &&
-    chown -R "$loguser" "$root/log/smtp" "$root/log/queue" &&
+    chown -R "$loguser" $logs &&
     find "$root/etc" -maxdepth 1 ! -name tls -exec chgrp "$group" {} + -exec chmod g+rX {} + ||
     fatal "unable to set the owners under $root"
 fi
-info "root=$root smtp=$ip:$port bindir=$bindir users=$smtpuser,$queueuser,$loguser"
+cert=none
+[ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
+info "root=$root smtp=$ip:$port smtps=${smtpsport:+$ip:}${smtpsport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
+[ -n "$smtpsport" ] && [ "$cert" = none ] &&
+  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): smtps stays down until there is one (-c makes one)" >&2
 exit 0

@@ -1,6 +1,8 @@
 #!/bin/sh
-# make run: make (or reuse) a demo instance in RUN_DIR and run it under s6
-# in the foreground until Ctrl-C. Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
+# make run: make (or reuse) a demo instance in RUN_DIR, with a self-signed
+# certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
+# STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465.
+# Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
 [ $# -eq 1 ] || { echo "run: usage: PM_BUILD=BUILD sh tools/run.sh ABS_RUN_DIR" >&2; exit 100; }
@@ -17,7 +19,7 @@ if s6-svscanctl -a "$svc" 2>/dev/null; then
 fi
 
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s 2525 -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s 2525 -S 2465 -c -i 127.0.0.1 \
     -d example.test -m mx.example.test
 }
 setup || die "instance-setup failed"
@@ -47,25 +49,37 @@ env --default-signal=INT,QUIT s6-setsid s6-svscan "$svc" &
 svscan=$!
 
 i=0
-until s6-svok "$svc/smtp" 2>/dev/null || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
-if s6-svwait -U -t 10000 "$svc/smtp" 2>/dev/null; then
+until { s6-svok "$svc/smtp" && s6-svok "$svc/smtps"; } 2>/dev/null || [ $i -ge 50 ]; do
+  sleep 0.1; i=$((i + 1))
+done
+if s6-svwait -U -t 10000 "$svc/smtp" "$svc/smtps" 2>/dev/null; then
+  m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
 
-pipemail is running: instance $run, SMTP on 127.0.0.1:2525
+pipemail is running: instance $run
+SMTP with STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
+(self-signed certificate for mx.example.test: $run/etc/tls/cert.pem).
 Local domain example.test, user demo@example.test (password demo),
 postmaster@example.test -> demo@example.test.
 
-Send a mail:
+Send a mail (swaks does not check the certificate unless --tls-verify):
   swaks --server 127.0.0.1:2525 --from you@example.org --to demo@example.test
-  python3 -c 'import smtplib; smtplib.SMTP("127.0.0.1", 2525).sendmail("you@example.org", ["demo@example.test"], "Subject: hello\r\n\r\nhello, pipemail\r\n")'
-It lands in $run/mail/example.test/demo/new/
-Logs: $run/log/smtp/current, $run/log/queue/current (s6-tai64nlocal < FILE)
+  swaks --server 127.0.0.1:2525 --tls --from you@example.org --to demo@example.test
+  swaks --server 127.0.0.1:2465 --tlsc --from you@example.org --to demo@example.test
+Python's smtplib, STARTTLS and implicit TLS, not checking the certificate:
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", 2525); s.starttls(context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", 2465, context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
+By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
+  openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:2525
+  openssl s_client -quiet -crlf -connect 127.0.0.1:2465
+It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS).
+Logs: $run/log/{smtp,smtps,queue}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
 EOF
 else
-  echo "run: warning: the smtp service is not up; see $run/log/smtp/current" >&2
+  echo "run: warning: the smtp or smtps service is not up; see $run/log/smtp/current and $run/log/smtps/current" >&2
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.
