@@ -149,6 +149,15 @@ static void next_because(stralloc const *why, int perm)
   if (!perm) allperm = 0;
 }
 
+/* The message needs an extension that the peer lacks: refuse it whole. */
+static int refuse(char const *why)
+{
+  tmp.len = 0;
+  cats(&tmp, why); cats(&tmp, peer.s);
+  fail_all('h', 'D', &tmp);
+  return DONE;
+}
+
 static int loops_back(int best)
 {
   if (!best) return STOP;   /* we are a backup exchanger: the better ones decide */
@@ -333,12 +342,10 @@ static int converse(smtpc *c, int fd, target const *t, int best, int trytls)
     return next_after(c, r, cmd, *cmd == 'E' ? "waiting for the reply to EHLO" : "waiting for the reply to HELO");
   if (names_me(c)) return loops_back(best);
   if (trytls && tlspol != TLSPOLICY_NONE && (r = starttls(c, fd, t, &ext, &sizemax)) != GO) return r;
-  if (needs_utf8() && !(ext & SMTPC_SMTPUTF8)) {
-    tmp.len = 0;
-    cats(&tmp, "5.6.7 SMTPUTF8 is required, but was not offered by host "); cats(&tmp, peer.s);
-    fail_all('h', 'D', &tmp);
-    return DONE;
-  }
+  if (needs_utf8() && !(ext & SMTPC_SMTPUTF8))
+    return refuse("5.6.7 SMTPUTF8 is required, but was not offered by host ");
+  if (info.eightbit && !(ext & SMTPC_8BITMIME))   /* RFC 6152 §3 */
+    return refuse("5.6.3 the message has 8-bit data, but 8BITMIME was not offered by host ");
   if (sizemax && size > sizemax) {
     char a[UINT64_FMT], b[UINT64_FMT];
     a[uint64_fmt(a, size)] = 0;

@@ -102,12 +102,14 @@ t.eq((codes(rep), len(p.session(5).commands)), ('r' * 1500 + 'K', 1504), '1500 r
 
 # -- extensions ---------------------------------------------------------------
 p = peer(ehlo='250-peer.test\n250 SIZE 1000000')
-rc, rep, err = send(p.port, rcpts=('a@kate.test', 'b@kate.test'), msg=b'caf\xc3\xa9\n')
+rc, rep, err = send(p.port, rcpts=('a@kate.test', 'b@kate.test'), msg=b'plain\n')
 s = p.session(0)
 t.eq(codes(rep), 'rrK', 'no PIPELINING: delivered')
 t.ok(all(not (c.startswith(b'MAIL') and b'RCPT' in c) for c in s.chunks), 'no PIPELINING: MAIL and RCPT not sent together')
-t.eq(s.commands[1], 'MAIL FROM:<s@example.test> SIZE=7',
-     'no 8BITMIME: an 8-bit message is sent without BODY= (as qmail and Postfix do)')
+rc, rep, err = send(p.port, rcpts=('a@kate.test', 'b@kate.test'), msg=b'caf\xc3\xa9\n')
+t.ok(codes(rep) == 'hhD' and '5.6.3' in rep[-1][1] and '8BITMIME' in rep[-1][1]
+     and not any(c.startswith('MAIL') for c in p.session(1).commands),
+     'no 8BITMIME: an 8-bit message is refused, permanently, before MAIL', rep)
 p = peer()
 send(p.port, msg=b'caf\xc3\xa9\n')
 send(p.port, msg=b'plain\n')
