@@ -26,7 +26,9 @@
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include "lineio.h"
+#include "root.h"
 #include "tls.h"
+#include "tlscache.h"
 #include "tlsserver.h"
 
 #define USAGE "tls-serve [-S] [-t handshake_timeout] [-T idle_timeout] prog..."
@@ -39,6 +41,7 @@ static pid_t pid;
 static char const *peer;
 static tls_server server;
 static tls_keypair kp[KEYPAIRS_MAX];
+static tls_cache cache;
 
 /* Our ends and PROG's ends of the pipes, and the control socket. */
 enum { APP_IN, APP_OUT, CLR_IN, CLR_OUT, SYNC, NPIPES };
@@ -60,7 +63,8 @@ static int addvar(stralloc *sa, char const *name, int fd)
 /* Unset whatever names a key or a TLS setting, and stale UCSPI-TLS values. */
 static int scrub(stralloc *sa)
 {
-  static char const *const names[] = { "KEYFILE", "CERTFILE", "TLS_UID", "TLS_GID", "CADIR", "CAFILE", 0 };
+  static char const *const names[] = { "KEYFILE", "CERTFILE", "TLS_UID", "TLS_GID", "CADIR", "CAFILE",
+                                       "TLS_CACHE_DIR", "TLS_CACHE_LIFETIME", 0 };
   char const *const *e;
   unsigned int i;
   for (i = 0; names[i]; i++)
@@ -191,6 +195,20 @@ static size_t loadkeys(void)
   return n;
 }
 
+/* TLS_CACHE_DIR: opened as the engine's user, after drop(); a bad one
+   means no resumption, not no service. */
+static void opencache(unsigned long lifetime)
+{
+  char const *dir = getenv("TLS_CACHE_DIR"), *why;
+  if (!dir || !*dir) return;
+  if (!tls_cache_open(&cache, dir, lifetime, &why)) {
+    if (why) strerr_warnw("session cache ", dir, " refused: ", why, ": no resumption");
+    else strerr_warnwusys("open session cache ", dir, " (no resumption)");
+    return;
+  }
+  br_ssl_server_set_cache(&server.sc, &cache.vtable);
+}
+
 static void drop(void)
 {
   char const *g = getenv("TLS_GID"), *u = getenv("TLS_UID");
@@ -220,10 +238,12 @@ static void log_handshake(br_ssl_engine_context const *eng)
     else if (!strncmp(env + i, "SSL_CIPHER=", 11)) cipher = eq + 1;
     else if (!strncmp(env + i, "SSL_TLS_SNI_SERVERNAME=", 23)) sni = eq + 1;
   }
+  /* a resumed session skips the certificate choice: same name, same pair */
+  if (tls_cache_resumed(&cache)) server.chosen = tls_server_pick(&server, br_ssl_engine_get_server_name(eng));
   cert = server.chosen->name[0] ? server.chosen->name : "default";
   fpid[pid_fmt(fpid, pid)] = 0;
   strerr_warni("tls=ok protocol=", proto, " cipher=", cipher, " sni=", sni, " cert=", cert,
-               " ip=", peer, " pid=", fpid);
+               " resumed=", tls_cache_resumed(&cache) ? "yes" : "no", " ip=", peer, " pid=", fpid);
 }
 
 static void log_fail(char const *stage, tls_io const *io)
@@ -359,6 +379,7 @@ int main(int argc, char const *const *argv)
   br_ssl_engine_context *eng = &server.sc.eng;
   static chunk in;
   tls_io io;
+  unsigned long lifetime;
   int cmd = 0, r;
   PROG = "tls-serve";
   for (;;) {
@@ -375,6 +396,8 @@ int main(int argc, char const *const *argv)
   argv += l.ind;
   if (!argc) dieusage();
   if (!getenv("KEYFILE") || !getenv("CERTFILE")) strerr_dief(100, "KEYFILE and CERTFILE must be set");
+  lifetime = pm_env_ulong("TLS_CACHE_LIFETIME", TLS_CACHE_LIFETIME);
+  if (lifetime > 86400) strerr_dief(100, "TLS_CACHE_LIFETIME above 86400");
   peer = getenv("TCPREMOTEIP");
   if (!peer) peer = "-";
 
@@ -385,6 +408,7 @@ int main(int argc, char const *const *argv)
   r = loadkeys();
   drop();
   if (!tls_server_init(&server, kp, r)) strerr_dief(111, "unable to set up TLS: ", tls_error_name(br_ssl_engine_last_error(eng), (char[TLS_ERRNAME_MAX]){0}));
+  opencache(lifetime);
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefusys(111, "set the socket non-blocking");
 
   if (starttls) {
@@ -398,7 +422,12 @@ int main(int argc, char const *const *argv)
   io.pre = (unsigned char *)in.buf + in.pos;
   io.prelen = in.len - in.pos;
   fds[APP_OUT][0] = fds[APP_IN][1] = -1;   /* tls_run closes them */
-  if (tls_run(eng, &io, 1) != TLS_RUN_HANDSHAKE) {
+  r = tls_run(eng, &io, 1);
+  if (r == TLS_RUN_HANDSHAKE && !tls_cache_check(&cache, &server.sc)) {
+    io.err = BR_ERR_BAD_SNI;   /* a session of another name: RFC 6066 forbids its resumption */
+    r = TLS_RUN_FAIL;
+  }
+  if (r != TLS_RUN_HANDSHAKE) {
     log_fail("handshake", &io);
     return finish(starttls ? -1 : 100);
   }

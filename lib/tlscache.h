@@ -12,7 +12,9 @@
    not owned by the effective uid. Files are 0600, written to a temporary
    name and renamed; an entry older than the lifetime is a miss and is
    removed; a file of the wrong size, magic, owner or type is ignored. A
-   session resumes only with the server name it was made with (RFC 6066). */
+   session may resume only with the server name it was made with (RFC 6066):
+   BearSSL looks the session up before it reads SNI, so the caller checks
+   with tls_cache_check after the handshake and drops a connection that fails. */
 #ifndef PM_TLSCACHE_H
 #define PM_TLSCACHE_H
 #include <bearssl.h>
@@ -26,6 +28,8 @@ struct tls_cache_s {
   int dirfd;
   unsigned int lifetime, maxfiles;
   int loaded, saved;                          /* this handshake's lookups */
+  unsigned char nlen;                         /* server name of the loaded session */
+  char name[255];
 };
 
 /* Open (creating it 0700 if absent) the cache directory dir, owned by the
@@ -36,4 +40,6 @@ void tls_cache_close(tls_cache *c);
 
 /* After a handshake: was the session resumed from the cache? */
 int tls_cache_resumed(tls_cache const *c);
+/* 0 if the session was resumed under another server name than its own. */
+int tls_cache_check(tls_cache const *c, br_ssl_server_context const *sc);
 #endif
