@@ -184,6 +184,10 @@ inst = Instance()
 port, sport = free_port(), free_port()
 while sport == port:
     sport = free_port()
+# the services keep TLS sessions in /dev/shm/pipemail-tls-PORT (tls-serve(8))
+_shm = []
+atexit.register(lambda: [shutil.rmtree('/dev/shm/pipemail-tls-%d' % p, ignore_errors=True) for p in _shm])
+_shm += [port, sport]
 r = setup(inst, port, sport)
 t.eq(r.returncode, 0, 'instance-setup -c -S exits 0')
 if r.returncode:
@@ -303,6 +307,7 @@ scan.stop()
 # ---- smtps without a certificate: down until there is one ------------------------
 bare = Instance()
 bport, bsport = free_port(), free_port()
+_shm += [bport, bsport]
 r = setup(bare, bport, bsport, cert=False)
 t.ok(r.returncode == 0 and b'warning: no certificate' in r.stderr,
      'instance-setup -S without a certificate: a warning', r.stderr)
@@ -363,6 +368,7 @@ elif any(uid_of(u) is None for u in NEED):
 else:
     priv = Instance()
     pport, psport = free_port(), free_port()
+    _shm += [pport, psport]
     r = setup(priv, pport, psport, user=None)
     t.eq(r.returncode, 0, 'instance-setup -c -S as root, dedicated users')
     pkey = os.path.join(priv.root, 'etc/tls/key.pem')
