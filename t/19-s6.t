@@ -2,7 +2,6 @@
 """instance-setup and the s6 services: an instance made by instance-setup
 runs under s6-svscan, signals readiness, takes mail, logs through s6-log,
 survives queue-run being killed, and stops cleanly."""
-import atexit
 import os
 import pwd
 import re
@@ -15,6 +14,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
+from pms6 import Scan, alive, proc_uid, svpid, svstat, uid_of  # noqa: E402,F401
 
 t = TAP()
 for prog in ('s6-svscan', 's6-svwait', 's6-svstat', 's6-log'):
@@ -46,72 +46,6 @@ def tree(root):
             with open(p, 'rb') as fh:
                 out[os.path.relpath(p, root)] = (fh.read(), os.stat(p).st_mode)
     return out
-
-
-def svstat_pid(svc):
-    r = subprocess.run(['s6-svstat', '-o', 'pid', svc], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL)
-    try:
-        pid = int(r.stdout.decode().strip())
-    except ValueError:
-        return 0
-    return pid if pid > 0 else 0
-
-
-def alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().split(') ', 1)[1][0] != 'Z'
-    except OSError:
-        return False
-
-
-class Scan:
-    """s6-svscan on ROOT/service, stopped at exit however the test ends."""
-
-    def __init__(self, inst):
-        self.inst = inst
-        self.svc = os.path.join(inst.root, 'service')
-        self.proc = inst.spawn(['s6-svscan', self.svc])
-        self.pids = set()
-        atexit.register(self.stop)
-
-    def wait_up(self, name, ready=True, timeout=15):
-        d = os.path.join(self.svc, name)
-        if not wait_for(lambda: subprocess.run(['s6-svok', d]).returncode == 0, timeout):
-            return False
-        r = subprocess.run(['s6-svwait', '-U' if ready else '-u', '-t', str(timeout * 1000), d],
-                           stderr=subprocess.PIPE)
-        pid = svstat_pid(d)
-        if pid:
-            self.pids.add(pid)
-        return r.returncode == 0
-
-    def stop(self):
-        if self.proc.poll() is None:
-            for name in ('smtp', 'queue'):
-                pid = svstat_pid(os.path.join(self.svc, name))
-                if pid:
-                    self.pids.add(pid)
-            subprocess.run(['s6-svscanctl', '-t', self.svc], stderr=subprocess.DEVNULL)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                pass
-        # whatever survived (s6-supervise gives each service its own session)
-        for pid in self.pids:
-            if alive(pid):
-                try:
-                    os.killpg(pid, signal.SIGKILL)
-                except OSError:
-                    pass
-        self.inst.kill(self.proc, signal.SIGKILL)
 
 
 def send(port, rcpt='demo@example.test', subject='s6 test'):
@@ -184,10 +118,10 @@ t.ok(all(ln.startswith('@4000') for ln in read(smtp_log).splitlines()), 'log lin
 
 # SIGKILL: s6 brings queue-run back by itself.
 qsvc = os.path.join(scan.svc, 'queue')
-pid1 = svstat_pid(qsvc)
+pid1 = svpid(qsvc)
 t.ok(pid1 > 0, 's6-svstat -p gives the queue-run pid')
 os.kill(pid1, signal.SIGKILL)
-pid2 = wait_for(lambda: (lambda p: p if p and p != pid1 else 0)(svstat_pid(qsvc)), 10)
+pid2 = wait_for(lambda: (lambda p: p if p and p != pid1 else 0)(svpid(qsvc)), 10)
 t.ok(pid2 and alive(pid2), 'queue-run restarted after SIGKILL (%d -> %s)' % (pid1, pid2))
 if pid2:
     scan.pids.add(pid2)
@@ -212,7 +146,7 @@ t.ok(len(got) == 5 and all(any(b'while down %d' % i in m for m in got) for i in 
 t.ok(wait_for(lambda: inst.queue_ids() == [], 10), 'queue empty')
 
 # ---- clean stop -------------------------------------------------------------
-pids = [svstat_pid(os.path.join(scan.svc, n)) for n in ('smtp', 'queue')]
+pids = [svpid(os.path.join(scan.svc, n)) for n in ('smtp', 'queue')]
 subprocess.run(['s6-svscanctl', '-t', scan.svc])
 try:
     scan.proc.wait(15)
@@ -224,20 +158,6 @@ t.ok(wait_for(lambda: not any(p and alive(p) for p in pids), 10), 'tcp-serve and
 t.ok(not wait_port(port, timeout=0.3), 'port closed')
 
 # ---- privileges (root only, with the dedicated users present) ---------------
-def uid_of(name):
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except KeyError:
-        return None
-
-
-def proc_uid(pid):
-    for ln in read('/proc/%d/status' % pid).splitlines():
-        if ln.startswith('Uid:'):
-            return int(ln.split()[1])
-    return None
-
-
 if os.getuid() != 0:
     t.skip('privilege drop', 'not root')
 elif uid_of('pmsmtp') is None or uid_of('pmqueue') is None:
@@ -249,8 +169,8 @@ else:
     t.eq(r.returncode, 0, 'instance-setup as root, dedicated users')
     scan2 = Scan(inst2)
     t.ok(scan2.wait_up('smtp') and scan2.wait_up('queue', ready=False), 'services up')
-    sp = svstat_pid(os.path.join(scan2.svc, 'smtp'))
-    qp = svstat_pid(os.path.join(scan2.svc, 'queue'))
+    sp = svpid(os.path.join(scan2.svc, 'smtp'))
+    qp = svpid(os.path.join(scan2.svc, 'queue'))
     t.eq((proc_uid(sp), proc_uid(qp)), (uid_of('pmsmtp'), uid_of('pmqueue')),
          'tcp-serve runs as pmsmtp, queue-run as pmqueue')
     send(port2, subject='privileged')

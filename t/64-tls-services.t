@@ -10,7 +10,6 @@ import os
 import pwd
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import ssl
@@ -21,6 +20,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 import pmtls  # noqa: E402
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
+from pms6 import Scan, alive, proc_uid, svpid, svstat, uid_of  # noqa: E402,F401
 
 t = TAP()
 for prog in ('s6-svscan', 's6-svwait', 's6-svstat', 's6-log', 's6-svc'):
@@ -64,66 +64,6 @@ def tree(root, sub):
             p = os.path.join(d, f)
             out[os.path.relpath(p, root)] = (read(p, 'rb'), os.stat(p).st_mode)
     return out
-
-
-def svstat(svc, field):
-    r = subprocess.run(['s6-svstat', '-o', field, svc], stdout=subprocess.PIPE,
-                       stderr=subprocess.DEVNULL)
-    return r.stdout.decode().strip()
-
-
-def svpid(svc):
-    try:
-        return max(int(svstat(svc, 'pid')), 0)
-    except ValueError:
-        return 0
-
-
-class Scan:
-    """s6-svscan on ROOT/service; stopped with s6-svscanctl -t, then what
-    is left killed by PID (each service runs in a session of its own)."""
-
-    def __init__(self, inst):
-        self.inst = inst
-        self.svc = os.path.join(inst.root, 'service')
-        self.proc = inst.spawn(['s6-svscan', self.svc])
-        self.pids = set()
-        atexit.register(self.stop)
-
-    def dir(self, name):
-        return os.path.join(self.svc, name)
-
-    def wait_up(self, name, ready=True, timeout=15):
-        """Up and, if the service notifies readiness, ready."""
-        d = self.dir(name)
-        if not wait_for(lambda: subprocess.run(['s6-svok', d]).returncode == 0, timeout):
-            return False
-        r = subprocess.run(['s6-svwait', '-U' if ready else '-u', '-t', str(timeout * 1000), d])
-        self.note(name)
-        return r.returncode == 0
-
-    def note(self, name):
-        pid = svpid(self.dir(name))
-        if pid:
-            self.pids.add(pid)
-        return pid
-
-    def stop(self):
-        if self.proc.poll() is None:
-            for name in os.listdir(self.svc):
-                if not name.startswith('.'):
-                    self.note(name)
-            subprocess.run(['s6-svscanctl', '-t', self.svc], stderr=subprocess.DEVNULL)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                pass
-        for pid in self.pids:
-            try:
-                os.killpg(pid, signal.SIGKILL)
-            except OSError:
-                pass
-        self.inst.kill(self.proc, signal.SIGKILL)
 
 
 def verifying(cafile):
@@ -335,20 +275,6 @@ bare.stop()
 
 
 # ---- privileges (root only, with the dedicated users present) -----------------
-def uid_of(name):
-    try:
-        return pwd.getpwnam(name).pw_uid
-    except KeyError:
-        return None
-
-
-def proc_uid(pid):
-    for ln in read('/proc/%d/status' % pid).splitlines():
-        if ln.startswith('Uid:'):
-            return int(ln.split()[1])
-    return None
-
-
 def children(pid):
     return [int(x) for x in read('/proc/%d/task/%d/children' % (pid, pid)).split()]
 
