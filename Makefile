@@ -17,6 +17,9 @@ PM_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ilib \
 # sanitizer runtimes dynamically, so it sets STATIC to nothing.
 STATIC  ?= -Wl,-Bstatic
 LDLIBS  = $(STATIC) -ls6 -lskarnet -lbearssl -ludns -Wl,-Bdynamic
+# Symbols bound at start-up, not at first call: a server that forks a child
+# per connection or delivery would otherwise resolve them again in each one.
+PM_LDFLAGS = -Wl,-z,now
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
@@ -35,7 +38,7 @@ $(B)/libpipemail.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
 $(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h
 	@mkdir -p $(@D)
-	$(CC) $(PM_CFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
+	$(CC) $(PM_CFLAGS) $(PM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
 $(B)/bin/%: cmd/%.sh
 	@mkdir -p $(@D)
 	cp $< $@; chmod 755 $@

@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/uio.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/sgetopt.h>
@@ -102,27 +103,35 @@ static size_t read_head (stralloc *sa, int *eof)
   }
 }
 
+static void put_fail (void) gccattr_noreturn ;
+static void put_fail (void)
+{
+  if (!errno) errno = EIO ;
+  die_sys("write ", tmppath ? tmppath : "the message") ;
+}
+
 static void put (int fd, char const *s, size_t n, uint64_t *size)
 {
-  if (allwrite(fd, s, n) < n)
-  {
-    if (!errno) errno = EIO ;
-    die_sys("write ", tmppath ? tmppath : "the message") ;
-  }
+  if (allwrite(fd, s, n) < n) put_fail() ;
   *size += n ;
 }
 
-/* Write the tmp file: our trace headers, what was read, the rest of stdin. */
+/* Write the tmp file: our trace headers, what was read, the rest of stdin.
+   The first part in one system call: it is most messages whole. */
 static uint64_t write_message (int fd, char const *sender, char const *rcpt, stralloc const *head, int eof)
 {
   static char buf[CHUNK] ;
+  struct iovec v[6] = {
+    { .iov_base = "Return-Path: <", .iov_len = 14 },
+    { .iov_base = (char *)sender, .iov_len = strlen(sender) },
+    { .iov_base = ">\nDelivered-To: ", .iov_len = 16 },
+    { .iov_base = (char *)rcpt, .iov_len = strlen(rcpt) },
+    { .iov_base = "\n", .iov_len = 1 },
+    { .iov_base = head->s, .iov_len = head->len },
+  } ;
   uint64_t size = 0 ;
-  put(fd, "Return-Path: <", 14, &size) ;
-  put(fd, sender, strlen(sender), &size) ;
-  put(fd, ">\nDelivered-To: ", 16, &size) ;
-  put(fd, rcpt, strlen(rcpt), &size) ;
-  put(fd, "\n", 1, &size) ;
-  put(fd, head->s, head->len, &size) ;
+  for (unsigned int i = 0 ; i < 6 ; i++) size += v[i].iov_len ;
+  if (allwritev(fd, v, 6) < size) put_fail() ;
   while (!eof)
   {
     ssize_t r = fd_read(0, buf, sizeof buf) ;

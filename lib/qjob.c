@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/types.h>
+#include "builtin.h"
 #include "qjob.h"
 
 extern char **environ ;
@@ -55,22 +56,12 @@ static qjob_main_func *builtin_find(char const *name)
 /* In the forked child: what posix_spawn and exec would have done. */
 static void builtin_child(qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
 {
-  static int const caught[] = { SIGCHLD, SIGALRM, SIGTERM, SIGHUP, SIGINT, SIGQUIT, SIGPIPE, SIGUSR1, SIGUSR2 } ;
-  struct sigaction sa ;
-  sigset_t none ;
-  int argc = 0 ;
-  memset(&sa, 0, sizeof sa) ;
-  sa.sa_handler = SIG_DFL ;
-  for (unsigned int i = 0 ; i < sizeof caught / sizeof *caught ; i++) sigaction(caught[i], &sa, 0) ;
-  sigemptyset(&none) ;
-  sigprocmask(SIG_SETMASK, &none, 0) ;
-  for (unsigned int i = 0 ; i < n ; i++) if (putenv((char *)envmod[i]) < 0) _exit(111) ;
+  builtin_reset_signals() ;
+  for (unsigned int i = 0 ; i < n ; i++) if (!builtin_setenv(envmod[i])) _exit(111) ;
   if (dup2(fd0, 0) < 0 || dup2(fd1 >= 0 ? fd1 : out, 1) < 0 || dup2(out, 2) < 0) _exit(111) ;
   /* no exec, so close-on-exec does nothing: close our other fds by hand */
   close_range(3, ~0U, 0) ;
-  while (argv[argc]) argc++ ;
-  errno = 0 ;   /* as in a fresh process: no stale value from ours */
-  _exit(f(argc, argv)) ;
+  builtin_run(f, argv) ;
 }
 
 static int builtin_spawn(qjob *j, qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)

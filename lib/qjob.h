@@ -4,6 +4,7 @@
    exit status. */
 #ifndef PM_QJOB_H
 #define PM_QJOB_H
+#include "builtin.h"
 #include <stdint.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -30,7 +31,7 @@ enum { QJOB_OK = 0, QJOB_PERM = 1, QJOB_TEMP = 2 } ;
    set it to copy the job's output lines to our stderr. */
 int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1) ;
 /* A program's main that can run in a forked child instead of an exec. */
-typedef int qjob_main_func(int, char const *const *) ;
+typedef builtin_main_func qjob_main_func ;
 /* Register f as the built-in copy of program `name` (at most 4). From then
    on qjob_spawn runs it by fork without exec: same argv, environment
    changes, fds and exit status as the program, without the cost of an

@@ -121,7 +121,7 @@ def line(s, timeout):
 
 # --- IPv4: the UCSPI environment over a real connection ---------------------
 port = free_port()
-p = serve(['127.0.0.1', str(port), SHOW], 'v4')
+p = serve(['-v', '127.0.0.1', str(port), SHOW], 'v4')
 t.ok(wait_port(port), 'listens on 127.0.0.1', log_of(p))
 c = connect(port)
 cport = c.getsockname()[1]
@@ -134,7 +134,7 @@ t.eq(e.get('TCPLOCALPORT'), str(port), 'TCPLOCALPORT')
 t.eq(e.get('RELAYCLIENT'), 'UNSET', 'no RELAYCLIENT without rules')
 ok = wait_for(lambda: 'end status=0' in log_of(p), 10)
 lg = log_of(p)
-t.ok(ok and ('ip=127.0.0.1 port=%d action=start' % cport) in lg, 'start and end logged', lg)
+t.ok(ok and ('ip=127.0.0.1 port=%d action=start' % cport) in lg, '-v: start and end logged', lg)
 
 # SIGTERM: stop listening, exit 0, the running session goes on.
 stop(p)
@@ -328,6 +328,69 @@ t.ok(wait_for(lambda: 'end status=' in log_of(p) and 'end status=0' not in log_o
      'missing PROG: failure status logged', log_of(p))
 t.ok(p.poll() is None, 'missing PROG: server still running')
 stop(p)
+
+# --- without -v: a session that ends well leaves no line -------------------------------
+port = free_port()
+QUIET = script('quiet', 'touch "$0.ran"\n')
+p = serve(['127.0.0.1', str(port), QUIET], 'quiet')
+wait_port(port)
+slurp(connect(port))
+t.ok(wait_for(lambda: os.path.exists(QUIET + '.ran'), 5), 'quiet: serves')
+time.sleep(0.3)
+t.eq(log_of(p), '', 'quiet: no line for a session that exits 0')
+stop(p)
+
+# --- smtp-recv runs without an exec when it is our own -----------------------------------
+def session_exe(port):
+    """Connect, read the greeting, and name the file the session process runs."""
+    c = connect(port)
+    greeting = line(c, 10)
+    kids = []
+    for _ in range(50):
+        kids = [int(x) for x in subprocess.run(['ps', '-o', 'pid=', '--ppid', str(p.pid)],
+                capture_output=True, text=True).stdout.split()]
+        if kids:
+            break
+        time.sleep(0.1)
+    exe = os.path.basename(os.readlink('/proc/%d/exe' % kids[0])) if kids else None
+    try:
+        c.sendall(b'QUIT\r\n')
+        slurp(c)
+    except OSError:
+        pass
+    return greeting, exe
+
+
+smtproot = os.path.join(tmp, 'smtproot')
+os.makedirs(os.path.join(smtproot, 'etc'))
+with open(os.path.join(smtproot, 'etc', 'me'), 'w') as f:
+    f.write('builtin.test\n')
+ENV['PIPEMAIL_ROOT'] = smtproot
+for args, want, name in (([], 'tcp-serve', 'smtp-recv is run as built-in code'),
+                         (['-E'], 'smtp-recv', '-E: smtp-recv is exec\'d')):
+    port = free_port()
+    p = serve(args + ['127.0.0.1', str(port), 'smtp-recv'], 'builtin' + ''.join(args))
+    wait_port(port)
+    g, exe = session_exe(port)
+    t.ok(g and g.startswith(b'220 builtin.test '), name + ': greeting', g)
+    t.eq(exe, want, name + ': session process runs ' + want)
+    stop(p)
+# A program called smtp-recv earlier in PATH is not ours: it is exec'd.
+wrapdir = os.path.join(tmp, 'wrap')
+os.makedirs(wrapdir)
+with open(os.path.join(wrapdir, 'smtp-recv'), 'w') as f:
+    f.write('#!/bin/sh\necho "220 wrapper"\nread x\n')
+os.chmod(os.path.join(wrapdir, 'smtp-recv'), 0o755)
+saved = ENV['PATH']
+ENV['PATH'] = wrapdir + ':' + saved
+port = free_port()
+p = serve(['127.0.0.1', str(port), 'smtp-recv'], 'wrapper')
+wait_port(port)
+g, exe = session_exe(port)
+t.eq(g, b'220 wrapper\n', 'another smtp-recv first in PATH: that one runs')
+stop(p)
+ENV['PATH'] = saved
+del ENV['PIPEMAIL_ROOT']
 
 # --- accept errors (EMFILE): warn, pause, go on ----------------------------------------
 port = free_port()
