@@ -18,6 +18,7 @@ typedef struct lineio_s lineio ;
 struct lineio_s {
   int infd, outfd ;
   tain timeout ;          /* limit for each wait for the peer */
+  tain deadline ;         /* no wait goes past it (whole session); zero: none */
   size_t r, w ;           /* unread input is in[r..w) */
   size_t outlen ;
   int discard ;           /* skipping the rest of an overlong line */
@@ -27,6 +28,13 @@ struct lineio_s {
 
 /* Sets outfd non-blocking (writes wait with iopause). */
 void lineio_init(lineio *l, int infd, int outfd, unsigned int timeoutsecs) ;
+
+/* From now on no wait for the peer goes past secs from now (0: no such
+   limit): a bound on the whole session, which a client feeding a byte just
+   before each timeout would otherwise not have. Such a wait fails with
+   ETIMEDOUT, as a timeout does; lineio_overtime tells the two apart. */
+void lineio_deadline(lineio *l, unsigned int secs) ;
+int lineio_overtime(lineio const *l) ;
 
 /* Flush pending output, then wait for more input and append it.
    >0 bytes read, 0 end of file, -1 error (ETIMEDOUT after the timeout). */

@@ -43,7 +43,7 @@ struct session_s {
   stralloc env ;           /* envelope: Fsender\0 Trcpt\0 ... */
   size_t rcpt1 ;           /* offset in env of the first recipient */
   unsigned long nrcpt, errors ;
-  unsigned long timeout, databytes, maxrcpt, maxerrors ;
+  unsigned long timeout, sessiontime, databytes, maxrcpt, maxerrors ;
   users u ;
   int uopen ;
   injector q ;             /* q.pid > 0 while a DATA is streaming */
@@ -76,6 +76,14 @@ static void leave421(session *s, char const *text, char const *why)
 {
   reply(s, "421 ", text, 0);
   leave(s, why);
+}
+
+/* A wait for the client ran out: its own timeout or the session's. */
+static void timed_out(session *s) gccattr_noreturn ;
+static void timed_out(session *s)
+{
+  if (lineio_overtime(&s->io)) leave421(s, "4.4.2 session time limit reached, closing connection", "session-time");
+  leave421(s, "4.4.2 timeout, closing connection", "timeout");
 }
 
 /* A command error: counted, and too many end the session. */
@@ -152,7 +160,7 @@ static char const *data_stream(session *s, smtpdata *d)
     size_t used, outlen;
     if (!lineio_avail(&s->io)) {
       ssize_t r = lineio_fill(&s->io);
-      if (r < 0 && errno == ETIMEDOUT) leave421(s, "4.4.2 timeout, closing connection", "timeout");
+      if (r < 0 && errno == ETIMEDOUT) timed_out(s);
       if (r <= 0) leave(s, "disconnect in DATA");
     }
     used = smtpdata_decode(d, lineio_peek(&s->io), lineio_avail(&s->io), dbuf, &outlen);
@@ -411,6 +419,7 @@ static void dispatch(session *s, char *line)
 static void session_init(session *s)
 {
   s->timeout = pm_env_ulong("SMTP_TIMEOUT", 300);
+  s->sessiontime = pm_env_ulong("SMTP_SESSION_TIMEOUT", 3600);
   s->databytes = pm_env_ulong("DATABYTES", 52428800);
   s->maxrcpt = pm_env_ulong("MAXRCPT", 100);
   s->maxerrors = pm_env_ulong("MAXERRORS", 20);
@@ -422,6 +431,8 @@ static void session_init(session *s)
   s->me = pm_me();
   s->q.pid = -1;
   lineio_init(&s->io, 0, 1, s->timeout);
+  if (s->sessiontime > 86400 * 7) s->sessiontime = 86400 * 7;
+  lineio_deadline(&s->io, s->sessiontime);
 }
 
 int smtprecv_main(int argc, char const *const *argv)
@@ -436,7 +447,7 @@ int smtprecv_main(int argc, char const *const *argv)
     char *line;
     size_t len;
     int r = lineio_getline(&s->io, CMDMAX, &line, &len);
-    if (r < 0 && errno == ETIMEDOUT) leave421(s, "4.4.2 timeout, closing connection", "timeout");
+    if (r < 0 && errno == ETIMEDOUT) timed_out(s);
     if (r < 0) leave(s, "read error");
     if (r == LINEIO_EOF) leave(s, "disconnect");
     if (r == LINEIO_TOOLONG) { bad(s, "500 5.5.2 line too long"); continue; }

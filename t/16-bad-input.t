@@ -76,6 +76,44 @@ t.ok(code == 421 and text[0].startswith('4.4.2') and 1.0 < dt < 60, 'idle client
 t.ok(c.closed(2), 'closed after the timeout')
 c.close()
 
+# --- a client that is never idle for long, but never ends: the session limit --------
+port2 = inst.start_smtp(env={'SMTP_TIMEOUT': '2', 'SMTP_SESSION_TIMEOUT': '3'})
+c = smtphelp.Client(port2, timeout=10)
+c.reply()
+t0 = time.time()
+replies = []
+while time.time() - t0 < 8:
+    c.send('NOOP\r\n')
+    replies.append(c.reply())
+    if replies[-1][0] != 250:
+        break
+    time.sleep(0.5)
+dt = time.time() - t0
+t.ok(replies[-1][0] == 421 and replies[-1][1][0].startswith('4.4.2 session time limit') and 2.5 < dt < 7,
+     'NOOP every 0.5 s: 421 4.4.2 at SMTP_SESSION_TIMEOUT', (replies[-3:], dt))
+t.ok(c.closed(2), 'closed at the session limit')
+c.close()
+# ... and one that drips its message a line at a time: nothing is queued
+before_drip = len(inst.mails('demo@example.test'))
+c = smtphelp.Client(port2, timeout=10)
+c.reply()
+c.cmd('EHLO drip.test')
+c.cmd('MAIL FROM:<a@remote.test>')
+c.cmd('RCPT TO:<demo@example.test>')
+c.cmd('DATA')
+t0 = time.time()
+try:
+    while time.time() - t0 < 8:
+        c.send(b'Subject: drip\r\n')
+        time.sleep(0.5)
+except OSError:
+    pass
+code = c.reply()[0]
+t.ok(code == 421 and time.time() - t0 < 8, 'dripping DATA: 421 at the session limit', code)
+c.close()
+time.sleep(1)
+t.eq(len(inst.mails('demo@example.test')), before_drip, 'the dripped message is not delivered')
+
 # --- too many recipients --------------------------------------------------------------
 c = session()
 c.cmd('MAIL FROM:<a@remote.test>')
@@ -117,7 +155,7 @@ c.send(b'Subject: stalled\r\n\r\nand then nothing')
 t.eq(c.reply()[0], 421, 'stalled DATA: 421 after the timeout')
 c.close()
 time.sleep(1.5)
-t.eq(len(inst.mails('demo@example.test')), before, 'no loop, cut or stalled message delivered')
+t.eq(len(inst.mails('demo@example.test')), before, 'no loop, cut, dripped or stalled message delivered')
 t.eq(inst.queue_ids(), [], 'and none queued')
 
 # the same with smtp-recv alone: its injector must be killed, never get an envelope

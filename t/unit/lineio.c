@@ -56,6 +56,22 @@ int main(void)
   r = recv(sv[1], buf, sizeof buf, MSG_DONTWAIT);
   ok(r == 8 && !memcmp(buf, "250 ok\r\n", 8), "output flushed before waiting for input");
 
+  /* the session deadline cuts a wait shorter than the timeout */
+  lineio_init(&L, sv[0], sv[0], 30);
+  ok(!lineio_overtime(&L), "no deadline: never overtime");
+  lineio_deadline(&L, 1);
+  {
+    tain t0, t1;
+    tain_now(&t0);
+    r = lineio_getline(&L, 100, &s, &n);
+    tain_now(&t1);
+    tain_sub(&t1, &t1, &t0);
+    ok(r == -1 && errno == ETIMEDOUT && tain_to_millisecs(&t1) < 5000, "deadline before the timeout: ETIMEDOUT at the deadline");
+  }
+  ok(lineio_overtime(&L), "and overtime says why");
+  lineio_deadline(&L, 0);
+  ok(!lineio_overtime(&L), "deadline 0: none");
+
   close(sv[1]);
   ok(lineio_getline(&L, 100, &s, &n) == LINEIO_EOF, "EOF (partial last line dropped)");
   return done_testing();
