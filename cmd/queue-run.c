@@ -170,9 +170,10 @@ int main(int argc, char const *const *argv)
   cfg.ctimeout = env_secs("REMOTE_CONNECT_TIMEOUT") ;
   cfg.rtimeout = env_secs("REMOTE_TIMEOUT") ;
   cfg.dtimeout = env_secs("REMOTE_DATA_TIMEOUT") ;
-  /* local deliveries fork a copy of maildir-deliver's code instead of
-     exec'ing it (an exec is most of a delivery's CPU time); same contract.
-     QUEUE_EXEC_AGENTS makes queue-run exec the programs found in PATH. */
+  /* local deliveries run maildir-deliver's code in delivery workers
+     instead of exec'ing it (an exec is most of a delivery's CPU time);
+     same contract. QUEUE_EXEC_AGENTS makes queue-run exec the programs
+     found in PATH. */
   if (!getenv("QUEUE_EXEC_AGENTS")) qjob_builtin("maildir-deliver", &mdeliver_main) ;
 
   if (!queue_init_dirs()) strerr_diefusys(111, "create the queue directories under ", pm_root()) ;

@@ -8,6 +8,8 @@
 #include <skalibs/stralloc.h>
 #include "builtin.h"
 
+extern char **environ;
+
 /* The file exec would run for name: the first executable one in PATH. */
 static int path_lookup(char const *name, struct stat *st)
 {
@@ -61,6 +63,26 @@ int builtin_setenv(char const *mod)
 {
   if (strchr(mod, '=')) return putenv((char *)mod) == 0;
   return unsetenv(mod) == 0 || errno != ENOMEM;
+}
+
+char const **builtin_env(char const *const *envmod, unsigned int n)
+{
+  size_t len = 0, k = 0;
+  char const **e;
+  while (environ[len]) len++;
+  e = malloc((len + n + 1) * sizeof *e);
+  if (!e) return 0;
+  for (size_t i = 0; i < len; i++) {
+    unsigned int j = 0;
+    for (; j < n; j++) {
+      size_t nl = strchr(envmod[j], '=') - envmod[j] + 1;
+      if (!strncmp(environ[i], envmod[j], nl)) break;
+    }
+    if (j == n) e[k++] = environ[i];
+  }
+  for (unsigned int j = 0; j < n; j++) e[k++] = envmod[j];
+  e[k] = 0;
+  return e;
 }
 
 void builtin_run(builtin_main_func *f, char const *const *argv)

@@ -1,6 +1,6 @@
 /* The whole of maildir-deliver, as a function: the program's main() calls
-   it, and queue-run calls it in a forked child instead of exec'ing the
-   program (same argv, environment, fds and exit code; no exec cost). */
+   it, and queue-run calls it in its delivery workers instead of exec'ing
+   the program (same argv, environment, fds and exit code; no exec cost). */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -170,7 +170,8 @@ static void quota_full (maildir_quota const *q, uint64_t size)
 
 int mdeliver_main (int argc, char const *const *argv)
 {
-  /* static: they live until exit, which frees them */
+  /* static: kept from one call to the next (queue-run's delivery workers
+     call this again and again), emptied here */
   static stralloc head = STRALLOC_ZERO, host = STRALLOC_ZERO, suffix = STRALLOC_ZERO ;
   static stralloc target = STRALLOC_ZERO, tmpname = STRALLOC_ZERO, tmpp = STRALLOC_ZERO, newname = STRALLOC_ZERO ;
   subgetopt l = SUBGETOPT_ZERO ;
@@ -181,6 +182,8 @@ int mdeliver_main (int argc, char const *const *argv)
   size_t hlen ;
   char fmt[UINT64_FMT] ;
   PROG = "maildir-deliver" ;
+  head.len = host.len = suffix.len = target.len = tmpname.len = tmpp.len = newname.len = 0 ;
+  tmppath = 0 ;
 
   for (;;)
   {
@@ -266,7 +269,7 @@ int mdeliver_main (int argc, char const *const *argv)
      || !stralloc_0(&newname)) die_nomem() ;
     if (tmppath ? maildir_commit(target.s, tmpname.s, newname.s) : maildir_commit_fd(target.s, fd, newname.s)) break ;
     if (errno != EEXIST) die_sys("deliver to ", target.s, "/new/", newname.s) ;
-    if (id) { cleanup() ; return 0 ; }  /* delivered by an earlier run */
+    if (id) { cleanup() ; tmppath = 0 ; close(fd) ; return 0 ; }  /* delivered by an earlier run */
     if (tries >= 3) die_sys("deliver to ", target.s, "/new/", newname.s) ;
   }
   tmppath = 0 ;

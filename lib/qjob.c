@@ -12,29 +12,7 @@
 #include <skalibs/types.h>
 #include "builtin.h"
 #include "qjob.h"
-
-extern char **environ ;
-
-/* environ less the names set in envmod, then envmod. */
-static char const **envbuild(char const *const *envmod, unsigned int n)
-{
-  size_t len = 0 ;
-  while (environ[len]) len++ ;
-  char const **e = malloc((len + n + 1) * sizeof *e) ;
-  if (!e) return 0 ;
-  size_t k = 0 ;
-  for (size_t i = 0 ; i < len ; i++) {
-    unsigned int j = 0 ;
-    for (; j < n ; j++) {
-      size_t nl = strchr(envmod[j], '=') - envmod[j] + 1 ;
-      if (!strncmp(environ[i], envmod[j], nl)) break ;
-    }
-    if (j == n) e[k++] = environ[i] ;
-  }
-  for (unsigned int j = 0 ; j < n ; j++) e[k++] = envmod[j] ;
-  e[k] = 0 ;
-  return e ;
-}
+#include "qworker.h"
 
 #define NBUILTIN 4
 static struct { char const *name ; qjob_main_func *f ; } builtins[NBUILTIN] ;
@@ -66,7 +44,9 @@ static void builtin_child(qjob_main_func *f, char const *const *argv, char const
 
 static int builtin_spawn(qjob *j, qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
 {
-  pid_t pid = fork() ;
+  pid_t pid = qworker_run(f, argv, envmod, n, fd0, fd1, out) ;
+  if (pid > 0) { j->pid = pid ; return 1 ; }
+  pid = fork() ;
   if (pid < 0) return 0 ;
   if (!pid) builtin_child(f, argv, envmod, n, fd0, fd1, out) ;
   j->pid = pid ;
@@ -88,7 +68,7 @@ int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsi
   posix_spawn_file_actions_t fa ;
   posix_spawnattr_t at ;
   sigset_t none, all ;
-  char const **envp = envbuild(envmod, n) ;
+  char const **envp = builtin_env(envmod, n) ;
   if (!envp) return 0 ;
   if (pipe2(p, O_CLOEXEC) < 0) { free(envp) ; return 0 ; }
   posix_spawn_file_actions_init(&fa) ;

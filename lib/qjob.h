@@ -33,9 +33,10 @@ int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsi
 /* A program's main that can run in a forked child instead of an exec. */
 typedef builtin_main_func qjob_main_func ;
 /* Register f as the built-in copy of program `name` (at most 4). From then
-   on qjob_spawn runs it by fork without exec: same argv, environment
-   changes, fds and exit status as the program, without the cost of an
-   exec (the larger part of a local delivery's CPU time). */
+   on qjob_spawn runs it without exec, in a delivery worker (qworker.h) or
+   else a forked child: same argv, environment changes, fds and exit
+   status as the program, without the cost of an exec (the larger part of
+   a local delivery's CPU time). f must leave no state behind. */
 int qjob_builtin(char const *name, qjob_main_func *f) ;
 
 /* Read what is available. Returns 1 if more may come, 0 at EOF or on an

@@ -21,6 +21,7 @@
 #include "users.h"
 #include "qremote.h"
 #include "qrun.h"
+#include "qworker.h"
 
 enum { J_FREE = 0, J_LOCAL, J_ALIAS, J_BOUNCE, J_REMOTE } ;
 
@@ -570,14 +571,23 @@ static void job_end(job *jb, int wstat, uint64_t now)
   qsched_ready(&S, m) ;
 }
 
+/* The job that pid (a child, or a delivery worker) stands for has ended. */
+static uint64_t done_now ;
+static void job_done(pid_t pid, int wstat)
+{
+  for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++)
+    if (jobs[i].kind != J_FREE && jobs[i].j.pid == pid) { job_end(&jobs[i], wstat, done_now) ; break ; }
+}
+
 void qrun_reap(uint64_t now)
 {
   int wstat ;
   pid_t pid ;
-  while ((pid = wait_nohang(&wstat)) > 0)
-    for (unsigned int i = 0 ; i < cfg.lmax + cfg.rmax ; i++)
-      if (jobs[i].kind != J_FREE && jobs[i].j.pid == pid) { job_end(&jobs[i], wstat, now) ; break ; }
+  done_now = now ;
+  while ((pid = wait_nohang(&wstat)) > 0) job_done(pid, qworker_reaped(pid, wstat)) ;
 }
+
+static unsigned int wfirst ;   /* where the workers' fds start in the poll array */
 
 unsigned int qrun_pollfds(iopause_fd *x, unsigned int max)
 {
@@ -589,7 +599,8 @@ unsigned int qrun_pollfds(iopause_fd *x, unsigned int max)
     x[n].fd = jb->j.fd ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ;
     jb->poll = n++ ;
   }
-  return n ;
+  wfirst = n ;
+  return n + qworker_pollfds(x + n, max - n) ;
 }
 
 void qrun_pollread(iopause_fd const *x)
@@ -598,6 +609,8 @@ void qrun_pollread(iopause_fd const *x)
     job *jb = &jobs[i] ;
     if (jb->kind != J_FREE && jb->poll >= 0 && x[jb->poll].revents) qjob_read(&jb->j) ;
   }
+  done_now = (uint64_t)time(0) ;
+  qworker_pollread(x + wfirst, &job_done) ;
 }
 
 int qrun_init(qrun_cfg const *c)
@@ -609,6 +622,7 @@ int qrun_init(qrun_cfg const *c)
   qremote_init(&rc) ;
   jobs = calloc(cfg.lmax + cfg.rmax, sizeof *jobs) ;
   if (!jobs) return 0 ;
+  qworker_init(cfg.lmax) ;
   qrun_users(1) ;
   return U.c.map != 0 ;
 }

@@ -1,0 +1,249 @@
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <skalibs/gccattributes.h>
+#include "qworker.h"
+
+extern char **environ ;
+
+typedef struct worker_s worker ;
+struct worker_s {
+  pid_t pid ;
+  int ctl ;                 /* our end of the socketpair; -1 once it is useless */
+  builtin_main_func *f ;
+  int busy ;                /* a job was sent, no answer yet */
+  int poll ;                /* index in the last qworker_pollfds, or -1 */
+} ;
+
+static worker *W ;
+static unsigned int wmax, wn ;
+
+void qworker_init(unsigned int max)
+{
+  free(W) ;
+  wn = 0 ;
+  W = max ? calloc(max, sizeof *W) : 0 ;
+  wmax = W ? max : 0 ;
+}
+
+/* --- the worker's side ------------------------------------------------ */
+
+/* One job: fds (3) and "argc nenv" then argc + nenv NUL-terminated
+   strings. 1 ok (argv, envmod malloc'd in one block), 0 malformed. */
+static int parse_job(char *buf, size_t len, char ***argv, char ***envmod, unsigned int *nenv)
+{
+  uint32_t h[2] ;
+  char **v ;
+  size_t p = sizeof h ;
+  if (len < sizeof h || buf[len - 1]) return 0 ;
+  memcpy(h, buf, sizeof h) ;
+  if (!h[0] || h[0] > len || h[1] > len) return 0 ;
+  v = malloc((h[0] + h[1] + 2) * sizeof *v) ;
+  if (!v) return 0 ;
+  for (uint32_t i = 0 ; i < h[0] + h[1] ; i++) {
+    if (p >= len) { free(v) ; return 0 ; }
+    v[i + (i >= h[0])] = buf + p ;
+    p += strlen(buf + p) + 1 ;
+  }
+  v[h[0]] = 0 ;
+  v[h[0] + h[1] + 1] = 0 ;
+  for (uint32_t i = 0 ; i < h[1] ; i++) if (!strchr(v[h[0] + 1 + i], '=')) { free(v) ; return 0 ; }
+  *argv = v ;
+  *envmod = v + h[0] + 1 ;
+  *nenv = h[1] ;
+  return 1 ;
+}
+
+/* 1 and fds[3] filled, 0 at EOF (queue-run is gone), -1 on error. */
+static ssize_t recv_job(int ctl, char *buf, size_t max, int *fds)
+{
+  union { struct cmsghdr h ; char b[CMSG_SPACE(3 * sizeof(int))] ; } c ;
+  struct iovec v = { .iov_base = buf, .iov_len = max } ;
+  struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b } ;
+  ssize_t r ;
+  do r = recvmsg(ctl, &m, MSG_CMSG_CLOEXEC) ; while (r < 0 && errno == EINTR) ;
+  if (r <= 0) return r ;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m) ;
+  if (!h || h->cmsg_type != SCM_RIGHTS || h->cmsg_len != CMSG_LEN(3 * sizeof(int)) || (m.msg_flags & (MSG_TRUNC | MSG_CTRUNC))) {
+    if (h && h->cmsg_type == SCM_RIGHTS)
+      for (size_t i = 0 ; i < (h->cmsg_len - CMSG_LEN(0)) / sizeof(int) ; i++) close(((int *)CMSG_DATA(h))[i]) ;
+    errno = EPROTO ;
+    return -1 ;
+  }
+  memcpy(fds, CMSG_DATA(h), 3 * sizeof(int)) ;
+  return r ;
+}
+
+/* Run one job; the exit code, or 111 if it could not start. */
+static int run_job(builtin_main_func *f, char *buf, size_t len, int const *fds, char **base)
+{
+  char **argv, **envmod ;
+  unsigned int nenv, argc = 0 ;
+  char const **env ;
+  int code ;
+  if (!parse_job(buf, len, &argv, &envmod, &nenv)) return 111 ;
+  env = builtin_env((char const *const *)envmod, nenv) ;
+  if (!env || dup2(fds[0], 0) < 0 || dup2(fds[1], 1) < 0 || dup2(fds[2], 2) < 0) { free(env) ; free(argv) ; return 111 ; }
+  environ = (char **)env ;
+  while (argv[argc]) argc++ ;
+  errno = 0 ;
+  code = f((int)argc, (char const *const *)argv) & 0xff ;
+  environ = base ;
+  free(env) ;
+  free(argv) ;
+  return code ;
+}
+
+static void worker_main(int ctl, builtin_main_func *f) gccattr_noreturn ;
+static void worker_main(int ctl, builtin_main_func *f)
+{
+  static char buf[QWORKER_MSGMAX] ;
+  char **base = environ ;
+  int null, log, hi ;
+  /* nothing of queue-run's but the log on fd 2: fds 3, 4, 5 are ours */
+  if (ctl > 3) close_range(3, ctl - 1, 0) ;
+  close_range(ctl + 1, ~0U, 0) ;
+  if (ctl != 3) { if (dup2(ctl, 3) < 0) _exit(111) ; close(ctl) ; ctl = 3 ; }
+  null = open("/dev/null", O_RDWR | O_CLOEXEC) ;
+  log = fcntl(2, F_DUPFD_CLOEXEC, 0) ;
+  if (null < 0 || log < 0) _exit(111) ;
+  hi = null > log ? null : log ;
+  builtin_reset_signals() ;
+  if (dup2(null, 0) < 0 || dup2(null, 1) < 0) _exit(111) ;
+  for (unsigned int jobs = 1 ;; jobs++) {
+    int fds[3], code ;
+    ssize_t r = recv_job(ctl, buf, sizeof buf, fds) ;
+    if (!r) _exit(0) ;          /* queue-run closed: no job is pending */
+    if (r < 0) _exit(111) ;     /* a job may be: not a success */
+    code = run_job(f, buf, (size_t)r, fds, base) ;
+    /* put back /dev/null: the output pipe closes, queue-run sees its end */
+    if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0) _exit(111) ;
+    close(fds[0]) ; close(fds[1]) ; close(fds[2]) ;
+    close_range(hi + 1, ~0U, 0) ;   /* whatever the job left open */
+    char a[2] = { (char)code, (char)(jobs >= QWORKER_JOBS) } ;
+    if (send(ctl, a, 2, MSG_NOSIGNAL) != 2 || a[1]) _exit(0) ;
+  }
+}
+
+/* --- queue-run's side --------------------------------------------------- */
+
+static worker *spawn(builtin_main_func *f)
+{
+  int sv[2] ;
+  pid_t pid ;
+  if (wn >= wmax || socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) return 0 ;
+  pid = fork() ;
+  if (pid < 0) { close(sv[0]) ; close(sv[1]) ; return 0 ; }
+  if (!pid) { close(sv[0]) ; worker_main(sv[1], f) ; }
+  close(sv[1]) ;
+  W[wn] = (worker){ .pid = pid, .ctl = sv[0], .f = f, .busy = 0, .poll = -1 } ;
+  return &W[wn++] ;
+}
+
+/* The job message: "argc nenv" then the strings. 0 if too large. */
+static size_t pack(char *buf, char const *const *argv, char const *const *envmod, unsigned int n)
+{
+  uint32_t h[2] = { 0, n } ;
+  size_t p = sizeof h ;
+  for (; argv[h[0]] ; h[0]++) {
+    size_t l = strlen(argv[h[0]]) + 1 ;
+    if (p + l > QWORKER_MSGMAX) return 0 ;
+    memcpy(buf + p, argv[h[0]], l) ; p += l ;
+  }
+  for (unsigned int i = 0 ; i < n ; i++) {
+    size_t l = strlen(envmod[i]) + 1 ;
+    if (p + l > QWORKER_MSGMAX) return 0 ;
+    memcpy(buf + p, envmod[i], l) ; p += l ;
+  }
+  memcpy(buf, h, sizeof h) ;
+  return p ;
+}
+
+static int send_job(worker *w, char const *buf, size_t len, int fd0, int fd1, int out)
+{
+  int fds[3] = { fd0, fd1 >= 0 ? fd1 : out, out } ;
+  union { struct cmsghdr h ; char b[CMSG_SPACE(sizeof fds)] ; } c ;
+  struct iovec v = { .iov_base = (void *)buf, .iov_len = len } ;
+  struct msghdr m = { .msg_iov = &v, .msg_iovlen = 1, .msg_control = c.b, .msg_controllen = sizeof c.b } ;
+  struct cmsghdr *h = CMSG_FIRSTHDR(&m) ;
+  memset(c.b, 0, sizeof c.b) ;
+  h->cmsg_level = SOL_SOCKET ;
+  h->cmsg_type = SCM_RIGHTS ;
+  h->cmsg_len = CMSG_LEN(sizeof fds) ;
+  memcpy(CMSG_DATA(h), fds, sizeof fds) ;
+  ssize_t r ;
+  do r = sendmsg(w->ctl, &m, MSG_NOSIGNAL) ; while (r < 0 && errno == EINTR) ;
+  return r == (ssize_t)len ;
+}
+
+pid_t qworker_run(builtin_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
+{
+  static char buf[QWORKER_MSGMAX] ;
+  size_t len ;
+  worker *w = 0 ;
+  if (!wmax || !(len = pack(buf, argv, envmod, n))) return 0 ;
+  for (unsigned int i = 0 ; i < wn && !w ; i++)
+    if (W[i].f == f && W[i].ctl >= 0 && !W[i].busy) w = &W[i] ;
+  if (!w && !(w = spawn(f))) return 0 ;
+  if (!send_job(w, buf, len, fd0, fd1, out)) {
+    /* gone or going: it is reaped later; this job forks instead */
+    close(w->ctl) ;
+    w->ctl = -1 ;
+    return 0 ;
+  }
+  w->busy = 1 ;
+  return w->pid ;
+}
+
+unsigned int qworker_pollfds(iopause_fd *x, unsigned int max)
+{
+  unsigned int n = 0 ;
+  for (unsigned int i = 0 ; i < wn ; i++) {
+    W[i].poll = -1 ;
+    if (!W[i].busy || W[i].ctl < 0 || n >= max) continue ;
+    x[n].fd = W[i].ctl ; x[n].events = IOPAUSE_READ ; x[n].revents = 0 ;
+    W[i].poll = n++ ;
+  }
+  return n ;
+}
+
+/* The answer to w's job: 1 and *wstat, or 0 if there is none (yet). A
+   worker that retires, or has gone, gets no more jobs. */
+static int answer(worker *w, int *wstat)
+{
+  unsigned char a[2] ;
+  ssize_t r ;
+  do r = recv(w->ctl, a, sizeof a, MSG_DONTWAIT) ; while (r < 0 && errno == EINTR) ;
+  if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0 ;
+  if (r != 2 || a[1]) { close(w->ctl) ; w->ctl = -1 ; }
+  if (r != 2) return 0 ;        /* it died: its wait status will tell */
+  w->busy = 0 ;
+  *wstat = (int)a[0] << 8 ;     /* as if it had exited with that code */
+  return 1 ;
+}
+
+void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int))
+{
+  for (unsigned int i = 0 ; i < wn ; i++) {
+    int wstat ;
+    if (W[i].poll < 0 || !x[W[i].poll].revents) continue ;
+    if (answer(&W[i], &wstat)) done(W[i].pid, wstat) ;
+  }
+}
+
+int qworker_reaped(pid_t pid, int wstat)
+{
+  unsigned int i = 0 ;
+  while (i < wn && W[i].pid != pid) i++ ;
+  if (i == wn) return wstat ;
+  /* an answer sent just before it went is the job's real end */
+  if (W[i].busy && W[i].ctl >= 0) answer(&W[i], &wstat) ;
+  if (W[i].ctl >= 0) close(W[i].ctl) ;
+  W[i] = W[--wn] ;
+  return wstat ;
+}

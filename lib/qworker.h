@@ -1,0 +1,43 @@
+/* queue-run's delivery workers: processes forked once that run a built-in
+   delivery program (maildir-deliver's code) job after job. A fork per
+   delivery costs more CPU than the delivery itself (the child's page
+   faults, its exit, the clone: half of queue-run's time per message), and
+   Postfix's local(8) is reused the same way.
+
+   A job is what qjob_spawn would have run in a forked child: same argv,
+   environment changes, descriptors and exit code. The worker gets them
+   over a socketpair (the descriptors with SCM_RIGHTS), puts the fds on 0,
+   1 and 2, runs the function, puts /dev/null back (which closes the output
+   pipe: queue-run sees its end) and answers with the exit code. A function
+   that exits (a fatal error) takes the worker with it: the job's status is
+   then the worker's wait status, as with a forked child. A worker retires
+   after QWORKER_JOBS jobs, saying so in its last answer, so that no job is
+   ever handed to a worker on its way out. */
+#ifndef PM_QWORKER_H
+#define PM_QWORKER_H
+#include <sys/types.h>
+#include <skalibs/iopause.h>
+#include "builtin.h"
+
+#define QWORKER_JOBS 100        /* then a fresh process: leaks stay bounded */
+#define QWORKER_MSGMAX 65536    /* argv + environment of one job */
+
+/* At most max workers at once (0: none; every job then forks). */
+void qworker_init(unsigned int max) ;
+
+/* Run f(argv) with envmod (n "NAME=value") in an idle worker for f, or a new
+   one: fd 0 = fd0, fd 1 = fd1 (out if fd1 < 0), fd 2 = out. Returns the
+   worker's pid, which stands for the job until qworker_pollread or
+   qworker_reaped gives its status; 0 if no worker could take it (the
+   caller then forks as before). */
+pid_t qworker_run(builtin_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out) ;
+
+/* The control sockets of busy workers, into x (at most max). */
+unsigned int qworker_pollfds(iopause_fd *x, unsigned int max) ;
+/* After the poll: done(pid, wstat) for each job that ended. */
+void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int)) ;
+/* A child was reaped. If it was a worker: forget it, and return the wait
+   status its job ends with (an answer it sent before it went, else
+   wstat). Other children: wstat. */
+int qworker_reaped(pid_t pid, int wstat) ;
+#endif
