@@ -6,7 +6,6 @@ import email
 import email.policy
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -28,14 +27,7 @@ def started(inst, q):
 
 
 def inject(sender, rcpts, msg, env=None):
-    envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
-    r, w = os.pipe()
-    os.write(w, envelope)
-    os.close(w)
-    p = subprocess.run(['queue-inject'], input=msg, stdout=r, stderr=subprocess.PIPE,
-                       env=dict(inst.env, **(env or {})))
-    os.close(r)
-    return p.returncode
+    return inst.inject(sender, rcpts, msg, env)
 
 
 def queue_empty():

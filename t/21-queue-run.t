@@ -4,7 +4,6 @@
 # the trigger FIFO (garbage, overflow rescan), start-up housekeeping.
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,13 +22,7 @@ def started(inst, q):
 
 
 def inject(inst, sender, rcpts, msg):
-    envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
-    r, w = os.pipe()
-    os.write(w, envelope)
-    os.close(w)
-    p = subprocess.run(['queue-inject'], input=msg, stdout=r, stderr=subprocess.PIPE, env=inst.env)
-    os.close(r)
-    return p.returncode
+    return inst.inject(sender, rcpts, msg)
 
 
 def stub_deliver(inst, sleep):

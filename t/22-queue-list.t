@@ -2,7 +2,6 @@
 # queue-list: pending, remote and deferred recipients, -s summary, -i ID.
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -15,13 +14,7 @@ inst = Instance(users={'demo@example.test': 'pw', 'bob@example.test': 'pw'})
 
 
 def inject(sender, rcpts, msg):
-    envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
-    r, w = os.pipe()
-    os.write(w, envelope)
-    os.close(w)
-    p = subprocess.run(['queue-inject'], input=msg, stdout=r, stderr=subprocess.PIPE, env=inst.env)
-    os.close(r)
-    return p.returncode
+    return inst.inject(sender, rcpts, msg)
 
 
 def qlist(*args, check=True):

@@ -17,13 +17,7 @@ USERS = ['u%d@example.test' % i for i in range(3)]
 
 
 def inject(inst, sender, rcpts, msg):
-    envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
-    r, w = os.pipe()
-    os.write(w, envelope)
-    os.close(w)
-    p = subprocess.run(['queue-inject'], input=msg, stdout=r, stderr=subprocess.PIPE, env=inst.env)
-    os.close(r)
-    return p.returncode
+    return inst.inject(sender, rcpts, msg)
 
 
 def children(p):

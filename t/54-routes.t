@@ -8,7 +8,6 @@
 import os
 import signal
 import socket
-import subprocess
 import sys
 import time
 
@@ -23,14 +22,7 @@ inst = Instance(users={BOB: 'pw'})
 
 
 def inject(rcpts, subject, sender=BOB):
-    envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
-    r, w = os.pipe()
-    os.write(w, envelope)
-    os.close(w)
-    p = subprocess.run(['queue-inject'], input=b'Subject: ' + subject.encode() + b'\n\nbody\n', stdout=r,
-                       stderr=subprocess.PIPE, env=inst.env)
-    os.close(r)
-    return p.returncode
+    return inst.inject(sender, rcpts, b'Subject: ' + subject.encode() + b'\n\nbody\n')
 
 
 def routes(text):

@@ -234,6 +234,17 @@ class Instance:
     def wait_mails(self, addr, n, timeout=30.0, folder=None):
         return wait_for(lambda: len(self.mails(addr, folder)) >= n and self.mails(addr, folder), timeout) or []
 
+    def inject(self, sender, rcpts, msg, env=None):
+        """queue-inject one message (qmail-queue protocol); its exit code."""
+        envelope = ('F' + sender + '\0' + ''.join('T' + r + '\0' for r in rcpts) + '\0').encode()
+        r, w = os.pipe()
+        os.write(w, envelope)
+        os.close(w)
+        p = subprocess.run(['queue-inject'], input=msg, stdout=r, stderr=subprocess.PIPE,
+                           env=dict(self.env, **(env or {})))
+        os.close(r)
+        return p.returncode
+
     def queue_ids(self):
         ids = []
         base = os.path.join(self.root, 'queue', 'msg')
