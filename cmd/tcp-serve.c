@@ -1,8 +1,10 @@
 /* tcp-serve: a UCSPI-TCP server. Accepts connections on IP:PORT and runs
    PROG... once per connection with the socket on fd 0 and 1 and the peer
    described in PROTO, TCPREMOTEIP, TCPREMOTEPORT, TCPLOCALIP, TCPLOCALPORT.
-   When PROG is our own smtp-recv, the child runs its code without an exec
-   (builtin.h): same argv, environment and fds, a fraction of the CPU. */
+   When PROG is our own smtp-recv, its code runs without an exec
+   (builtin.h): same argv, environment and fds, a fraction of the CPU; and
+   in workers (qworker.h) that serve up to -S sessions one after another,
+   which spares the fork and exit of a process per connection. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -29,9 +31,10 @@
 #include <skalibs/types.h>
 #include <s6/accessrules.h>
 #include "builtin.h"
+#include "qworker.h"
 #include "smtprecv.h"
 
-#define USAGE "tcp-serve [-v] [-E] [-c maxchild] [-C maxperip] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
+#define USAGE "tcp-serve [-v] [-E] [-S sessions] [-I idle] [-c maxchild] [-C maxperip] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
 #define MAXCHILD_MAX 65535
 
 struct child {
@@ -48,6 +51,8 @@ static stralloc modifs = STRALLOC_ZERO;
 static int verbose;                /* -v: a line per connection */
 static builtin_main_func *builtin; /* PROG's code, run without exec */
 static int listen_fd = -1;
+static unsigned int sessions = QWORKER_JOBS; /* -S: per worker; 1: a fork each */
+static unsigned int maxidle = 60;  /* -I: seconds an idle worker is kept */
 
 /* IPv4-mapped IPv6 addresses (from a dual-stack "::" socket) are IPv4
    clients: show and match them as such. */
@@ -146,6 +151,19 @@ static void child_exec(int s, char const *const *argv)
   xmexec_m(argv, modifs.s, modifs.len);
 }
 
+/* The session in an idle worker (or a new one): its pid, 0 if none can
+   take it (the caller forks). */
+static pid_t in_worker(int s, char const *const *argv)
+{
+  char const *mods[64];
+  unsigned int n = 0;
+  for (size_t i = 0; i < modifs.len; i += strlen(modifs.s + i) + 1) {
+    if (n == sizeof mods / sizeof *mods) return 0;
+    mods[n++] = modifs.s + i;
+  }
+  return qworker_run(builtin, argv, mods, n, s, s, 2);
+}
+
 static unsigned int count_ip(ip46 const *ip)
 {
   unsigned int i, n = 0;
@@ -164,7 +182,8 @@ static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
   if (socket_local46(s, &lip, &lport) < 0) { strerr_warnwusys("getsockname"); goto close; }
   ip46_normalize(&lip);
   if (!make_modifs(rip, rport, &lip, lport)) { strerr_warnwusys("build environment"); goto close; }
-  pid = fork();
+  pid = builtin && sessions > 1 ? in_worker(s, argv) : 0;
+  if (!pid) pid = fork();
   if (pid < 0) { strerr_warnwusys("fork"); goto close; }
   if (!pid) child_exec(s, argv);
   children[nchild].pid = pid;
@@ -174,21 +193,25 @@ close:
   fd_close(s);
 }
 
+/* A session ended: its process exited, or its worker answered. */
+static void ended(pid_t pid, int wstat)
+{
+  char fpid[PID_FMT], fst[UINT_FMT];
+  unsigned int i;
+  for (i = 0; i < nchild && children[i].pid != pid; i++) ;
+  if (i == nchild) return;            /* an idle worker that went */
+  children[i] = children[--nchild];
+  if (!verbose && !wstat) return;     /* the rest is worth a line */
+  fpid[pid_fmt(fpid, pid)] = 0;
+  fst[uint_fmt(fst, wait_estatus(wstat))] = 0;
+  strerr_warni("pid=", fpid, " end status=", fst);
+}
+
 static void reap(void)
 {
   int wstat;
   pid_t pid;
-  while ((pid = wait_nohang(&wstat)) > 0) {
-    char fpid[PID_FMT], fst[UINT_FMT];
-    unsigned int i;
-    for (i = 0; i < nchild && children[i].pid != pid; i++) ;
-    if (i == nchild) continue;
-    children[i] = children[--nchild];
-    if (!verbose && !wstat) continue;   /* the rest is worth a line */
-    fpid[pid_fmt(fpid, pid)] = 0;
-    fst[uint_fmt(fst, wait_estatus(wstat))] = 0;
-    strerr_warni("pid=", fpid, " end status=", fst);
-  }
+  while ((pid = wait_nohang(&wstat)) > 0) ended(pid, qworker_reaped(pid, wstat));
 }
 
 /* 0: queue empty; 1: go on; 2: pause accepting a while (EMFILE and the like). */
@@ -239,14 +262,17 @@ int main(int argc, char const *const *argv)
   ip46 ip;
   uint16_t port;
   tain pause_until = TAIN_ZERO;
+  iopause_fd *x;
   PROG = "tcp-serve";
 
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "vEc:C:d:x:t:b:", &l);
+    int opt = subgetopt_r(argc, argv, "vES:I:c:C:d:x:t:b:", &l);
     if (opt == -1) break;
     switch (opt) {
     case 'v': verbose = 1; break;
     case 'E': exec_always = 1; break;
+    case 'S': sessions = uarg(l.arg); break;
+    case 'I': maxidle = uarg(l.arg); break;
     case 'c': maxchild = uarg(l.arg); break;
     case 'C': maxperip = uarg(l.arg); break;
     case 'd': notif = (int)uarg(l.arg); break;
@@ -257,7 +283,7 @@ int main(int argc, char const *const *argv)
     }
   }
   argc -= l.ind; argv += l.ind;
-  if (argc < 3 || !maxchild || maxchild > MAXCHILD_MAX || !maxperip) strerr_dieusage(100, USAGE);
+  if (argc < 3 || !maxchild || maxchild > MAXCHILD_MAX || !maxperip || !sessions) strerr_dieusage(100, USAGE);
   {
     size_t n = ip46_scan(argv[0], &ip);
     if (!n || argv[0][n]) strerr_dief(100, "invalid IP address: ", argv[0]);
@@ -267,6 +293,7 @@ int main(int argc, char const *const *argv)
   if (!exec_always && !strcmp(argv[2], "smtp-recv") && builtin_sibling("smtp-recv")) {
     builtin = &smtprecv_main;
     tzset();   /* once here, not in every child (Received: dates) */
+    if (sessions > 1) qworker_init(maxchild, sessions);
   }
 
   /* If started with fd 0, 1 or 2 closed, fill them with /dev/null: an
@@ -278,7 +305,8 @@ int main(int argc, char const *const *argv)
     if (fcntl(fd, F_SETFD, 0) < 0) strerr_diefusys(111, "fcntl");
   }
   children = alloc(maxchild * sizeof(struct child));
-  if (!children) strerr_diefusys(111, "allocate child table");
+  x = alloc((2 + maxchild) * sizeof(iopause_fd));
+  if (!children || !x) strerr_diefusys(111, "allocate child table");
   if (rulesfile) load_rules();
 
   sfd = selfpipe_init();
@@ -303,11 +331,22 @@ int main(int argc, char const *const *argv)
 
   tain_now_set_stopwatch_g();
   for (;;) {
-    iopause_fd x[2] = { { .fd = sfd, .events = IOPAUSE_READ }, { .fd = ls, .events = IOPAUSE_READ } };
+    tain idle_until, *deadline = 0;
+    unsigned int idle = qworker_expire(maxidle);
     int paused = tain_future(&pause_until);
-    unsigned int n = (nchild < maxchild && !paused) ? 2 : 1;
-    if (iopause_g(x, n, paused ? &pause_until : 0) < 0) strerr_diefusys(111, "iopause");
+    unsigned int n = (nchild < maxchild && !paused) ? 2 : 1, w;
+    if (paused) deadline = &pause_until;
+    if (idle) {   /* wake up to let go of the idle workers */
+      tain_addsec_g(&idle_until, idle);
+      if (!deadline || tain_less(&idle_until, deadline)) deadline = &idle_until;
+    }
+    w = qworker_pollfds(x + 2, maxchild);
+    x[0] = (iopause_fd){ .fd = sfd, .events = IOPAUSE_READ };
+    /* not accepting: a negative fd is skipped, the workers stay at x + 2 */
+    x[1] = (iopause_fd){ .fd = n == 2 ? ls : -1, .events = IOPAUSE_READ };
+    if (iopause_g(x, w ? 2 + w : n, deadline) < 0) strerr_diefusys(111, "iopause");
     if (x[0].revents) handle_signals(ls);
+    if (w) qworker_pollread(x + 2, &ended);
     if (n == 2 && x[1].revents) {
       /* Drain the queue while there is room: fewer wake-ups under load. */
       int r = 1;

@@ -65,6 +65,13 @@ int builtin_setenv(char const *mod)
   return unsetenv(mod) == 0 || errno != ENOMEM;
 }
 
+/* envmod[j] and s name the same variable (s may be "NAME=value" or "NAME") */
+static int samename(char const *mod, char const *s)
+{
+  size_t nl = strcspn(mod, "=");
+  return !strncmp(s, mod, nl) && (s[nl] == '=' || !s[nl]);
+}
+
 char const **builtin_env(char const *const *envmod, unsigned int n)
 {
   size_t len = 0, k = 0;
@@ -74,13 +81,16 @@ char const **builtin_env(char const *const *envmod, unsigned int n)
   if (!e) return 0;
   for (size_t i = 0; i < len; i++) {
     unsigned int j = 0;
-    for (; j < n; j++) {
-      size_t nl = strchr(envmod[j], '=') - envmod[j] + 1;
-      if (!strncmp(environ[i], envmod[j], nl)) break;
-    }
+    while (j < n && !samename(envmod[j], environ[i])) j++;
     if (j == n) e[k++] = environ[i];
   }
-  for (unsigned int j = 0; j < n; j++) e[k++] = envmod[j];
+  /* in order, as putenv/unsetenv one after the other: the last one wins */
+  for (unsigned int j = 0; j < n; j++) {
+    unsigned int l = j + 1;
+    if (!strchr(envmod[j], '=')) continue;
+    while (l < n && !samename(envmod[l], envmod[j])) l++;
+    if (l == n) e[k++] = envmod[j];
+  }
   e[k] = 0;
   return e;
 }

@@ -23,9 +23,9 @@ void builtin_reset_signals(void) ;
    kept, not copied) or "VAR" to unset. 0 on ENOMEM. */
 int builtin_setenv(char const *mod) ;
 
-/* A new environment array: environ less the names set in envmod (n
-   "NAME=value" strings), then envmod; the strings are not copied. Free it
-   with free(). 0 on ENOMEM. */
+/* A new environment array: environ changed by envmod (n strings,
+   "NAME=value" to set, "NAME" to unset, applied in order); the strings are
+   not copied. Free it with free(). 0 on ENOMEM. */
 char const **builtin_env(char const *const *envmod, unsigned int n) ;
 
 /* In the child: run f(argv) and _exit with what it returns. */

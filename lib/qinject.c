@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
@@ -32,7 +33,13 @@ int qinject_open(qinject *q)
   if (!q->buf && !(q->buf = malloc(QINJECT_BUFSIZE))) return fail(q, QQ_NOMEM, "allocate");
   queue_id_make(q->id);
   if (!queue_path_tmp(&q->tmp, q->id)) return fail(q, QQ_NOMEM, "allocate");
+  q->stale = 0;
   q->fd = queue_pool_take(q->tmp.s);
+  if (q->fd >= 0) {
+    struct stat st;
+    if (fstat(q->fd, &st) < 0) return fail(q, QQ_WRITE, "stat the queue file");
+    q->stale = st.st_size;
+  }
   if (q->fd < 0) q->fd = open(q->tmp.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
   if (q->fd < 0 && errno == ENOENT && queue_init_dirs())
     q->fd = open(q->tmp.s, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
@@ -110,8 +117,10 @@ static int write_header(qinject *q, char const *env, size_t envlen)
 {
   char magic[80];
   size_t hdrlen = QUEUE_HDRMIN;
-  off_t end = lseek(q->fd, 0, SEEK_END);
+  off_t end = lseek(q->fd, 0, SEEK_CUR);
   if (end < QUEUE_HDRMIN) return fail(q, QQ_WRITE, "seek in the queue file");
+  /* a reused file may be longer than this message: the rest is an old one */
+  if (q->stale > end && ftruncate(q->fd, end) < 0) return fail(q, QQ_WRITE, "truncate the queue file");
   if (QUEUE_MAGICLEN + envlen > QUEUE_HDRMIN) {
     hdrlen = (QUEUE_MAGICLEN + envlen + 4095) & ~(size_t)4095;
     if (regrow(q, hdrlen, end - QUEUE_HDRMIN)) return q->code;

@@ -22,6 +22,7 @@ struct qinject_s {
   int code ;               /* first failure (qmail-queue code), 0 if none */
   char const *why ;        /* what failed, for a fatal message */
   stralloc tmp ;           /* path of the tmp file, "" when none */
+  off_t stale ;            /* size of the file when taken from queue/pool */
   size_t buflen ;
   char *buf ;              /* QINJECT_BUFSIZE bytes */
 } ;

@@ -294,7 +294,9 @@ int queue_pool_take(char const *path)
     if (!pool_slot(&slot, k)) break;
     /* renameat2, not rename: fault-injection tests tell the two apart */
     if (renameat2(AT_FDCWD, slot.s, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
-    fd = open(path, O_RDWR | O_TRUNC | O_CLOEXEC);
+    /* no O_TRUNC: overwriting the blocks in place spares the file system
+       freeing and allocating them again; the writer cuts off the rest */
+    fd = open(path, O_RDWR | O_CLOEXEC);
     if (fd < 0) unlink(path);                      /* not ours to reuse */
     break;
   }

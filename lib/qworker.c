@@ -6,6 +6,7 @@
 #include <unistd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <skalibs/gccattributes.h>
 #include "qworker.h"
 
@@ -18,17 +19,26 @@ struct worker_s {
   builtin_main_func *f ;
   int busy ;                /* a job was sent, no answer yet */
   int poll ;                /* index in the last qworker_pollfds, or -1 */
+  time_t idle ;             /* when its last job ended */
 } ;
 
 static worker *W ;
-static unsigned int wmax, wn ;
+static unsigned int wmax, wn, wjobs = QWORKER_JOBS ;
 
-void qworker_init(unsigned int max)
+void qworker_init(unsigned int max, unsigned int jobs)
 {
   free(W) ;
   wn = 0 ;
   W = max ? calloc(max, sizeof *W) : 0 ;
   wmax = W ? max : 0 ;
+  wjobs = jobs ? jobs : QWORKER_JOBS ;
+}
+
+static time_t now(void)
+{
+  struct timespec ts ;
+  clock_gettime(CLOCK_MONOTONIC, &ts) ;
+  return ts.tv_sec ;
 }
 
 /* --- the worker's side ------------------------------------------------ */
@@ -52,7 +62,7 @@ static int parse_job(char *buf, size_t len, char ***argv, char ***envmod, unsign
   }
   v[h[0]] = 0 ;
   v[h[0] + h[1] + 1] = 0 ;
-  for (uint32_t i = 0 ; i < h[1] ; i++) if (!strchr(v[h[0] + 1 + i], '=')) { free(v) ; return 0 ; }
+  for (uint32_t i = 0 ; i < h[1] ; i++) if (!v[h[0] + 1 + i][0] || v[h[0] + 1 + i][0] == '=') { free(v) ; return 0 ; }
   *argv = v ;
   *envmod = v + h[0] + 1 ;
   *nenv = h[1] ;
@@ -125,7 +135,7 @@ static void worker_main(int ctl, builtin_main_func *f)
     if (dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(log, 2) < 0) _exit(111) ;
     close(fds[0]) ; close(fds[1]) ; close(fds[2]) ;
     close_range(hi + 1, ~0U, 0) ;   /* whatever the job left open */
-    char a[2] = { (char)code, (char)(jobs >= QWORKER_JOBS) } ;
+    char a[2] = { (char)code, (char)(jobs >= wjobs) } ;
     if (send(ctl, a, 2, MSG_NOSIGNAL) != 2 || a[1]) _exit(0) ;
   }
 }
@@ -141,7 +151,7 @@ static worker *spawn(builtin_main_func *f)
   if (pid < 0) { close(sv[0]) ; close(sv[1]) ; return 0 ; }
   if (!pid) { close(sv[0]) ; worker_main(sv[1], f) ; }
   close(sv[1]) ;
-  W[wn] = (worker){ .pid = pid, .ctl = sv[0], .f = f, .busy = 0, .poll = -1 } ;
+  W[wn] = (worker){ .pid = pid, .ctl = sv[0], .f = f, .busy = 0, .poll = -1, .idle = now() } ;
   return &W[wn++] ;
 }
 
@@ -223,6 +233,7 @@ static int answer(worker *w, int *wstat)
   if (r != 2 || a[1]) { close(w->ctl) ; w->ctl = -1 ; }
   if (r != 2) return 0 ;        /* it died: its wait status will tell */
   w->busy = 0 ;
+  w->idle = now() ;
   *wstat = (int)a[0] << 8 ;     /* as if it had exited with that code */
   return 1 ;
 }
@@ -234,6 +245,19 @@ void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int))
     if (W[i].poll < 0 || !x[W[i].poll].revents) continue ;
     if (answer(&W[i], &wstat)) done(W[i].pid, wstat) ;
   }
+}
+
+unsigned int qworker_expire(unsigned int maxidle)
+{
+  time_t t = now() ;
+  unsigned int next = 0 ;
+  for (unsigned int i = 0 ; i < wn ; i++) {
+    if (W[i].busy || W[i].ctl < 0) continue ;
+    if (t - W[i].idle >= (time_t)maxidle) { close(W[i].ctl) ; W[i].ctl = -1 ; continue ; }
+    unsigned int left = (unsigned int)(maxidle - (t - W[i].idle)) ;
+    if (!next || left < next) next = left ;
+  }
+  return next ;
 }
 
 int qworker_reaped(pid_t pid, int wstat)

@@ -11,8 +11,12 @@
    pipe: queue-run sees its end) and answers with the exit code. A function
    that exits (a fatal error) takes the worker with it: the job's status is
    then the worker's wait status, as with a forked child. A worker retires
-   after QWORKER_JOBS jobs, saying so in its last answer, so that no job is
-   ever handed to a worker on its way out. */
+   after its last job (QWORKER_JOBS by default), saying so in its answer,
+   so that no job is ever handed to a worker on its way out. One idle too
+   long is let go: its socket is closed, it reads EOF and exits (the
+   parent decides, so no job can cross its exit).
+
+   tcp-serve runs its SMTP sessions the same way (smtp-recv's code). */
 #ifndef PM_QWORKER_H
 #define PM_QWORKER_H
 #include <sys/types.h>
@@ -22,10 +26,15 @@
 #define QWORKER_JOBS 100        /* then a fresh process: leaks stay bounded */
 #define QWORKER_MSGMAX 65536    /* argv + environment of one job */
 
-/* At most max workers at once (0: none; every job then forks). */
-void qworker_init(unsigned int max) ;
+/* At most max workers at once (0: none; every job then forks), each for
+   at most jobs jobs (0: QWORKER_JOBS). */
+void qworker_init(unsigned int max, unsigned int jobs) ;
 
-/* Run f(argv) with envmod (n "NAME=value") in an idle worker for f, or a new
+/* Let go of the workers idle for maxidle seconds or more. Returns the
+   seconds until the next one would be, or 0 if none is idle. */
+unsigned int qworker_expire(unsigned int maxidle) ;
+
+/* Run f(argv) with envmod (n "NAME=value", or "NAME" to unset) in an idle worker for f, or a new
    one: fd 0 = fd0, fd 1 = fd1 (out if fd1 < 0), fd 2 = out. Returns the
    worker's pid, which stands for the job until qworker_pollread or
    qworker_reaped gives its status; 0 if no worker could take it (the

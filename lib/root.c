@@ -52,9 +52,12 @@ unsigned long pm_env_ulong(char const *name, unsigned long def)
   return u;
 }
 
+static stralloc me = STRALLOC_ZERO;
+
+void pm_me_forget(void) { stralloc_free(&me); }
+
 char const *pm_me(void)
 {
-  static stralloc me = STRALLOC_ZERO;
   if (me.s) return me.s;
   if (pm_control_line(&me, "etc/me", "") && me.len) return me.s;
   me.len = 0;

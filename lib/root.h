@@ -13,6 +13,8 @@ int pm_path(stralloc *sa, char const *rel);
 int pm_control_line(stralloc *sa, char const *rel, char const *def);
 /* Unsigned decimal from the environment, def if unset; exits 100 if malformed. */
 unsigned long pm_env_ulong(char const *name, unsigned long def);
-/* This host's name: etc/me, else the system host name. */
+/* This host's name: etc/me, else the system host name. Read once. */
 char const *pm_me(void);
+/* Read it again at the next pm_me() (a process that serves many sessions). */
+void pm_me_forget(void);
 #endif

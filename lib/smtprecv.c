@@ -2,6 +2,7 @@
    on fd 0/1 and hands each message to queue-inject (qmail-queue protocol),
    streaming it as it arrives. See smtp-recv(8). */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,10 +47,12 @@ struct session_s {
   unsigned long timeout, sessiontime, databytes, maxrcpt, maxerrors ;
   users u ;
   int uopen ;
+  stralloc pm ;            /* postmaster@domain for RCPT TO:<postmaster> */
   injector q ;             /* q.pid > 0 while a DATA is streaming */
+  jmp_buf end ;            /* leave() returns from smtprecv_main through it */
 } ;
 
-static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .u = USERS_ZERO } ;
+static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .u = USERS_ZERO, .pm = STRALLOC_ZERO } ;
 static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 
 /* --- leaving, replies, errors ---------------------------------------- */
@@ -60,7 +63,9 @@ static void leave(session *s, char const *why)
   injector_abort(&s->q);    /* nothing gets queued */
   lineio_flush(&s->io);
   strerr_warni("session=", s->c.id, " status=end reason=", why);
-  _exit(0);
+  /* back to smtprecv_main, which returns: tcp-serve may run the next
+     session in this process */
+  longjmp(s->end, 1);
 }
 
 static void reply(session *s, char const *a, char const *b, char const *c)
@@ -323,14 +328,13 @@ static void c_rcpt(session *s, char *arg)
   char *addr, *params;
   char const *no;
   size_t alen;
-  stralloc pm = STRALLOC_ZERO;
   if (!s->inmail) { bad(s, "503 5.5.1 MAIL first"); return; }
   if (!smtpcmd_path(arg, "TO", &addr, &alen, &params)) { bad(s, "501 5.5.4 syntax: RCPT TO:<address>"); return; }
   if (*params) { bad(s, "555 5.5.4 unsupported parameter"); return; }
   if (!strcasecmp(addr, "postmaster")) {   /* RFC 5321 4.5.1: <postmaster> without a domain */
-    postmaster(s, &pm);
-    addr = pm.s;
-    alen = pm.len;
+    postmaster(s, &s->pm);
+    addr = s->pm.s;
+    alen = s->pm.len;
   }
   if (!addr_valid(addr, alen)) no = "501 5.1.3 bad recipient address syntax";
   else if (s->nrcpt >= s->maxrcpt) no = "452 4.5.3 too many recipients";
@@ -346,7 +350,6 @@ static void c_rcpt(session *s, char *arg)
     s->nrcpt++;
     say(s, "250 2.1.5 ok");
   }
-  stralloc_free(&pm);
 }
 
 /* --- TLS ------------------------------------------------------------- */
@@ -416,8 +419,17 @@ static void dispatch(session *s, char *line)
 
 /* --- main --------------------------------------------------------------- */
 
+/* Everything a session may have changed, back as in a fresh process:
+   the next session in this process must see nothing of this one. */
 static void session_init(session *s)
 {
+  s->helo.len = 0;
+  s->esmtp = 0;
+  s->authuser = 0;
+  s->errors = 0;
+  txn_reset(s);
+  s->uopen = 0;
+  pm_me_forget();         /* etc/me is read per session, as after an exec */
   s->timeout = pm_env_ulong("SMTP_TIMEOUT", 300);
   s->sessiontime = pm_env_ulong("SMTP_SESSION_TIMEOUT", 3600);
   s->databytes = pm_env_ulong("DATABYTES", 52428800);
@@ -440,6 +452,11 @@ int smtprecv_main(int argc, char const *const *argv)
   session *s = &S;
   PROG = "smtp-recv";
   (void)argc; (void)argv;
+  if (setjmp(s->end)) {
+    if (s->uopen) users_close(&s->u);
+    s->uopen = 0;
+    return 0;
+  }
   signal(SIGPIPE, SIG_IGN);   /* a dead client or injector is an error return */
   session_init(s);
   reply(s, "220 ", s->me, " ESMTP pipemail");

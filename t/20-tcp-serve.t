@@ -392,6 +392,118 @@ stop(p)
 ENV['PATH'] = saved
 del ENV['PIPEMAIL_ROOT']
 
+# --- smtp-recv sessions in reused workers (-S, -I) ----------------------------------------
+# A worker serves sessions one after another: nothing of one (HELO, a
+# transaction cut off, the rules' RELAYCLIENT) may show in the next.
+def chat(port, lines, src='127.0.0.1', quit=True):
+    """Send each line, collect each reply's last line; the greeting first."""
+    c = socket.create_connection(('127.0.0.1', port), 5, source_address=(src, 0))
+    f = c.makefile('rb')
+    out = []
+
+    def reply():
+        r = b''
+        while True:
+            ln = f.readline()
+            if not ln:
+                return r or None
+            r = ln
+            if ln[3:4] != b'-':
+                return ln.rstrip()
+    try:
+        out.append(reply())
+        for ln in lines:
+            c.sendall(ln + b'\r\n')
+            out.append(reply())
+        if quit:
+            c.sendall(b'QUIT\r\n')
+            reply()
+    except OSError:
+        out.append(None)
+    c.close()
+    return out
+
+
+def ends(p):
+    return log_of(p).count(' end status=')
+
+
+def session_pids(p):
+    return [int(ln.split('pid=')[1].split()[0]) for ln in log_of(p).splitlines() if 'action=start' in ln]
+
+
+with open(os.path.join(smtproot, 'etc', 'domains'), 'w') as f:
+    f.write('builtin.test\n')
+ENV['PIPEMAIL_ROOT'] = smtproot
+subprocess.run(['user-add', 'u@builtin.test'], input=b'pw\n', env=ENV, check=True, capture_output=True)
+src2 = '127.0.0.2'
+try:
+    socket.create_connection(('127.0.0.1', free_port()), 1, source_address=(src2, 0)).close()
+except ConnectionRefusedError:
+    pass
+except OSError:
+    src2 = None
+if shutil.which('s6-accessrules-cdb-from-fs') is None or src2 is None:
+    t.skip('worker sessions', 'needs s6-accessrules-cdb-from-fs and 127.0.0.2')
+else:
+    wrules = rules('workers', {'ip4/127.0.0.1_32/allow': '', 'ip4/127.0.0.1_32/env/RELAYCLIENT': '\n',
+                               'ip4/127.0.0.2_32/allow': '',
+                               'ip4/127.0.0.3_32/allow': '', 'ip4/127.0.0.3_32/env/DATABYTES': 'bad\n'})
+    port = free_port()
+    p = serve(['-v', '-S', '3', '-x', wrules, '127.0.0.1', str(port), 'smtp-recv'], 'workers')
+    wait_port(port)   # (a session too: the first of the worker)
+    wait_for(lambda: ends(p) >= 1, 5)
+    r = chat(port, [b'EHLO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<z@foreign.test>'], quit=False)
+    t.ok(r[3] and r[3].startswith(b'250'), 'worker, session 1: relaying allowed by the rules', r)
+    # (each next session once the last has ended, so that its worker is idle)
+    wait_for(lambda: ends(p) >= 2, 5)
+    r = chat(port, [b'MAIL FROM:<x@y.test>', b'EHLO b', b'MAIL FROM:<x@y.test>',
+                    b'RCPT TO:<z@foreign.test>', b'RCPT TO:<u@builtin.test>'], src=src2)
+    t.ok(r[1] and r[1].startswith(b'503'), 'session 2: no HELO left from session 1', r)
+    t.ok(r[3] and r[3].startswith(b'250'), 'session 2: MAIL accepted (no transaction left over)', r)
+    t.ok(r[4] and r[4].startswith(b'554'), 'session 2: no RELAYCLIENT left from session 1', r)
+    t.ok(r[5] and r[5].startswith(b'250'), 'session 2: local recipient', r)
+    wait_for(lambda: ends(p) >= 3, 5)
+    chat(port, [b'NOOP'])
+    pids = wait_for(lambda: len(session_pids(p)) >= 4 and session_pids(p), 5) or session_pids(p)
+    t.ok(len(pids) == 4 and pids[0] == pids[1] == pids[2], 'sessions 1-3 in one worker', pids)
+    t.ok(len(pids) == 4 and pids[3] != pids[0], '-S 3: the 4th session in a new worker', pids)
+    wait_for(lambda: ends(p) >= 4, 5)
+    t.ok(not os.path.exists('/proc/%d' % pids[0]) or wait_for(lambda: not os.path.exists('/proc/%d' % pids[0]), 5),
+         'the worker retired after 3 sessions')
+    # a fatal error (a malformed $DATABYTES from the rules) ends the worker only
+    r = chat(port, [b'NOOP'], src='127.0.0.3')
+    t.ok(r[0] is None or r[-1] is None, 'fatal error in a session: connection closed', r)
+    t.ok(wait_for(lambda: 'status=100' in log_of(p), 5), 'fatal error: exit status 100 logged', log_of(p))
+    r = chat(port, [b'NOOP'])
+    t.ok(r[0] and r[0].startswith(b'220') and r[1].startswith(b'250'), 'served after the fatal error', r)
+    stop(p)
+
+    # -S 1: a process per session
+    port = free_port()
+    p = serve(['-v', '-S', '1', '127.0.0.1', str(port), 'smtp-recv'], 'onesession')
+    wait_port(port)
+    wait_for(lambda: ends(p) >= 1, 5)
+    chat(port, [b'NOOP'])
+    wait_for(lambda: ends(p) >= 2, 5)
+    chat(port, [b'NOOP'])
+    pids = wait_for(lambda: len(session_pids(p)) >= 3 and session_pids(p), 5) or session_pids(p)
+    t.ok(len(set(pids)) == 3, '-S 1: a new process per session', pids)
+    stop(p)
+
+    # -I 1: an idle worker is let go
+    port = free_port()
+    p = serve(['-v', '-I', '1', '127.0.0.1', str(port), 'smtp-recv'], 'idle')
+    wait_port(port)
+    wait_for(lambda: ends(p) >= 1, 5)
+    chat(port, [b'NOOP'])
+    pids = wait_for(lambda: len(session_pids(p)) >= 2 and session_pids(p)[1:], 5) or [0]
+    t.ok(wait_for(lambda: not os.path.exists('/proc/%d' % pids[0]), 10), '-I 1: the idle worker exits', pids)
+    r = chat(port, [b'NOOP'])
+    t.ok(r[0] and r[0].startswith(b'220'), '-I 1: the next session gets a new worker', r)
+    stop(p)
+del ENV['PIPEMAIL_ROOT']
+
 # --- accept errors (EMFILE): warn, pause, go on ----------------------------------------
 port = free_port()
 p = serve(['127.0.0.1', str(port), SHOW], 'emfile', sh='ulimit -n 5 && exec "$0" "$@"')

@@ -140,6 +140,26 @@ else:
     rc, err = inject(msg, b'Fa@b\0Tc@d\0\0')
     t.ok(rc == 0 and len(queued()) == 1, 'queue works after the faults')
 
+# A file reused from queue/pool is overwritten in place: an older, longer
+# message in it must not survive past the new one's end.
+clear()
+pool = os.path.join(root, 'queue', 'pool')
+stale = b'STALE old message line\n' * 400
+inodes = set()
+for k in range(1024):
+    with open(os.path.join(pool, str(k)), 'wb') as f:
+        f.write(stale)
+    inodes.add(os.stat(os.path.join(pool, str(k))).st_ino)
+rc, err = inject(msg, b'Fa@b\0Tc@d\0\0')
+q = queued()
+if t.ok(rc == 0 and len(q) == 1, 'injection with a full pool', err):
+    t.ok(os.stat(q[0]).st_ino in inodes, 'the queue file is a reused pool file')
+    envl, body = message_of(q[0])
+    t.eq(body, msg, 'reused file holds the new message only (old tail cut off)')
+    t.eq(envl, b'Fa@b\0Tc@d\0\0', 'reused file: envelope intact')
+t.eq(len(os.listdir(pool)), 1023, 'one file taken from the pool')
+clear()
+
 # Usage.
 r = subprocess.run([QI, 'extra'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                    stderr=subprocess.PIPE, env=env)
