@@ -1,3 +1,4 @@
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -267,12 +268,16 @@ static unsigned pool_start(void)
   return (unsigned)(ts.tv_nsec ^ getpid());
 }
 
-/* Out of msg/ into a free pool slot, else unlinked. */
+/* Out of msg/ into a free pool slot, else unlinked (so are large files:
+   disk kept for reuse stays bounded). */
 static int recycle(char const *path)
 {
   stralloc slot = STRALLOC_ZERO;
   unsigned k = pool_start();
   int r = -1;
+  struct stat st;
+  if (stat(path, &st) < 0) return errno == ENOENT;
+  if (st.st_size > QUEUE_POOL_FILEMAX) return unlink(path) == 0 || errno == ENOENT;
   /* a probe of an empty slot is a cached negative lookup: cheap; 16 of them
      keep the odds of missing a free slot (or a file) negligible */
   for (unsigned i = 0; i < 16; i++, k += 37) {
@@ -285,23 +290,51 @@ static int recycle(char const *path)
   return unlink(path) == 0 || errno == ENOENT;
 }
 
+/* Into path and open, or -1 (not ours to reuse: removed). */
+static int pool_open(char const *path)
+{
+  /* no O_TRUNC: overwriting the blocks in place spares the file system
+     freeing and allocating them again; the writer cuts off the rest */
+  int fd = open(path, O_RDWR | O_CLOEXEC);
+  if (fd < 0) unlink(path);
+  return fd;
+}
+
+/* The random probes missed: a sparse pool, or an empty one. Its listing
+   finds what is there, at less cost than a new file. */
+static int take_listed(char const *path)
+{
+  stralloc dir = STRALLOC_ZERO;
+  DIR *d;
+  struct dirent *e;
+  int fd = -1, tries = 0;
+  if (!queue_path(&dir, "pool")) return -1;
+  d = opendir(dir.s);
+  stralloc_free(&dir);
+  if (!d) return -1;
+  while (fd < 0 && tries < 64 && (e = readdir(d))) {
+    if (e->d_name[0] == '.') continue;
+    tries++;
+    if (renameat2(dirfd(d), e->d_name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) fd = pool_open(path);
+  }
+  closedir(d);
+  return fd;
+}
+
 int queue_pool_take(char const *path)
 {
   stralloc slot = STRALLOC_ZERO;
   unsigned k = pool_start();
-  int fd = -1;
-  for (unsigned i = 0; i < 16; i++, k += 61) {
+  int fd = -1, i = 0;
+  for (; i < 16; i++, k += 61) {
     if (!pool_slot(&slot, k)) break;
     /* renameat2, not rename: fault-injection tests tell the two apart */
     if (renameat2(AT_FDCWD, slot.s, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
-    /* no O_TRUNC: overwriting the blocks in place spares the file system
-       freeing and allocating them again; the writer cuts off the rest */
-    fd = open(path, O_RDWR | O_CLOEXEC);
-    if (fd < 0) unlink(path);                      /* not ours to reuse */
+    fd = pool_open(path);
     break;
   }
   stralloc_free(&slot);
-  return fd;
+  return i == 16 ? take_listed(path) : fd;
 }
 
 int queue_remove(char const *id)

@@ -12,7 +12,9 @@
                             ext4 (the inode allocator skips recently freed
                             inodes one by one), so a finished file is renamed
                             here and the next injection renames it back to
-                            tmp/ and truncates it, instead of unlink + create
+                            tmp/ and overwrites it, instead of unlink + create.
+                            Only files up to QUEUE_POOL_FILEMAX bytes are kept,
+                            so the pool holds at most 4096 x 64 KB of disk.
 
    A message file is a header block followed by the message bytes:
      "PMQ1 HHHHHHHHHH AAAAAAAAAAAAAAAAAAAA EEEEEEEEEE\n"   (QUEUE_MAGICLEN bytes)
@@ -36,7 +38,8 @@
 #define QUEUE_IDLEN 32          /* max id length; ids are [0-9a-f.] */
 #define QUEUE_MAGICLEN 48
 #define QUEUE_HDRMIN 1024       /* header block of a fresh file */
-#define QUEUE_POOL 1024         /* slots in queue/pool */
+#define QUEUE_POOL 4096         /* slots in queue/pool: above a burst's backlog */
+#define QUEUE_POOL_FILEMAX 65536 /* larger files are removed, not kept */
 #define QUEUE_MAXRCPT 100000
 #define QUEUE_MAXADDR 1024      /* longer envelope addresses: qmail-queue's 11 */
 
@@ -94,7 +97,8 @@ int queue_msg_finished(qmsg const *m) ;
 /* Remove a message (its file goes to the pool) and its state log. */
 int queue_remove(char const *id) ;
 /* Take a file from the pool as path (an absent path), open it O_RDWR,
-   truncated. Returns the fd, or -1 if the pool had none to give. */
+   not truncated (the writer cuts it). Returns the fd, or -1 if the pool
+   had none to give. */
 int queue_pool_take(char const *path) ;
 /* Wake queue-run: write "ID\n" to the trigger FIFO, nonblocking; never fails. */
 void queue_trigger(char const *id) ;
