@@ -14,15 +14,10 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-import pmtest
 import pmtls
-from pmtest import TAP, Instance, wait_for, wait_port, free_port
+from pmtest import Instance, wait_for, wait_port, free_port
 
-t = TAP()
-if not os.path.exists(os.path.join(pmtest.BIN, 'tcp-serve')):
-    t.skip_all('no tcp-serve')
-if not pmtls.have_openssl():
-    t.skip_all('no openssl command')
+t = pmtls.tap_needing('tcp-serve')
 
 inst = Instance(users={})
 D = tempfile.mkdtemp(prefix='pm-tls-', dir=inst.root)

@@ -20,13 +20,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib
 import pmtest
 import pmtls
 import smtphelp
-from pmtest import TAP, Instance, wait_for
+from pmtest import Instance, wait_for
 
-t = TAP()
-if not os.path.exists(os.path.join(pmtest.BIN, 'tls-serve')):
-    t.skip_all('no tls-serve')
-if not pmtls.have_openssl():
-    t.skip_all('no openssl command')
+t = pmtls.tap_needing('tls-serve')
 
 inst = Instance(users={'demo@example.test': 'pw'})
 D = tempfile.mkdtemp(prefix='pm-tls-', dir=inst.root)

@@ -21,18 +21,13 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-import pmtest  # noqa: E402
-from pmtest import TAP, wait_for  # noqa: E402
+from pmtest import wait_for  # noqa: E402
 import pmdns  # noqa: E402
 import pmtls  # noqa: E402
 import journey  # noqa: E402
 from journey import Host, by_subject, received, rcpt_line  # noqa: E402
 
-t = TAP()
-if not os.path.exists(os.path.join(pmtest.BIN, 'tls-serve')):
-    t.skip_all('no tls-serve')
-if not pmtls.have_openssl():
-    t.skip_all('no openssl command')
+t = pmtls.tap_needing('tls-serve')
 if not pmdns.available():
     t.skip_all('dnsmasq is not installed (verify needs MX host names)')
 

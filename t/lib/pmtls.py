@@ -20,6 +20,18 @@ def have_openssl():
     return shutil.which('openssl') is not None
 
 
+def tap_needing(prog):
+    """The TAP of a TLS test: skipped whole unless PROG is built and the
+    openssl command is there."""
+    from pmtest import TAP, BIN
+    t = TAP()
+    if not os.path.exists(os.path.join(BIN, prog)):
+        t.skip_all('no ' + prog)
+    if not have_openssl():
+        t.skip_all('no openssl command')
+    return t
+
+
 def _run(args, **kw):
     r = subprocess.run(['openssl'] + args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
     if r.returncode:
