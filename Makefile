@@ -42,6 +42,9 @@ $(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h
 $(B)/bin/%: cmd/%.sh
 	@mkdir -p $(@D)
 	cp $< $@; chmod 755 $@
+$(B)/bench/%: t/bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(PM_CFLAGS) $(LDFLAGS) -o $@ $<
 $(B)/unit/%: t/unit/%.c t/unit/tap.h $(B)/libpipemail.a
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -It/unit $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
@@ -58,7 +61,7 @@ check-asan: deps
 	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
 bench: deps
-	$(MAKE) all
+	$(MAKE) all $(B)/bench/e2e-time
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
 run: deps
 	$(MAKE) all
