@@ -254,11 +254,24 @@ int queue_msg_finished(qmsg const *m)
   return 1;
 }
 
-static int pool_slot(stralloc *sa, unsigned k)
+/* Probes of pool slots look a name up with fstatat before any rename: a
+   rename between directories takes the file system's rename lock even when
+   its source is missing, and every session and delivery contends for it. */
+#define POOL_PROBES 16
+
+static int pool_dir(void)
 {
-  char fmt[UINT_FMT + 6] = "pool/";
-  fmt[5 + uint_fmt(fmt + 5, k % QUEUE_POOL)] = 0;
-  return queue_path(sa, fmt);
+  stralloc sa = STRALLOC_ZERO;
+  int fd = queue_path(&sa, "pool") ? open(sa.s, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+  stralloc_free(&sa);
+  return fd;
+}
+
+static int pool_used(int dir, char *name, unsigned k)
+{
+  struct stat st;
+  name[uint_fmt(name, k % QUEUE_POOL)] = 0;
+  return fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
 static unsigned pool_start(void)
@@ -272,21 +285,20 @@ static unsigned pool_start(void)
    disk kept for reuse stays bounded). */
 static int recycle(char const *path)
 {
-  stralloc slot = STRALLOC_ZERO;
+  char name[UINT_FMT];
   unsigned k = pool_start();
-  int r = -1;
+  int r = -1, dir;
   struct stat st;
   if (stat(path, &st) < 0) return errno == ENOENT;
-  if (st.st_size > QUEUE_POOL_FILEMAX) return unlink(path) == 0 || errno == ENOENT;
-  /* a probe of an empty slot is a cached negative lookup: cheap; 16 of them
-     keep the odds of missing a free slot (or a file) negligible */
-  for (unsigned i = 0; i < 16; i++, k += 37) {
-    if (!pool_slot(&slot, k)) break;
-    r = renameat2(AT_FDCWD, path, AT_FDCWD, slot.s, RENAME_NOREPLACE);
-    if (r == 0 || errno != EEXIST) break;
+  if (st.st_size <= QUEUE_POOL_FILEMAX && (dir = pool_dir()) >= 0) {
+    for (unsigned i = 0; i < POOL_PROBES; i++, k += 37) {
+      if (pool_used(dir, name, k)) continue;
+      r = renameat2(AT_FDCWD, path, dir, name, RENAME_NOREPLACE);
+      if (r == 0 || errno != EEXIST) break;
+    }
+    close(dir);
+    if (r == 0 || errno == ENOENT) return 1;
   }
-  stralloc_free(&slot);
-  if (r == 0 || errno == ENOENT) return 1;
   return unlink(path) == 0 || errno == ENOENT;
 }
 
@@ -300,18 +312,14 @@ static int pool_open(char const *path)
   return fd;
 }
 
-/* The random probes missed: a sparse pool, or an empty one. Its listing
-   finds what is there, at less cost than a new file. */
-static int take_listed(char const *path)
+/* The probes missed: a sparse pool, or an empty one. Its listing finds
+   what is there, at less cost than a new file. Closes dir. */
+static int take_listed(int dir, char const *path)
 {
-  stralloc dir = STRALLOC_ZERO;
-  DIR *d;
+  DIR *d = fdopendir(dir);
   struct dirent *e;
   int fd = -1, tries = 0;
-  if (!queue_path(&dir, "pool")) return -1;
-  d = opendir(dir.s);
-  stralloc_free(&dir);
-  if (!d) return -1;
+  if (!d) { close(dir); return -1; }
   while (fd < 0 && tries < 64 && (e = readdir(d))) {
     if (e->d_name[0] == '.') continue;
     tries++;
@@ -323,18 +331,18 @@ static int take_listed(char const *path)
 
 int queue_pool_take(char const *path)
 {
-  stralloc slot = STRALLOC_ZERO;
+  char name[UINT_FMT];
   unsigned k = pool_start();
-  int fd = -1, i = 0;
-  for (; i < 16; i++, k += 61) {
-    if (!pool_slot(&slot, k)) break;
+  int dir = pool_dir();
+  if (dir < 0) return -1;
+  for (unsigned i = 0; i < POOL_PROBES; i++, k += 61) {
+    if (!pool_used(dir, name, k)) continue;
     /* renameat2, not rename: fault-injection tests tell the two apart */
-    if (renameat2(AT_FDCWD, slot.s, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
-    fd = pool_open(path);
-    break;
+    if (renameat2(dir, name, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
+    close(dir);
+    return pool_open(path);
   }
-  stralloc_free(&slot);
-  return i == 16 ? take_listed(path) : fd;
+  return take_listed(dir, path);
 }
 
 int queue_remove(char const *id)
