@@ -302,6 +302,12 @@ static int recycle(char const *path)
   return unlink(path) == 0 || errno == ENOENT;
 }
 
+/* Slots a listing showed to hold files: a process that injects again (an
+   smtp-recv worker) tries them before it lists the pool again. Another
+   process may have taken them since; a probe tells. */
+static uint16_t listed[256];
+static unsigned nlisted;
+
 /* Into path and open, or -1 (not ours to reuse: removed). */
 static int pool_open(char const *path)
 {
@@ -312,6 +318,12 @@ static int pool_open(char const *path)
   return fd;
 }
 
+/* Slots a listing showed to hold files: a process that injects again (an
+   smtp-recv worker) tries them before it lists the pool again. Another
+   process may have taken them since; a probe tells. */
+static uint16_t listed[256];
+static unsigned nlisted;
+
 /* The probes missed: a sparse pool, or an empty one. Its listing finds
    what is there, at less cost than a new file. Closes dir. */
 static int take_listed(int dir, char const *path)
@@ -320,29 +332,35 @@ static int take_listed(int dir, char const *path)
   struct dirent *e;
   int fd = -1, tries = 0;
   if (!d) { close(dir); return -1; }
-  while (fd < 0 && tries < 64 && (e = readdir(d))) {
-    if (e->d_name[0] == '.') continue;
-    tries++;
-    if (renameat2(dirfd(d), e->d_name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) fd = pool_open(path);
+  nlisted = 0;
+  while (nlisted < sizeof listed / sizeof *listed && (e = readdir(d))) {
+    unsigned k;
+    if (e->d_name[uint0_scan(e->d_name, &k)] || k >= QUEUE_POOL) continue;
+    if (fd >= 0) listed[nlisted++] = k;
+    else if (renameat2(dirfd(d), e->d_name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) fd = pool_open(path);
+    else if (++tries == 64) break;
   }
   closedir(d);
   return fd;
+}
+
+static int take_slot(int dir, char *name, unsigned k, char const *path)
+{
+  /* renameat2, not rename: fault-injection tests tell the two apart */
+  return pool_used(dir, name, k) && renameat2(dir, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0;
 }
 
 int queue_pool_take(char const *path)
 {
   char name[UINT_FMT];
   unsigned k = pool_start();
-  int dir = pool_dir();
+  int dir = pool_dir(), hit = 0;
   if (dir < 0) return -1;
-  for (unsigned i = 0; i < POOL_PROBES; i++, k += 61) {
-    if (!pool_used(dir, name, k)) continue;
-    /* renameat2, not rename: fault-injection tests tell the two apart */
-    if (renameat2(dir, name, AT_FDCWD, path, RENAME_NOREPLACE) < 0) continue;
-    close(dir);
-    return pool_open(path);
-  }
-  return take_listed(dir, path);
+  while (!hit && nlisted) hit = take_slot(dir, name, listed[--nlisted], path);
+  for (unsigned i = 0; !hit && i < POOL_PROBES; i++, k += 61) hit = take_slot(dir, name, k, path);
+  if (!hit) return take_listed(dir, path);
+  close(dir);
+  return pool_open(path);
 }
 
 int queue_remove(char const *id)
