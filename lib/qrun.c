@@ -20,6 +20,7 @@
 #include "qsched.h"
 #include "users.h"
 #include "qremote.h"
+#include "qalias.h"
 #include "qrun.h"
 #include "qworker.h"
 
@@ -224,10 +225,12 @@ static void job_started(job *jb, int kind, smsg *m)
 
 /* Spawn argv for recipient i of m; fd1 < 0: output pipe. 1 if started,
    else the failure is recorded as temporary. */
-static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, char const *const *env, unsigned int nenv, int fd1, uint64_t now)
+/* fd0: the job's stdin (closed here), or -1 for the queued message. */
+static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, char const *const *env, unsigned int nenv, int fd0, int fd1, uint64_t now)
 {
   job *jb = job_new() ;
-  int fd0 = qrun_openmsg(m), ok = 0 ;
+  int ok = 0 ;
+  if (fd0 < 0) fd0 = qrun_openmsg(m) ;
   if (jb && fd0 >= 0) ok = qjob_spawn(&jb->j, argv, env, nenv, fd0, fd1 >= 0 ? fd1 : -1) ;
   int e = errno ;
   if (fd0 >= 0) close(fd0) ;
@@ -281,7 +284,7 @@ static void start_mailbox(smsg *m, uint32_t i, users_entry const *e, uint64_t no
   if (!stralloc_0(&ev)) qrun_result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ;
   else {
     char const *env[4] = { ev.s + o[0], ev.s + o[1], ev.s + o[2], ev.s + o[3] } ;
-    spawn_rcpt(m, i, J_LOCAL, argv, env, 4, -1, now) ;
+    spawn_rcpt(m, i, J_LOCAL, argv, env, 4, -1, -1, now) ;
   }
   stralloc_free(&path) ;
   stralloc_free(&ev) ;
@@ -300,6 +303,28 @@ static int envfd(char const *sender, char const *rcpts, size_t len)
   return fd ;
 }
 
+/* The alias's targets (NUL-separated in out) get the message again, with
+   Delivered-To: the alias (lib/qalias). */
+static void forward(smsg *m, uint32_t i, stralloc const *out, uint64_t now)
+{
+  char const *argv[2] = { "queue-inject", 0 } ;
+  char const *alias = m->q.rcpt[i].addr ;
+  int loop = 0, fd0 = -1, fd1, msg = qrun_openmsg(m) ;
+  if (msg >= 0) { fd0 = qalias_message(msg, alias, &loop) ; close(msg) ; }
+  if (fd0 < 0) {
+    stralloc why = STRALLOC_ZERO ;
+    int ok = loop ? stralloc_cats(&why, "5.4.6 mail forwarding loop: already delivered to ") && stralloc_cats(&why, alias)
+                  : stralloc_cats(&why, "4.3.0 unable to copy the message for the alias: ") && stralloc_cats(&why, strerror(errno)) ;
+    qrun_result(m, i, loop ? QJOB_PERM : QJOB_TEMP, ok && stralloc_0(&why) ? why.s : "4.3.0 out of memory", now) ;
+    stralloc_free(&why) ;
+    return ;
+  }
+  fd1 = envfd(m->q.sender, out->s, out->len) ;
+  if (fd1 < 0) { close(fd0) ; qrun_result(m, i, QJOB_TEMP, "4.3.0 unable to write envelope", now) ; return ; }
+  spawn_rcpt(m, i, J_ALIAS, argv, 0, 0, fd0, fd1, now) ;
+  close(fd1) ;
+}
+
 static void start_alias(smsg *m, uint32_t i, uint64_t now)
 {
   stralloc out = STRALLOC_ZERO ;
@@ -310,12 +335,7 @@ static void start_alias(smsg *m, uint32_t i, uint64_t now)
            errno == ELOOP ? "5.4.6 alias nested too deeply" : errno == E2BIG ? "5.3.4 alias expands to too many addresses" : "4.3.0 alias lookup failed", now) ;
   } else if (!n) {
     qrun_result(m, i, QJOB_PERM, "5.4.6 alias loop: no final address", now) ;
-  } else {
-    int fd1 = envfd(m->q.sender, out.s, out.len) ;
-    char const *argv[2] = { "queue-inject", 0 } ;
-    if (fd1 < 0) qrun_result(m, i, QJOB_TEMP, "4.3.0 unable to write envelope", now) ;
-    else { spawn_rcpt(m, i, J_ALIAS, argv, 0, 0, fd1, now) ; close(fd1) ; }
-  }
+  } else forward(m, i, &out, now) ;
   stralloc_free(&out) ;
 }
 

@@ -95,6 +95,17 @@ t.ok(len(got) == 2 and b'5.4.6' in got[1] and b'loopa@example.test' in got[1], '
 time.sleep(0.3)
 t.eq((len(inst.mails('demo@example.test')), len(inst.mails(BOB)), len(inst.mails('carol@example.test'))),
      (2, 2, 1), 'each address got each message once')
+got = inst.mails('carol@example.test')[0]
+t.ok(got.startswith(b'Return-Path: <' + BOB.encode() + b'>\nDelivered-To: carol@example.test\n'
+                    b'Delivered-To: all@example.test\n'), 'forwarded by an alias: Delivered-To: the alias, under the mailbox\'s', got[:200])
+# The message comes back to the alias (as through another host): a loop.
+t.eq(inject(inst, BOB, ['team@example.test'], b'Delivered-To: team@example.test\nSubject: round\n\nx\n'), 0,
+     'injected to an alias it was already forwarded by')
+got = inst.wait_mails(BOB, 3, timeout=10)
+t.ok(len(got) == 3 and b'5.4.6 mail forwarding loop: already delivered to team@example.test' in got[2],
+     'forwarding loop bounces with 5.4.6', got[-1][:2000] if got else '')
+time.sleep(0.3)
+t.eq((len(inst.mails('demo@example.test')), len(inst.mails(BOB))), (2, 3), 'the looping message reached nobody')
 
 # --- the trigger FIFO: garbage, then an overflow that forces a rescan --------
 fifo = os.path.join(inst.root, 'queue/trigger')
