@@ -5,13 +5,13 @@
    Jobs (children, found via PATH):
      local mailbox   maildir-deliver [-q QUOTA] MAILDIR, message on stdin,
                      env SENDER RECIPIENT DELIVERY_ID QUEUE_ARRIVAL
-     local alias     queue-inject, message on stdin, envelope on fd 1
-                     (same sender, the expanded addresses)
+     local alias     queue-inject, message on stdin (with Delivered-To: the
+                     alias on top, lib/qalias), envelope on fd 1 (same
+                     sender, the expanded addresses)
      bounce          queue-inject, the DSN on stdin, envelope on fd 1
      remote          mx-lookup DOMAIN remote-send ..., see lib/qremote.h
                      (etc/routes, grouping by domain, the report)
-   Their stdout/stderr go to a pipe; the last line is the reason.
-   Remote recipients wait (state pending) until remote delivery exists. */
+   Their stdout/stderr go to a pipe; the last line is the reason. */
 #ifndef PM_QRUN_H
 #define PM_QRUN_H
 #include <stdint.h>

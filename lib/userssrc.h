@@ -1,0 +1,32 @@
+/* The text sources of lib/users (etc/domains, etc/users, etc/aliases):
+   reading them and their lines, shared by users_compile (userscompile.c)
+   and the editing functions (usersedit.c). Internal to lib/. */
+#ifndef PM_USERSSRC_H
+#define PM_USERSSRC_H
+#include <stddef.h>
+#include <skalibs/stralloc.h>
+
+#define USRC_LINEMAX 4096
+#define USRC_FILEMAX (64 << 20)   /* bytes in one source file */
+#define USRC_TARGETSMAX 1000      /* targets of one alias */
+
+enum { USRC_DOMAINS, USRC_USERS, USRC_ALIASES } ;
+extern char const *const usrc_name[3] ;   /* "etc/domains", ... */
+
+/* sa = contents of ROOT/rel; an absent file is empty. 1 ok, 0 error. */
+int usrc_read (char const *rel, stralloc *sa) ;
+
+/* Iterate over the meaningful lines of a file: blanks trimmed at both
+   ends, empty and # lines skipped. 1 line, 0 end, -1 line too long. */
+typedef struct { char const *s ; size_t len, pos ; unsigned line ; } usrc_lines ;
+int usrc_next (usrc_lines *l, char const **s, size_t *len) ;
+
+/* Blanks (space, tab, CR) off both ends. */
+void usrc_trim (char const **s, size_t *len) ;
+
+/* Index of the first sep outside a quoted string, or len. */
+size_t usrc_field_end (char const *s, size_t len, char sep) ;
+
+/* fsync the directory path. 1 ok, 0 error. */
+int usrc_dirsync (char const *path) ;
+#endif
