@@ -45,6 +45,9 @@ $(B)/bin/%: cmd/%.sh
 $(B)/bench/%: t/bench/%.c
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) $(LDFLAGS) -o $@ $<
+$(B)/bench/nofsync.so: t/bench/nofsync.c
+	@mkdir -p $(@D)
+	$(CC) $(PM_CFLAGS) -shared -fPIC $(LDFLAGS) -o $@ $<
 $(B)/unit/%: t/unit/%.c t/unit/tap.h $(B)/libpipemail.a
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -It/unit $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
@@ -61,7 +64,7 @@ check-asan: deps
 	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
 bench: deps
-	$(MAKE) all $(B)/bench/e2e-time
+	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
 run: deps
 	$(MAKE) all
