@@ -223,9 +223,9 @@ static void job_started(job *jb, int kind, smsg *m)
   if (kind != J_REMOTE) nlocal++ ;
 }
 
-/* Spawn argv for recipient i of m; fd1 < 0: output pipe. 1 if started,
-   else the failure is recorded as temporary. */
-/* fd0: the job's stdin (closed here), or -1 for the queued message. */
+/* Spawn argv for recipient i of m; fd0: its stdin (closed here), or -1 for
+   the queued message; fd1 < 0: output pipe. 1 if started, else the failure
+   is recorded as temporary. */
 static int spawn_rcpt(smsg *m, uint32_t i, int kind, char const *const *argv, char const *const *env, unsigned int nenv, int fd0, int fd1, uint64_t now)
 {
   job *jb = job_new() ;

@@ -302,12 +302,6 @@ static int recycle(char const *path)
   return unlink(path) == 0 || errno == ENOENT;
 }
 
-/* Slots a listing showed to hold files: a process that injects again (an
-   smtp-recv worker) tries them before it lists the pool again. Another
-   process may have taken them since; a probe tells. */
-static uint16_t listed[256];
-static unsigned nlisted;
-
 /* Into path and open, or -1 (not ours to reuse: removed). */
 static int pool_open(char const *path)
 {

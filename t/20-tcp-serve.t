@@ -432,6 +432,16 @@ def session_pids(p):
     return [int(ln.split('pid=')[1].split()[0]) for ln in log_of(p).splitlines() if 'action=start' in ln]
 
 
+def serve_builtin(opts, name):
+    """tcp-serve -v OPTS ... smtp-recv on a free port, once the probe of its
+    port (a session too: the first of its worker) has ended. (p, port)"""
+    port = free_port()
+    p = serve(['-v'] + opts + ['127.0.0.1', str(port), 'smtp-recv'], name)
+    wait_port(port)
+    wait_for(lambda: ends(p) >= 1, 5)
+    return p, port
+
+
 with open(os.path.join(smtproot, 'etc', 'domains'), 'w') as f:
     f.write('builtin.test\n')
 ENV['PIPEMAIL_ROOT'] = smtproot
@@ -449,10 +459,7 @@ else:
     wrules = rules('workers', {'ip4/127.0.0.1_32/allow': '', 'ip4/127.0.0.1_32/env/RELAYCLIENT': '\n',
                                'ip4/127.0.0.2_32/allow': '',
                                'ip4/127.0.0.3_32/allow': '', 'ip4/127.0.0.3_32/env/DATABYTES': 'bad\n'})
-    port = free_port()
-    p = serve(['-v', '-S', '3', '-x', wrules, '127.0.0.1', str(port), 'smtp-recv'], 'workers')
-    wait_port(port)   # (a session too: the first of the worker)
-    wait_for(lambda: ends(p) >= 1, 5)
+    p, port = serve_builtin(['-S', '3', '-x', wrules], 'workers')
     r = chat(port, [b'EHLO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<z@foreign.test>'], quit=False)
     t.ok(r[3] and r[3].startswith(b'250'), 'worker, session 1: relaying allowed by the rules', r)
     # (each next session once the last has ended, so that its worker is idle)
@@ -480,10 +487,7 @@ else:
     stop(p)
 
     # -S 1: a process per session
-    port = free_port()
-    p = serve(['-v', '-S', '1', '127.0.0.1', str(port), 'smtp-recv'], 'onesession')
-    wait_port(port)
-    wait_for(lambda: ends(p) >= 1, 5)
+    p, port = serve_builtin(['-S', '1'], 'onesession')
     chat(port, [b'NOOP'])
     wait_for(lambda: ends(p) >= 2, 5)
     chat(port, [b'NOOP'])
@@ -492,10 +496,7 @@ else:
     stop(p)
 
     # -I 1: an idle worker is let go
-    port = free_port()
-    p = serve(['-v', '-I', '1', '127.0.0.1', str(port), 'smtp-recv'], 'idle')
-    wait_port(port)
-    wait_for(lambda: ends(p) >= 1, 5)
+    p, port = serve_builtin(['-I', '1'], 'idle')
     chat(port, [b'NOOP'])
     pids = wait_for(lambda: len(session_pids(p)) >= 2 and session_pids(p)[1:], 5) or [0]
     t.ok(wait_for(lambda: not os.path.exists('/proc/%d' % pids[0]), 10), '-I 1: the idle worker exits', pids)
