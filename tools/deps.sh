@@ -2,7 +2,7 @@
 # Install the Debian packages that building, running and testing need,
 # only when one is missing (so a ready machine makes no network call).
 pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev
-      ca-certificates perl python3 swaks strace openssl iproute2 util-linux procps dnsmasq-base"
+      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
