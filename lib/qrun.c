@@ -41,7 +41,6 @@ struct job_s {
 static qrun_cfg cfg ;
 static qsched S = QSCHED_ZERO ;
 static users U = USERS_ZERO ;
-static struct stat ustat ;
 static uint64_t uchecked ;
 static job *jobs ;
 static unsigned int njobs, nlocal ;
@@ -168,23 +167,13 @@ void qrun_result(smsg *m, uint32_t i, int class, char const *reason, uint64_t no
 
 void qrun_users(int force)
 {
-  stralloc path = STRALLOC_ZERO ;
-  struct stat st ;
   uint64_t now = time(0) ;
   if (!force && now == uchecked) return ;
   uchecked = now ;
   if (force) remote_check() ;
   qremote_routes(force) ;
-  if (!pm_path(&path, "etc/users.cdb")) return ;
-  if (stat(path.s, &st) == 0 && (force || st.st_ino != ustat.st_ino || st.st_mtime != ustat.st_mtime || st.st_size != ustat.st_size)) {
-    users nu = USERS_ZERO ;
-    if (users_open(&nu)) {
-      users_close(&U) ;
-      U = nu ;
-      ustat = st ;
-    } else strerr_warnwusys("open ", path.s) ;
-  }
-  stralloc_free(&path) ;
+  /* a missing users.cdb keeps the one loaded, quietly as before */
+  if (!users_refresh(&U, force) && errno != ENOENT) strerr_warnwusys("open etc/users.cdb") ;
 }
 
 int qrun_islocal(char const *addr)

@@ -52,9 +52,39 @@ unsigned long pm_env_ulong(char const *name, unsigned long def)
   return u;
 }
 
-static stralloc me = STRALLOC_ZERO;
+int pm_fileid_changed(pm_fileid *id, char const *path)
+{
+  struct stat st;
+  pm_fileid n = { .known = 1 };
+  if (stat(path, &st) == 0) {
+    n.dev = st.st_dev; n.ino = st.st_ino; n.size = st.st_size;
+    n.mtim = st.st_mtim; n.ctim = st.st_ctim;
+  } else if (errno != ENOENT) n.known = 0;   /* unknown: never "unchanged" */
+  else { n.ino = 0; n.size = -1; }            /* absent */
+  int same = n.known && id->known && n.dev == id->dev && n.ino == id->ino && n.size == id->size
+    && n.mtim.tv_sec == id->mtim.tv_sec && n.mtim.tv_nsec == id->mtim.tv_nsec
+    && n.ctim.tv_sec == id->ctim.tv_sec && n.ctim.tv_nsec == id->ctim.tv_nsec;
+  *id = n;
+  return !same;
+}
 
-void pm_me_forget(void) { stralloc_free(&me); }
+static stralloc me = STRALLOC_ZERO;
+static stralloc mepath = STRALLOC_ZERO;   /* the etc/me that me came from */
+static pm_fileid meid = PM_FILEID_ZERO;
+
+void pm_me_refresh(void)
+{
+  stralloc path = STRALLOC_ZERO;
+  /* the root comes from the environment, which a session may set */
+  int moved = !pm_path(&path, "etc/me") || !mepath.s || strcmp(path.s, mepath.s);
+  if (pm_fileid_changed(&meid, path.s) || moved) {
+    stralloc_free(&me);
+    stralloc_free(&mepath);
+    mepath = path;
+    return;
+  }
+  stralloc_free(&path);
+}
 
 char const *pm_me(void)
 {

@@ -2,6 +2,7 @@
 #ifndef PM_ROOT_H
 #define PM_ROOT_H
 #include <stddef.h>
+#include <sys/stat.h>
 #include <skalibs/stralloc.h>
 
 /* $PIPEMAIL_ROOT, or the root compiled in (PM_ROOT_DEFAULT). */
@@ -15,6 +16,17 @@ int pm_control_line(stralloc *sa, char const *rel, char const *def);
 unsigned long pm_env_ulong(char const *name, unsigned long def);
 /* This host's name: etc/me, else the system host name. Read once. */
 char const *pm_me(void);
-/* Read it again at the next pm_me() (a process that serves many sessions). */
-void pm_me_forget(void);
+/* For a process that serves many sessions: read etc/me again at the next
+   pm_me() if it changed since it was read (one stat). */
+void pm_me_refresh(void);
+
+/* Which file a path named when it was read: a process that keeps what it
+   read across sessions checks with one stat that it is still current. */
+typedef struct pm_fileid_s pm_fileid;
+struct pm_fileid_s { dev_t dev; ino_t ino; off_t size; struct timespec mtim, ctim; int known; };
+#define PM_FILEID_ZERO { .known = 0 }
+/* Stat path and update *id: 0 if it is still the file *id described (or
+   still absent), 1 if not. A stat failing other than with ENOENT always
+   counts as a change. */
+int pm_fileid_changed(pm_fileid *id, char const *path);
 #endif

@@ -46,7 +46,7 @@ struct session_s {
   unsigned long nrcpt, errors ;
   unsigned long timeout, sessiontime, databytes, maxrcpt, maxerrors ;
   users u ;
-  int uopen ;
+  int ucurrent ;           /* u was refreshed in this session */
   stralloc pm ;            /* postmaster@domain for RCPT TO:<postmaster> */
   injector q ;             /* q.pid > 0 while a DATA is streaming */
   jmp_buf end ;            /* leave() returns from smtprecv_main through it */
@@ -291,12 +291,12 @@ static char const *rcpt_check(session *s, char const *a, size_t len)
   size_t at = addr_at(a, len);
   users_entry e;
   int r;
-  if (!s->uopen) {
-    if (!users_open(&s->u)) {
+  if (!s->ucurrent) {
+    if (!users_refresh(&s->u, 0)) {
       strerr_warnwusys("open users.cdb");
       return "451 4.3.0 temporary local problem, try again later";
     }
-    s->uopen = 1;
+    s->ucurrent = 1;
   }
   if (!users_isdomain(&s->u, a + at + 1, len - at - 1))
     return s->relay ? 0 : "554 5.7.1 relaying denied";
@@ -428,8 +428,10 @@ static void session_init(session *s)
   s->authuser = 0;
   s->errors = 0;
   txn_reset(s);
-  s->uopen = 0;
-  pm_me_forget();         /* etc/me is read per session, as after an exec */
+  /* users.cdb and etc/me stay loaded for the next session in this process,
+     which checks with a stat that they are still the current files */
+  s->ucurrent = 0;
+  pm_me_refresh();
   s->timeout = pm_env_ulong("SMTP_TIMEOUT", 300);
   s->sessiontime = pm_env_ulong("SMTP_SESSION_TIMEOUT", 3600);
   s->databytes = pm_env_ulong("DATABYTES", 52428800);
@@ -452,11 +454,7 @@ int smtprecv_main(int argc, char const *const *argv)
   session *s = &S;
   PROG = "smtp-recv";
   (void)argc; (void)argv;
-  if (setjmp(s->end)) {
-    if (s->uopen) users_close(&s->u);
-    s->uopen = 0;
-    return 0;
-  }
+  if (setjmp(s->end)) return 0;
   signal(SIGPIPE, SIG_IGN);   /* a dead client or injector is an error return */
   session_init(s);
   reply(s, "220 ", s->me, " ESMTP pipemail");

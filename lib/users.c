@@ -12,17 +12,37 @@
 
 int users_open(users *u)
 {
-  stralloc path = STRALLOC_ZERO ;
-  int r ;
-  if (!pm_path(&path, "etc/users.cdb")) return 0 ;
-  r = cdb_init(&u->c, path.s) ;
-  stralloc_free(&path) ;
-  return r ;
+  return users_refresh(u, 1) ;
+}
+
+int users_refresh(users *u, int force)
+{
+  users nu = USERS_ZERO ;
+  if (!pm_path(&nu.path, "etc/users.cdb")) return 0 ;
+  /* the root comes from the environment, which a session may set */
+  int moved = !u->open || strcmp(nu.path.s, u->path.s) ;
+  nu.id = u->id ;
+  if (!pm_fileid_changed(&nu.id, nu.path.s) && !moved && !force) {
+    stralloc_free(&nu.path) ;
+    return 1 ;
+  }
+  if (!cdb_init(&nu.c, nu.path.s)) {
+    int e = errno ;
+    stralloc_free(&nu.path) ;
+    errno = e ;
+    return 0 ;
+  }
+  nu.open = 1 ;
+  users_close(u) ;
+  *u = nu ;
+  return 1 ;
 }
 
 void users_close(users *u)
 {
-  cdb_free(&u->c) ;
+  if (u->open) cdb_free(&u->c) ;
+  stralloc_free(&u->path) ;
+  *u = (users)USERS_ZERO ;
 }
 
 /* cdb_find on tag + s (lower-cased). 1 found, 0 not, -1 error. */

@@ -33,10 +33,11 @@
 #include <stddef.h>
 #include <skalibs/cdb.h>
 #include <skalibs/stralloc.h>
+#include "root.h"
 
 typedef struct users_s users ;
-struct users_s { cdb c ; } ;
-#define USERS_ZERO { .c = CDB_ZERO }
+struct users_s { cdb c ; int open ; stralloc path ; pm_fileid id ; } ;
+#define USERS_ZERO { .c = CDB_ZERO, .open = 0, .path = STRALLOC_ZERO, .id = PM_FILEID_ZERO }
 
 enum { USERS_NONE = 0, USERS_MAILBOX = 1, USERS_ALIAS = 2 } ;
 
@@ -51,6 +52,11 @@ struct users_entry_s {
 
 /* Open ROOT/etc/users.cdb. 1 ok, 0 error (errno). */
 int users_open(users *u) ;
+/* For a process that serves many sessions or runs long: keep u as it is
+   if it was opened from the file ROOT/etc/users.cdb still is (one stat),
+   else (or if force) open that file instead. 1 ok, 0 error (errno; u is
+   left as it was). Entries from u are invalid after a refresh. */
+int users_refresh(users *u, int force) ;
 void users_close(users *u) ;
 /* 1 if domain (any case) is local. */
 int users_isdomain(users const *u, char const *domain, size_t len) ;

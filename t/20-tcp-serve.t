@@ -486,6 +486,42 @@ else:
     t.ok(r[0] and r[0].startswith(b'220') and r[1].startswith(b'250'), 'served after the fatal error', r)
     stop(p)
 
+    # What a worker keeps between sessions (users.cdb, etc/me) is checked
+    # per session: a change is seen by the very next session in that worker.
+    other = os.path.join(tmp, 'otherroot')
+    os.makedirs(os.path.join(other, 'etc'))
+    with open(os.path.join(other, 'etc', 'domains'), 'w') as f:
+        f.write('other.test\n')
+    with open(os.path.join(other, 'etc', 'me'), 'w') as f:
+        f.write('mx.other.test\n')
+    oenv = dict(ENV, PIPEMAIL_ROOT=other)
+    subprocess.run(['user-add', 'o@other.test'], input=b'pw\n', env=oenv, check=True, capture_output=True)
+    crules = rules('config', {'ip4/127.0.0.1_32/allow': '', 'ip4/127.0.0.2_32/allow': '',
+                              'ip4/127.0.0.2_32/env/PIPEMAIL_ROOT': other + '\n'})
+    p, port = serve_builtin(['-S', '10', '-x', crules], 'config')
+    r = chat(port, [b'HELO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<new@builtin.test>', b'RCPT TO:<u@builtin.test>'])
+    t.ok(r[3] and r[3].startswith(b'550') and r[4].startswith(b'250'), 'config: new@ unknown, u@ known', r)
+    wait_for(lambda: ends(p) >= 2, 5)
+    subprocess.run(['user-add', 'new@builtin.test'], input=b'pw\n', env=ENV, check=True, capture_output=True)
+    with open(os.path.join(smtproot, 'etc', 'me'), 'w') as f:
+        f.write('renamed.test\n')
+    r = chat(port, [b'HELO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<new@builtin.test>'])
+    t.ok(r[0] and r[0].startswith(b'220 renamed.test '), 'config: etc/me changed, the next session says so', r)
+    t.ok(r[3] and r[3].startswith(b'250'), 'config: a user added, the next session takes it', r)
+    wait_for(lambda: ends(p) >= 3, 5)
+    r = chat(port, [b'HELO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<o@other.test>', b'RCPT TO:<u@builtin.test>'], src=src2)
+    t.ok(r[0] and r[0].startswith(b'220 mx.other.test '), 'config: another root from the rules: its etc/me', r)
+    t.ok(r[3] and r[3].startswith(b'250') and r[4].startswith(b'554'), 'config: ... and its users.cdb', r)
+    wait_for(lambda: ends(p) >= 4, 5)
+    os.remove(os.path.join(smtproot, 'etc', 'me'))
+    r = chat(port, [b'HELO a', b'MAIL FROM:<x@y.test>', b'RCPT TO:<u@builtin.test>', b'RCPT TO:<o@other.test>'])
+    t.ok(r[0] and r[0].startswith(b'220 %s ' % socket.gethostname().encode()), 'config: no etc/me: the host name', r)
+    t.ok(r[3] and r[3].startswith(b'250') and r[4].startswith(b'554'), 'config: back to the first root', r)
+    wait_for(lambda: ends(p) >= 5, 5)
+    pids = session_pids(p)
+    t.ok(len(pids) == 5 and len(set(pids)) == 1, 'config: all in one worker', pids)
+    stop(p)
+
     # -S 1: a process per session
     p, port = serve_builtin(['-S', '1'], 'onesession')
     chat(port, [b'NOOP'])

@@ -191,6 +191,37 @@ int main(void)
   /* the failed compiles kept the last good cdb */
   ok(users_open(&u) && users_lookup(&u, "demo@example.test", 17, &e) == USERS_MAILBOX, "failed compiles keep the old cdb") ;
   users_close(&u) ;
+  /* users_refresh: one stat while the file is the same, a new map when not */
+  {
+    char const *map ;
+    char p[256], q[300] ;
+    snprintf(p, sizeof p, "%s/etc/users.cdb", root) ;
+    snprintf(q, sizeof q, "%s/etc/users.cdb.old", root) ;
+    ok(users_refresh(&u, 0) && users_lookup(&u, "demo@example.test", 17, &e) == USERS_MAILBOX, "refresh: opens") ;
+    map = u.c.map ;
+    ok(users_refresh(&u, 0) && u.c.map == map, "refresh: unchanged file, same map") ;
+    ok(users_refresh(&u, 1) && u.c.map && users_isdomain(&u, "example.test", 12), "refresh: force maps again") ;
+    map = u.c.map ;
+    put("etc/domains", "example.test\n") ;
+    put("etc/users", "fresh@example.test:h::0\n") ;
+    put("etc/aliases", "") ;
+    ok(compile(&err), "refresh: compile a new cdb") ;
+    ok(users_refresh(&u, 0) && u.c.map != map, "refresh: a new cdb, a new map") ;
+    ok(users_lookup(&u, "fresh@example.test", 18, &e) == USERS_MAILBOX && users_lookup(&u, "demo@example.test", 17, &e) == USERS_NONE, "refresh: the new entries") ;
+    map = u.c.map ;
+    ok(rename(p, q) == 0, "refresh: users.cdb taken away") ;
+    errno = 0 ;
+    ok(!users_refresh(&u, 0) && errno == ENOENT, "refresh: no file, an error") ;
+    ok(u.c.map == map && users_lookup(&u, "fresh@example.test", 18, &e) == USERS_MAILBOX, "refresh: ... and the old map kept") ;
+    ok(rename(q, p) == 0 && users_refresh(&u, 0) && users_lookup(&u, "fresh@example.test", 18, &e) == USERS_MAILBOX, "refresh: back") ;
+    setenv("PIPEMAIL_ROOT", "/nonexistent-pm-root", 1) ;
+    ok(!users_refresh(&u, 0), "refresh: another root is another file") ;
+    setenv("PIPEMAIL_ROOT", root, 1) ;
+    users_close(&u) ;
+    ok(!u.open && !u.c.map, "close: nothing kept") ;
+    users_close(&u) ;   /* twice is harmless */
+  }
+
 
   /* default mailbox */
   ok(users_default_mailbox(&sa, "a.b@x.test", 10) && !strcmp(sa.s, "mail/x.test/a.b"), "default mailbox") ;
