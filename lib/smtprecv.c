@@ -57,12 +57,16 @@ static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 
 /* --- leaving, replies, errors ---------------------------------------- */
 
+/* The client, in the lines about a message and the session's end (no
+   line of its own: a log line costs a wake-up of s6-log): "IP[ helo=HELO]" */
+#define PEER(s) (s)->c.ip ? (s)->c.ip : "unknown", (s)->helo.len ? " helo=" : "", (s)->helo.len ? (s)->helo.s : ""
+
 static void leave(session *s, char const *why) gccattr_noreturn ;
 static void leave(session *s, char const *why)
 {
   injector_abort(&s->q);    /* nothing gets queued */
   lineio_flush(&s->io);
-  strerr_warni("session=", s->c.id, " status=end reason=", why);
+  strerr_warni("session=", s->c.id, " ip=", PEER(s), " status=end reason=", why);
   /* back to smtprecv_main, which returns: tcp-serve may run the next
      session in this process */
   longjmp(s->end, 1);
@@ -150,7 +154,7 @@ static void logmsg(session const *s, uint64_t size, char const *status, char con
   char c[4] = { code[0], code[1], code[2], 0 };
   sz[uint64_fmt(sz, size)] = 0;
   nr[ulong_fmt(nr, s->nrcpt)] = 0;
-  strerr_warni("session=", s->c.id, " from=<", s->env.s + 1, "> size=", sz,
+  strerr_warni("session=", s->c.id, " ip=", PEER(s), " from=<", s->env.s + 1, "> size=", sz,
                " rcpts=", nr, " status=", status, " code=", c);
 }
 
@@ -229,7 +233,6 @@ static void hello(session *s, char *arg, int esmtp)
   set_helo(s, arg);
   s->esmtp = esmtp;
   txn_reset(s);
-  strerr_warni("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " helo=", s->helo.s);
 }
 
 static void c_helo(session *s, char *arg)

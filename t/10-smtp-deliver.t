@@ -123,8 +123,15 @@ if t.eq(len(got), n + 1, '20 MB message delivered'):
     t.eq((len(b), hashlib.sha256(b).hexdigest()), (len(big), hashlib.sha256(big).hexdigest()),
          '20 MB message byte-identical')
 
+smtplib.SMTP('127.0.0.1', port, timeout=30).quit()   # no HELO at all
+NOHELO_END = r'smtp-recv: info: session=\S+ ip=127\.0\.0\.1 status=end reason=quit\n'
+pmtest.wait_for(lambda: re.search(NOHELO_END, inst.log(inst.smtp_proc)))
 logs = inst.log(inst.smtp_proc)
-t.ok(re.search(r'smtp-recv: info: session=\S+ ip=127\.0\.0\.1 helo=py\.client\.test', logs), 'log: session line', logs[-2000:])
-t.ok(re.search(r'smtp-recv: info: session=\S+ from=<a@remote\.test> size=\d+ rcpts=1 status=queued code=250', logs),
-     'log: message line', logs[-2000:])
+t.ok(re.search(r'smtp-recv: info: session=\S+ ip=127\.0\.0\.1 helo=py\.client\.test from=<a@remote\.test> size=\d+ '
+               r'rcpts=1 status=queued code=250\n', logs), 'log: message line, with the client', logs[-2000:])
+t.ok(re.search(r'smtp-recv: info: session=\S+ ip=127\.0\.0\.1 helo=py\.client\.test status=end reason=quit\n', logs),
+     'log: end line, with the client', logs[-2000:])
+t.ok(not re.search(r'helo=\S+\n', logs), 'log: no line of its own for HELO', logs[-2000:])
+t.ok(re.search(NOHELO_END, logs),
+     'log: end line of a session without HELO: no helo=', logs[-2000:])
 smtphelp.crash_free(t, logs, 'no sanitizer report or crash in the server log')

@@ -321,21 +321,25 @@ def inspect(pid):
     return environ, links, ppid
 
 
-def session_pid(srv, helo):
-    m = wait_for(lambda: re.search(r'session=[0-9a-f]+\.[0-9a-f]+\.(\d+) ip=\S+ helo=%s' % re.escape(helo),
+def session_pid(srv, tag):
+    """The PID in the ID of the open session that was refused RCPT TO:<TAG@...>"""
+    m = wait_for(lambda: re.search(r'session=[0-9a-f]+\.[0-9a-f]+\.(\d+) rcpt=<%s@' % re.escape(tag),
                                    inst.log(srv)))
     return int(m.group(1)) if m else 0
 
 
 keyfiles = {os.path.realpath(p) for p in (KEY, CERT)}
 c1, go = starttls_raw(sport)
-c1.cmd('EHLO isolation-s.test')
 c2 = smtphelp.Client(sock=ctx().wrap_socket(socket.create_connection(('127.0.0.1', iport), 10),
                                             server_hostname='mx.example.test'))
 c2.reply()
-c2.cmd('EHLO isolation-i.test')
-for pid, label in ((session_pid(ssrv, 'isolation-s.test'), 'STARTTLS'),
-                   (session_pid(isrv, 'isolation-i.test'), 'implicit')):
+# an unknown recipient: a log line that names the session (and its PID)
+for c, tag in ((c1, 'isolation-s'), (c2, 'isolation-i')):
+    c.cmd('EHLO %s.test' % tag)
+    c.cmd('MAIL FROM:<a@remote.test>')
+    c.cmd('RCPT TO:<%s@%s>' % (tag, DEMO.split('@')[1]))
+for pid, label in ((session_pid(ssrv, 'isolation-s'), 'STARTTLS'),
+                   (session_pid(isrv, 'isolation-i'), 'implicit')):
     if not pid:
         t.ok(False, '%s: smtp-recv pid found in the log' % label)
         continue
