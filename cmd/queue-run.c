@@ -25,7 +25,7 @@
 #include "root.h"
 #include "qsched.h"
 
-#define USAGE "queue-run [-l LOCAL] [-r REMOTE] [-R PERDOMAIN]"
+#define USAGE "queue-run [-l LOCAL] [-r REMOTE] [-R PERDOMAIN] [-j JOBS]"
 #define RESCAN_EVERY 600           /* seconds: belt and braces for lost triggers */
 #define TMP_MAXAGE (36 * 3600)     /* queue/tmp files older than this are debris */
 #define FIFO_FULL 60000            /* a read this big: writes may have been lost */
@@ -152,12 +152,15 @@ int main(int argc, char const *const *argv)
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;) {
-      int opt = subgetopt_r(argc, argv, "l:r:R:", &l) ;
+      int opt = subgetopt_r(argc, argv, "l:r:R:j:", &l) ;
       if (opt == -1) break ;
       switch (opt) {
         case 'l' : cfg.lmax = opt_uint(l.arg) ; break ;
         case 'r' : cfg.rmax = opt_uint(l.arg) ; break ;
         case 'R' : cfg.dmax = opt_uint(l.arg) ; break ;
+        case 'j' :
+          if (!*l.arg || l.arg[uint_scan(l.arg, &cfg.wjobs)] || !cfg.wjobs) strerr_dieusage(100, USAGE) ;
+          break ;
         default : strerr_dieusage(100, USAGE) ;
       }
     }

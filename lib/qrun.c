@@ -631,7 +631,7 @@ int qrun_init(qrun_cfg const *c)
   qremote_init(&rc) ;
   jobs = calloc(cfg.lmax + cfg.rmax, sizeof *jobs) ;
   if (!jobs) return 0 ;
-  qworker_init(cfg.lmax, 0) ;
+  qworker_init(cfg.lmax, cfg.wjobs) ;
   qrun_users(1) ;
   return U.c.map != 0 ;
 }

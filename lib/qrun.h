@@ -22,6 +22,7 @@ struct qrun_cfg_s {
   unsigned int lmax ;     /* concurrent local jobs (bounces count here) */
   unsigned int rmax ;     /* concurrent remote jobs */
   unsigned int dmax ;     /* concurrent remote jobs per domain */
+  unsigned int wjobs ;    /* jobs per delivery worker; 0: QWORKER_JOBS */
   uint64_t retrymin ;     /* first retry delay, seconds */
   uint64_t retrymax ;     /* longest retry delay */
   uint64_t lifetime ;     /* give up on temporary failures after this */

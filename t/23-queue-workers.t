@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # queue-run's delivery workers: local deliveries run job after job in
 # persistent processes. Each job gets its own environment and descriptors,
-# a job that dies takes only its worker, a worker retires after 100 jobs,
+# a job that dies takes only its worker, a worker retires after -j jobs (100 here),
 # a killed worker is replaced, and QUEUE_EXEC_AGENTS turns them off.
 import os
 import signal
@@ -34,7 +34,10 @@ def exe(pid):
 
 inst = Instance(users={**{u: 'pw' for u in USERS}, 'small@example.test': 'pw', 'slow@example.test': 'pw'},
                 quotas={'small@example.test': 200})
-q = inst.start_queue(opts=['-l', '1'])
+for bad in ('0', 'x', ''):
+    r = subprocess.run(['queue-run', '-j', bad], env=inst.env, capture_output=True)
+    t.ok(r.returncode == 100 and b'queue-run: usage: ' in r.stderr, '-j %r: usage, exit 100' % bad, r.stderr)
+q = inst.start_queue(opts=['-l', '1', '-j', '100'])
 wait_for(lambda: 'started' in inst.log(q), 10)
 
 # --- one worker, three jobs: each its own recipient and envelope -------------------
@@ -89,7 +92,7 @@ t.ok(inst.wait_mails('slow@example.test', 1, 20), 'after SIGALRM: delivered', in
 time.sleep(0.5)
 t.eq(len(inst.mails('slow@example.test')), 1, 'once')
 
-# --- a worker retires after 100 jobs: nothing lost, nothing twice ---------------------
+# --- a worker retires after 100 jobs (-j): nothing lost, nothing twice ---------------
 before = children(q)
 logpos = len(inst.log(q))
 N = 130
