@@ -75,8 +75,14 @@ static pm_fileid meid = PM_FILEID_ZERO;
 void pm_me_refresh(void)
 {
   stralloc path = STRALLOC_ZERO;
+  if (!pm_path(&path, "etc/me")) {       /* out of memory: read it again */
+    stralloc_free(&path);
+    stralloc_free(&me);
+    meid.known = 0;
+    return;
+  }
   /* the root comes from the environment, which a session may set */
-  int moved = !pm_path(&path, "etc/me") || !mepath.s || strcmp(path.s, mepath.s);
+  int moved = !mepath.s || strcmp(path.s, mepath.s);
   if (pm_fileid_changed(&meid, path.s) || moved) {
     stralloc_free(&me);
     stralloc_free(&mepath);
