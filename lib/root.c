@@ -52,44 +52,38 @@ unsigned long pm_env_ulong(char const *name, unsigned long def)
   return u;
 }
 
-int pm_fileid_changed(pm_fileid *id, char const *path)
+int pm_fileid_changed(pm_fileid const *then, char const *rel, pm_fileid *now)
 {
   struct stat st;
-  pm_fileid n = { .known = 1 };
-  if (stat(path, &st) == 0) {
-    n.dev = st.st_dev; n.ino = st.st_ino; n.size = st.st_size;
-    n.mtim = st.st_mtim; n.ctim = st.st_ctim;
-  } else if (errno != ENOENT) n.known = 0;   /* unknown: never "unchanged" */
-  else { n.ino = 0; n.size = -1; }            /* absent */
-  int same = n.known && id->known && n.dev == id->dev && n.ino == id->ino && n.size == id->size
-    && n.mtim.tv_sec == id->mtim.tv_sec && n.mtim.tv_nsec == id->mtim.tv_nsec
-    && n.ctim.tv_sec == id->ctim.tv_sec && n.ctim.tv_nsec == id->ctim.tv_nsec;
-  *id = n;
-  return !same;
+  pm_fileid_free(now);
+  if (!pm_path(&now->path, rel)) return 1;    /* known = 0: never "unchanged" */
+  now->known = 1;
+  if (stat(now->path.s, &st) == 0) {
+    now->dev = st.st_dev; now->ino = st.st_ino; now->size = st.st_size;
+    now->mtim = st.st_mtim; now->ctim = st.st_ctim;
+  } else if (errno != ENOENT) now->known = 0;
+  else { now->ino = 0; now->size = -1; }      /* absent */
+  return !(now->known && then->known && !strcmp(now->path.s, then->path.s)
+    && now->dev == then->dev && now->ino == then->ino && now->size == then->size
+    && now->mtim.tv_sec == then->mtim.tv_sec && now->mtim.tv_nsec == then->mtim.tv_nsec
+    && now->ctim.tv_sec == then->ctim.tv_sec && now->ctim.tv_nsec == then->ctim.tv_nsec);
+}
+
+void pm_fileid_free(pm_fileid *id)
+{
+  stralloc_free(&id->path);
+  *id = (pm_fileid)PM_FILEID_ZERO;
 }
 
 static stralloc me = STRALLOC_ZERO;
-static stralloc mepath = STRALLOC_ZERO;   /* the etc/me that me came from */
-static pm_fileid meid = PM_FILEID_ZERO;
+static pm_fileid meid = PM_FILEID_ZERO;   /* the etc/me that me came from */
 
 void pm_me_refresh(void)
 {
-  stralloc path = STRALLOC_ZERO;
-  if (!pm_path(&path, "etc/me")) {       /* out of memory: read it again */
-    stralloc_free(&path);
-    stralloc_free(&me);
-    meid.known = 0;
-    return;
-  }
-  /* the root comes from the environment, which a session may set */
-  int moved = !mepath.s || strcmp(path.s, mepath.s);
-  if (pm_fileid_changed(&meid, path.s) || moved) {
-    stralloc_free(&me);
-    stralloc_free(&mepath);
-    mepath = path;
-    return;
-  }
-  stralloc_free(&path);
+  pm_fileid now = PM_FILEID_ZERO;
+  if (pm_fileid_changed(&meid, "etc/me", &now)) stralloc_free(&me);
+  pm_fileid_free(&meid);
+  meid = now;
 }
 
 char const *pm_me(void)

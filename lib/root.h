@@ -20,13 +20,15 @@ char const *pm_me(void);
    pm_me() if it changed since it was read (one stat). */
 void pm_me_refresh(void);
 
-/* Which file a path named when it was read: a process that keeps what it
-   read across sessions checks with one stat that it is still current. */
+/* Which file ROOT/rel named when it was read (the root comes from the
+   environment, which a session may set): a process that keeps what it read
+   across sessions checks with one stat that it is still current. */
 typedef struct pm_fileid_s pm_fileid;
-struct pm_fileid_s { dev_t dev; ino_t ino; off_t size; struct timespec mtim, ctim; int known; };
-#define PM_FILEID_ZERO { .known = 0 }
-/* Stat path and update *id: 0 if it is still the file *id described (or
-   still absent), 1 if not. A stat failing other than with ENOENT always
-   counts as a change. */
-int pm_fileid_changed(pm_fileid *id, char const *path);
+struct pm_fileid_s { stralloc path; dev_t dev; ino_t ino; off_t size; struct timespec mtim, ctim; int known; };
+#define PM_FILEID_ZERO { .path = STRALLOC_ZERO, .known = 0 }
+/* Stat ROOT/rel into *now (path included): 0 if it is the file *then
+   described (or both say absent), 1 if not. A stat failing other than
+   with ENOENT, or no memory for the path, always counts as a change. */
+int pm_fileid_changed(pm_fileid const *then, char const *rel, pm_fileid *now);
+void pm_fileid_free(pm_fileid *id);
 #endif

@@ -17,31 +17,29 @@ int users_open(users *u)
 
 int users_refresh(users *u, int force)
 {
-  users nu = USERS_ZERO ;
-  if (!pm_path(&nu.path, "etc/users.cdb")) return 0 ;
-  /* the root comes from the environment, which a session may set */
-  int moved = !u->open || strcmp(nu.path.s, u->path.s) ;
-  nu.id = u->id ;
-  if (!pm_fileid_changed(&nu.id, nu.path.s) && !moved && !force) {
-    stralloc_free(&nu.path) ;
+  pm_fileid now = PM_FILEID_ZERO ;
+  cdb c = CDB_ZERO ;
+  if (!pm_fileid_changed(&u->id, "etc/users.cdb", &now) && u->open && !force) {
+    pm_fileid_free(&now) ;
     return 1 ;
   }
-  if (!cdb_init(&nu.c, nu.path.s)) {
-    int e = errno ;
-    stralloc_free(&nu.path) ;
+  if (!now.path.s || !cdb_init(&c, now.path.s)) {
+    int e = now.path.s ? errno : ENOMEM ;
+    pm_fileid_free(&now) ;
     errno = e ;
     return 0 ;
   }
-  nu.open = 1 ;
   users_close(u) ;
-  *u = nu ;
+  u->c = c ;
+  u->open = 1 ;
+  u->id = now ;
   return 1 ;
 }
 
 void users_close(users *u)
 {
   if (u->open) cdb_free(&u->c) ;
-  stralloc_free(&u->path) ;
+  pm_fileid_free(&u->id) ;
   *u = (users)USERS_ZERO ;
 }
 

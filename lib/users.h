@@ -36,8 +36,8 @@
 #include "root.h"
 
 typedef struct users_s users ;
-struct users_s { cdb c ; int open ; stralloc path ; pm_fileid id ; } ;
-#define USERS_ZERO { .c = CDB_ZERO, .open = 0, .path = STRALLOC_ZERO, .id = PM_FILEID_ZERO }
+struct users_s { cdb c ; int open ; pm_fileid id ; } ;
+#define USERS_ZERO { .c = CDB_ZERO, .open = 0, .id = PM_FILEID_ZERO }
 
 enum { USERS_NONE = 0, USERS_MAILBOX = 1, USERS_ALIAS = 2 } ;
 

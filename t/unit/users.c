@@ -222,7 +222,6 @@ int main(void)
     users_close(&u) ;   /* twice is harmless */
   }
 
-
   /* default mailbox */
   ok(users_default_mailbox(&sa, "a.b@x.test", 10) && !strcmp(sa.s, "mail/x.test/a.b"), "default mailbox") ;
   errno = 0 ;
