@@ -345,14 +345,19 @@ def session_exe(port):
     """Connect, read the greeting, and name the file the session process runs."""
     c = connect(port)
     greeting = line(c, 10)
-    kids = []
+    exe = None
     for _ in range(50):
-        kids = [int(x) for x in subprocess.run(['ps', '-o', 'pid=', '--ppid', str(p.pid)],
-                capture_output=True, text=True).stdout.split()]
-        if kids:
+        # (the probe's session process may be exiting: skip one that is gone)
+        for k in subprocess.run(['ps', '-o', 'pid=', '--ppid', str(p.pid)],
+                                capture_output=True, text=True).stdout.split():
+            try:
+                exe = os.path.basename(os.readlink('/proc/%s/exe' % k))
+                break
+            except OSError:
+                pass
+        if exe:
             break
         time.sleep(0.1)
-    exe = os.path.basename(os.readlink('/proc/%d/exe' % kids[0])) if kids else None
     try:
         c.sendall(b'QUIT\r\n')
         slurp(c)
