@@ -161,7 +161,7 @@ static pid_t in_worker(int s, char const *const *argv)
     if (n == sizeof mods / sizeof *mods) return 0;
     mods[n++] = modifs.s + i;
   }
-  return qworker_run(builtin, argv, mods, n, s, s, 2);
+  return qworker_run(builtin, argv, mods, n, s, s, 0);
 }
 
 static unsigned int count_ip(ip46 const *ip)
@@ -211,7 +211,8 @@ static void reap(void)
 {
   int wstat;
   pid_t pid;
-  while ((pid = wait_nohang(&wstat)) > 0) ended(pid, qworker_reaped(pid, wstat));
+  while ((pid = wait_nohang(&wstat)) > 0)
+    if (!qworker_reaped(pid, wstat, &ended)) ended(pid, wstat);
 }
 
 /* 0: queue empty; 1: go on; 2: pause accepting a while (EMFILE and the like). */
@@ -293,7 +294,7 @@ int main(int argc, char const *const *argv)
   if (!exec_always && !strcmp(argv[2], "smtp-recv") && builtin_sibling("smtp-recv")) {
     builtin = &smtprecv_main;
     tzset();   /* once here, not in every child (Received: dates) */
-    if (sessions > 1) qworker_init(maxchild, sessions);
+    if (sessions > 1) qworker_init(maxchild, sessions, 0);
   }
 
   /* If started with fd 0, 1 or 2 closed, fill them with /dev/null: an

@@ -42,15 +42,23 @@ static void builtin_child(qjob_main_func *f, char const *const *argv, char const
   builtin_run(f, argv) ;
 }
 
-static int builtin_spawn(qjob *j, qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
+static int builtin_fork(qjob *j, qjob_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out)
 {
-  pid_t pid = qworker_run(f, argv, envmod, n, fd0, fd1, out) ;
-  if (pid > 0) { j->pid = pid ; return 1 ; }
-  pid = fork() ;
+  pid_t pid = fork() ;
   if (pid < 0) return 0 ;
   if (!pid) builtin_child(f, argv, envmod, n, fd0, fd1, out) ;
   j->pid = pid ;
   return 1 ;
+}
+
+static void started(qjob *j, int fd, int cap)
+{
+  if (fd >= 0) ndelay_on(fd) ;
+  j->fd = fd ;
+  j->cap = cap ;
+  j->forward = 0 ;
+  j->curlen = j->lastlen = 0 ;
+  j->last[0] = 0 ;
 }
 
 int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1)
@@ -59,11 +67,14 @@ int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsi
   qjob_main_func *f = builtin_find(argv[0]) ;
   /* the dup2 sequence in the child needs sources above 2 */
   if (f && fd0 > 2 && (fd1 < 0 || fd1 > 2)) {
+    int cap ;
+    if ((j->pid = qworker_run(f, argv, envmod, n, fd0, fd1, &cap)) > 0) { started(j, -1, cap) ; return 1 ; }
     if (pipe2(p, O_CLOEXEC) < 0) return 0 ;
-    r = builtin_spawn(j, f, argv, envmod, n, fd0, fd1, p[1]) ;
+    r = builtin_fork(j, f, argv, envmod, n, fd0, fd1, p[1]) ;
     close(p[1]) ;
     if (!r) { close(p[0]) ; return 0 ; }
-    goto started ;
+    started(j, p[0], -1) ;
+    return 1 ;
   }
   posix_spawn_file_actions_t fa ;
   posix_spawnattr_t at ;
@@ -88,12 +99,7 @@ int qjob_spawn(qjob *j, char const *const *argv, char const *const *envmod, unsi
   free(envp) ;
   close(p[1]) ;
   if (r) { close(p[0]) ; errno = r ; return 0 ; }
- started:
-  ndelay_on(p[0]) ;
-  j->fd = p[0] ;
-  j->forward = 0 ;
-  j->curlen = j->lastlen = 0 ;
-  j->last[0] = 0 ;
+  started(j, p[0], -1) ;
   return 1 ;
 }
 
@@ -112,6 +118,14 @@ static void endline(qjob *j)
   j->curlen = 0 ;
 }
 
+static void feed(qjob *j, char const *buf, size_t len)
+{
+  for (size_t i = 0 ; i < len ; i++) {
+    if (buf[i] == '\n') endline(j) ;
+    else if (j->curlen < QJOB_LINEMAX) j->cur[j->curlen++] = buf[i] ;
+  }
+}
+
 int qjob_read(qjob *j)
 {
   char buf[4096] ;
@@ -121,10 +135,7 @@ int qjob_read(qjob *j)
     if (r < 0 && errno == EINTR) continue ;
     if (r < 0 && errno == EAGAIN) return 1 ;
     if (r <= 0) break ;
-    for (ssize_t i = 0 ; i < r ; i++) {
-      if (buf[i] == '\n') endline(j) ;
-      else if (j->curlen < QJOB_LINEMAX) j->cur[j->curlen++] = buf[i] ;
-    }
+    feed(j, buf, (size_t)r) ;
   }
   endline(j) ;
   close(j->fd) ;
@@ -132,8 +143,26 @@ int qjob_read(qjob *j)
   return 0 ;
 }
 
+/* What a worker's job wrote: the capture from 0 to its offset. */
+static void read_capture(qjob *j)
+{
+  char buf[4096] ;
+  off_t end = lseek(j->cap, 0, SEEK_CUR) ;
+  if (end > QWORKER_CAPMAX) end = QWORKER_CAPMAX ;
+  for (off_t o = 0 ; o < end ;) {
+    ssize_t r = pread(j->cap, buf, end - o < (off_t)sizeof buf ? (size_t)(end - o) : sizeof buf, o) ;
+    if (r < 0 && errno == EINTR) continue ;
+    if (r <= 0) break ;
+    feed(j, buf, (size_t)r) ;
+    o += r ;
+  }
+  endline(j) ;
+  j->cap = -1 ;
+}
+
 void qjob_finish(qjob *j)
 {
+  if (j->cap >= 0) { read_capture(j) ; return ; }
   if (j->fd < 0) return ;
   qjob_read(j) ;
   /* A grandchild may still hold the pipe: do not wait for it. */

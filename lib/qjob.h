@@ -1,5 +1,6 @@
 /* Child jobs of queue-run: spawn a program with given stdin/stdout and
-   extra environment, collect its output through a nonblocking pipe
+   extra environment, collect its output through a nonblocking pipe, or
+   for a job in a delivery worker from the worker's capture once it ended
    (only the last line is kept, as the failure reason), classify its
    exit status. */
 #ifndef PM_QJOB_H
@@ -15,6 +16,7 @@ typedef struct qjob_s qjob ;
 struct qjob_s {
   pid_t pid ;
   int fd ;                       /* read end of the output pipe, -1 when closed */
+  int cap ;                      /* or the worker's capture (qworker.h), -1 */
   int forward ;                  /* copy each line to our stderr (a log) */
   size_t curlen, lastlen ;
   char cur[QJOB_LINEMAX + 1] ;   /* line being read */
@@ -25,7 +27,8 @@ struct qjob_s {
 enum { QJOB_OK = 0, QJOB_PERM = 1, QJOB_TEMP = 2 } ;
 
 /* Run argv[0] (found via PATH) with fd 0 = fd0, fd 1 = fd1 (or the output
-   pipe if fd1 < 0), fd 2 = the output pipe, the environment plus envmod
+   if fd1 < 0), fd 2 = the output (a pipe, or a delivery worker's capture:
+   then j->fd is -1 and the output is read at the end), the environment plus envmod
    (n "NAME=value" strings, replacing existing NAME). Returns 1 ok, 0 on
    error (errno; ENOENT if the program is not found). j->forward is 0;
    set it to copy the job's output lines to our stderr. */
@@ -42,7 +45,7 @@ int qjob_builtin(char const *name, qjob_main_func *f) ;
 /* Read what is available. Returns 1 if more may come, 0 at EOF or on an
    error (the pipe is then closed). */
 int qjob_read(qjob *j) ;
-/* Drain and close the pipe (after the child was reaped). */
+/* Drain and close the pipe, or read the capture (after the job ended). */
 void qjob_finish(qjob *j) ;
 /* The reason: the last line of output, less a leading "prog: fatal: " or
    "prog: warning: ". NUL-terminated, in j. */

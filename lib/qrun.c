@@ -593,7 +593,8 @@ void qrun_reap(uint64_t now)
   int wstat ;
   pid_t pid ;
   done_now = now ;
-  while ((pid = wait_nohang(&wstat)) > 0) job_done(pid, qworker_reaped(pid, wstat)) ;
+  while ((pid = wait_nohang(&wstat)) > 0)
+    if (!qworker_reaped(pid, wstat, &job_done)) job_done(pid, wstat) ;
 }
 
 static unsigned int wfirst ;   /* where the workers' fds start in the poll array */
@@ -631,7 +632,7 @@ int qrun_init(qrun_cfg const *c)
   qremote_init(&rc) ;
   jobs = calloc(cfg.lmax + cfg.rmax, sizeof *jobs) ;
   if (!jobs) return 0 ;
-  qworker_init(cfg.lmax, cfg.wjobs) ;
+  qworker_init(cfg.lmax, cfg.wjobs, 1) ;
   qrun_users(1) ;
   return U.c.map != 0 ;
 }

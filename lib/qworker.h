@@ -6,15 +6,19 @@
 
    A job is what qjob_spawn would have run in a forked child: same argv,
    environment changes, descriptors and exit code. The worker gets them
-   over a socketpair (the descriptors with SCM_RIGHTS), puts the fds on 0,
-   1 and 2, runs the function, puts /dev/null back (which closes the output
-   pipe: queue-run sees its end) and answers with the exit code. A function
-   that exits (a fatal error) takes the worker with it: the job's status is
-   then the worker's wait status, as with a forked child. A worker retires
-   after its last job (QWORKER_JOBS by default), saying so in its answer,
-   so that no job is ever handed to a worker on its way out. One idle too
-   long is let go: its socket is closed, it reads EOF and exits (the
-   parent decides, so no job can cross its exit).
+   over a socketpair (the descriptors with SCM_RIGHTS), puts the fds on 0
+   and 1, runs the function, puts /dev/null back and answers with the exit
+   code. The job's fd 2 (and fd 1, if it was given none) is the parent's
+   fd 2, or, for queue-run, the worker's capture: a file in memory made at the worker's start, which queue-run
+   holds too, so it can read what a job wrote even if the job took the
+   worker with it; a pipe per job cost a pipe, its closes and a wake-up
+   more per delivery. A function that exits (a fatal error) takes the
+   worker with it: the job's status is then the worker's wait status, as
+   with a forked child. A worker retires after its last job (QWORKER_JOBS
+   by default), saying so in its answer, so that no job is ever handed to
+   a worker on its way out. One idle too long is let go: its socket is
+   closed, it reads EOF and exits (the parent decides, so no job can cross
+   its exit).
 
    tcp-serve runs its SMTP sessions the same way (smtp-recv's code). */
 #ifndef PM_QWORKER_H
@@ -28,28 +32,33 @@
    (a fork per 100 jobs was 15% of the CPU per message on a VM). */
 #define QWORKER_JOBS 1000
 #define QWORKER_MSGMAX 65536    /* argv + environment of one job */
+#define QWORKER_CAPMAX 65536    /* output of one job; writes past it fail */
 
 /* At most max workers at once (0: none; every job then forks), each for
-   at most jobs jobs (0: QWORKER_JOBS). */
-void qworker_init(unsigned int max, unsigned int jobs) ;
+   at most jobs jobs (0: QWORKER_JOBS), each with a capture if capture is
+   1, else writing to our fd 2. */
+void qworker_init(unsigned int max, unsigned int jobs, int capture) ;
 
 /* Let go of the workers idle for maxidle seconds or more. Returns the
    seconds until the next one would be, or 0 if none is idle. */
 unsigned int qworker_expire(unsigned int maxidle) ;
 
-/* Run f(argv) with envmod (n "NAME=value", or "NAME" to unset) in an idle worker for f, or a new
-   one: fd 0 = fd0, fd 1 = fd1 (out if fd1 < 0), fd 2 = out. Returns the
-   worker's pid, which stands for the job until qworker_pollread or
-   qworker_reaped gives its status; 0 if no worker could take it (the
-   caller then forks as before). */
-pid_t qworker_run(builtin_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int out) ;
+/* Run f(argv) with envmod (n "NAME=value", or "NAME" to unset) in an
+   idle worker for f, or a new one: fd 0 = fd0, fd 1 = fd1 (fd 2 if
+   fd1 < 0), fd 2 = the capture or our fd 2. Returns the worker's pid, which stands for
+   the job until qworker_pollread or qworker_reaped gives its status; 0 if
+   no worker could take it (the caller then forks as before). If cap is
+   not null, *cap is the capture (-1 if none): the job's output is its
+   bytes from 0 to its file offset, the caller's to read (not to close)
+   until done() for the job returns. */
+pid_t qworker_run(builtin_main_func *f, char const *const *argv, char const *const *envmod, unsigned int n, int fd0, int fd1, int *cap) ;
 
 /* The control sockets of busy workers, into x (at most max). */
 unsigned int qworker_pollfds(iopause_fd *x, unsigned int max) ;
 /* After the poll: done(pid, wstat) for each job that ended. */
 void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int)) ;
-/* A child was reaped. If it was a worker: forget it, and return the wait
-   status its job ends with (an answer it sent before it went, else
-   wstat). Other children: wstat. */
-int qworker_reaped(pid_t pid, int wstat) ;
+/* A child was reaped. If it was a worker: done(pid, status) if it had a
+   job (the status is an answer it sent before it went, else wstat), then
+   forget it and return 1. Other children: 0. */
+int qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int)) ;
 #endif
