@@ -254,9 +254,11 @@ int queue_msg_finished(qmsg const *m)
   return 1;
 }
 
-/* Probes of pool slots look a name up with fstatat before any rename: a
-   rename between directories takes the file system's rename lock even when
-   its source is missing, and every session and delivery contends for it. */
+/* A finished file goes to a free slot found by probing at random (the pool
+   is sparse: the first probe mostly finds one). A probe looks the name up
+   with fstatat before any rename: a rename between directories takes the
+   file system's rename lock even when it fails, and every session and
+   delivery contends for it. */
 #define POOL_PROBES 16
 
 static int pool_dir(void)
@@ -312,49 +314,48 @@ static int pool_open(char const *path)
   return fd;
 }
 
-/* Slots a listing showed to hold files: a process that injects again (an
-   smtp-recv worker) tries them before it lists the pool again. Another
-   process may have taken them since; a probe tells. */
-static uint16_t listed[256];
-static unsigned nlisted;
-
-/* The probes missed: a sparse pool, or an empty one. Its listing finds
-   what is there, at less cost than a new file. Closes dir. */
-static int take_listed(int dir, char const *path)
+/* Up to max slots of the pool that hold files, into slot, from the first
+   getdents64 calls that find any: the pool holds a handful of files in
+   4096 slots, so probing slots at random cost a dozen failed lookups per
+   message, and a listing kept from one message to the next had mostly
+   been taken by the other sessions. A small buffer: the kernel's cost is
+   per entry returned, and a few dozen to choose from are enough. */
+static unsigned list_pool(int dir, uint16_t *slot, unsigned max)
 {
-  DIR *d = fdopendir(dir);
-  struct dirent *e;
-  int fd = -1, tries = 0;
-  if (!d) { close(dir); return -1; }
-  nlisted = 0;
-  while (nlisted < sizeof listed / sizeof *listed && (e = readdir(d))) {
-    unsigned k;
-    if (e->d_name[uint0_scan(e->d_name, &k)] || k >= QUEUE_POOL) continue;
-    if (fd >= 0) listed[nlisted++] = k;
-    else if (renameat2(dirfd(d), e->d_name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) fd = pool_open(path);
-    else if (++tries == 64) break;
+  char buf[1024];
+  unsigned n = 0;
+  ssize_t r;
+  if (lseek(dir, 0, SEEK_SET) < 0) return 0;
+  for (unsigned calls = 0; !n && calls < 4 && (r = getdents64(dir, buf, sizeof buf)) > 0; calls++) {
+    for (ssize_t o = 0; o < r && n < max;) {
+      struct dirent64 *e = (struct dirent64 *)(buf + o);
+      unsigned k;
+      o += e->d_reclen;
+      if (!e->d_name[uint0_scan(e->d_name, &k)] && k < QUEUE_POOL) slot[n++] = k;
+    }
   }
-  closedir(d);
-  return fd;
-}
-
-static int take_slot(int dir, char *name, unsigned k, char const *path)
-{
-  /* renameat2, not rename: fault-injection tests tell the two apart */
-  return pool_used(dir, name, k) && renameat2(dir, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0;
+  return n;
 }
 
 int queue_pool_take(char const *path)
 {
   char name[UINT_FMT];
-  unsigned k = pool_start();
-  int dir = pool_dir(), hit = 0;
+  uint16_t slot[64];
+  unsigned seed = pool_start(), n;
+  int dir = pool_dir(), fd = -1;
   if (dir < 0) return -1;
-  while (!hit && nlisted) hit = take_slot(dir, name, listed[--nlisted], path);
-  for (unsigned i = 0; !hit && i < POOL_PROBES; i++, k += 61) hit = take_slot(dir, name, k, path);
-  if (!hit) return take_listed(dir, path);
+  n = list_pool(dir, slot, sizeof slot / sizeof *slot);
+  /* one listed at random: sessions that listed the same files at the same
+     time seldom go for the same one (the loser's rename fails, harmless).
+     renameat2, not rename: fault-injection tests tell the two apart */
+  for (unsigned tries = 0; fd < 0 && n && tries < 8; tries++) {
+    unsigned i = (seed = seed * 1103515245u + 12345u) % n;
+    name[uint_fmt(name, slot[i])] = 0;
+    slot[i] = slot[--n];
+    if (renameat2(dir, name, AT_FDCWD, path, RENAME_NOREPLACE) == 0) { fd = pool_open(path); break; }
+  }
   close(dir);
-  return pool_open(path);
+  return fd;
 }
 
 int queue_remove(char const *id)

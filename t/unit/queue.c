@@ -1,9 +1,14 @@
-/* Unit tests of lib/queue: envelope checks, state log replay, load. */
+/* Unit tests of lib/queue: envelope checks, state log replay, load, the pool. */
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/strerr.h>
+#include <skalibs/types.h>
 #include "tap.h"
 #include "queue.h"
 #include "root.h"
@@ -89,6 +94,72 @@ static void test_load(char const *dir)
   stralloc_free(&p);
 }
 
+/* A file in queue/pool named name, holding name. */
+static void pool_put(char const *dir, char const *name)
+{
+  char path[256];
+  snprintf(path, sizeof path, "%s/queue/pool/%s", dir, name);
+  int fd = open_trunc(path);
+  if (fd >= 0) { if (write(fd, name, strlen(name)) < 0) {} close(fd); }
+}
+
+/* How many files queue/pool holds. */
+static unsigned pool_count(char const *dir)
+{
+  char path[256];
+  unsigned n = 0;
+  snprintf(path, sizeof path, "%s/queue/pool", dir);
+  DIR *d = opendir(path);
+  for (struct dirent *e; d && (e = readdir(d));) n += e->d_name[0] != '.';
+  if (d) closedir(d);
+  return n;
+}
+
+static void test_pool(char const *dir)
+{
+  char path[256], other[256], buf[16];
+  unsigned seen = 0;
+  int fd, all = 1;
+  ssize_t r;
+  snprintf(path, sizeof path, "%s/queue/tmp/taken", dir);
+  rm_rf(path);
+  snprintf(other, sizeof other, "%s/queue/pool", dir);
+  rm_rf(other);
+  ok(mkdir(other, 0700) == 0, "an empty pool");
+  ok(queue_pool_take(path) < 0 && access(path, F_OK) < 0, "gives nothing, and makes no file");
+
+  pool_put(dir, "7"); pool_put(dir, "4000"); pool_put(dir, "junk"); pool_put(dir, "4096");
+  fd = queue_pool_take(path);
+  r = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+  buf[r > 0 ? r : 0] = 0;
+  ok(fd >= 0 && (!strcmp(buf, "7") || !strcmp(buf, "4000")), "files at any two slots: one is taken (%s)", buf);
+  if (fd >= 0) close(fd);
+  ok(pool_count(dir) == 3, "and is gone from the pool");
+  unlink(path);
+  fd = queue_pool_take(path);
+  r = fd >= 0 ? read(fd, buf + 8, 7) : -1;
+  buf[8 + (r > 0 ? r : 0)] = 0;
+  ok(fd >= 0 && strcmp(buf + 8, buf) && (!strcmp(buf + 8, "7") || !strcmp(buf + 8, "4000")), "the next take gets the other one");
+  if (fd >= 0) close(fd);
+  unlink(path);
+  ok(queue_pool_take(path) < 0 && access(path, F_OK) < 0, "then nothing, and no file");
+  ok(pool_count(dir) == 2, "names that are no slot are left alone");
+
+  for (unsigned k = 0; k < 300; k++) { snprintf(buf, sizeof buf, "%u", k); pool_put(dir, buf); }
+  for (unsigned k = 0; k < 300 && all; k++) {
+    unsigned n;
+    fd = queue_pool_take(path);
+    r = fd >= 0 ? read(fd, buf, sizeof buf - 1) : -1;
+    buf[r > 0 ? r : 0] = 0;
+    all = fd >= 0 && buf[uint_scan(buf, &n)] == 0 && n < 300;
+    if (fd >= 0) close(fd);
+    unlink(path);
+    seen++;
+  }
+  ok(all && seen == 300, "300 files: 300 takes, each a listing");
+  ok(queue_pool_take(path) < 0 && pool_count(dir) == 2, "then the pool is empty");
+}
+
 int main(void)
 {
   char dir[] = "/tmp/pm-unit-queue-XXXXXX";
@@ -97,6 +168,7 @@ int main(void)
   test_state();
   if (!mkdtemp(dir)) return 1;
   test_load(dir);
+  test_pool(dir);
   rm_rf(dir);
   return done_testing();
 }
