@@ -200,7 +200,7 @@ int main(int argc, char const *const *argv)
     uint64_t ms = now_ms(), now = ms / 1000 ;
     if (!stopping && (rescan || now >= rescan_at)) { housekeeping(now) ; rescan_at = now + RESCAN_EVERY ; }
     qrun_dispatch(now) ;
-    if (stopping && !qrun_running()) break ;
+    if (stopping && !qrun_running()) { qrun_logflush() ; break ; }
 
     unsigned int n = 0 ;
     x[n].fd = spfd ; x[n++].events = IOPAUSE_READ ;
@@ -216,6 +216,7 @@ int main(int argc, char const *const *argv)
     tain_now_g() ;
     tain_from_millisecs(&tto, (int)wait) ;
     tain_add_g(&deadline, &tto) ;
+    qrun_logflush() ;
     int r = iopause_g(x, n, &deadline) ;
     if (r < 0) { if (errno == EINTR) continue ; strerr_diefusys(111, "iopause") ; }
     if (!r) continue ;

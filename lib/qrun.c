@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -60,17 +61,28 @@ static void cat_logsafe(stralloc *sa, char const *s)
   }
 }
 
+/* The lines of one turn of the main loop, written at once when it is
+   about to wait (qrun_logflush): under load that is one write, and one
+   wake-up of the logger, for the lines of several messages. */
+#define LOGBUF_MAX 16384
+static stralloc logbuf = STRALLOC_ZERO ;
+
+void qrun_logflush(void)
+{
+  if (logbuf.len && allwrite(2, logbuf.s, logbuf.len) < logbuf.len) {}
+  logbuf.len = 0 ;
+}
+
 static void logline(smsg *m, char const *const *v, unsigned int n)
 {
-  stralloc sa = STRALLOC_ZERO ;
-  stralloc_cats(&sa, "id=") ;
-  stralloc_cats(&sa, m->q.id) ;
-  for (unsigned int i = 0 ; i < n ; i++) {
+  size_t start = logbuf.len ;
+  int ok = stralloc_cats(&logbuf, PROG) && stralloc_cats(&logbuf, ": info: id=") && stralloc_cats(&logbuf, m->q.id) ;
+  for (unsigned int i = 0 ; ok && i < n ; i++) {
     /* odd items are values, made safe */
-    if (i & 1) cat_logsafe(&sa, v[i]) ; else stralloc_cats(&sa, v[i]) ;
+    if (i & 1) cat_logsafe(&logbuf, v[i]) ; else ok = stralloc_cats(&logbuf, v[i]) ;
   }
-  if (stralloc_0(&sa)) strerr_warni(sa.s) ;
-  stralloc_free(&sa) ;
+  if (!ok || !stralloc_catb(&logbuf, "\n", 1)) logbuf.len = start ;
+  if (logbuf.len >= LOGBUF_MAX) qrun_logflush() ;
 }
 #define LOG(m, ...) logline(m, (char const *const[]){ __VA_ARGS__ }, sizeof((char const *const[]){ __VA_ARGS__ }) / sizeof(char const *))
 

@@ -59,4 +59,6 @@ unsigned int qrun_pollfds(iopause_fd *x, unsigned int max) ;
 void qrun_pollread(iopause_fd const *x) ;
 /* Reap finished children and record their results. */
 void qrun_reap(uint64_t now) ;
+/* Write the log lines of this turn (queue-run calls it before it waits). */
+void qrun_logflush(void) ;
 #endif
