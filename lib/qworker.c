@@ -19,7 +19,7 @@ struct worker_s {
   int ctl ;                 /* our end of the socketpair; -1 once it is useless */
   int cap ;                 /* the capture file: fd 2 of every job */
   builtin_main_func *f ;
-  int busy ;                /* a job was sent, no answer yet */
+  int busy ;                /* a job was sent and has not ended */
   int poll ;                /* index in the last qworker_pollfds, or -1 */
   time_t idle ;             /* when its last job ended */
 } ;
@@ -246,7 +246,8 @@ unsigned int qworker_pollfds(iopause_fd *x, unsigned int max)
 }
 
 /* The answer to w's job: 1 and *wstat, or 0 if there is none (yet). A
-   worker that retires, or has gone, gets no more jobs. */
+   worker that retires, or has gone, gets no more jobs. It stays busy
+   until job_ended has read its capture. */
 static int answer(worker *w, int *wstat)
 {
   unsigned char a[2] ;
@@ -255,18 +256,19 @@ static int answer(worker *w, int *wstat)
   if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return 0 ;
   if (r != 2 || a[1]) { close(w->ctl) ; w->ctl = -1 ; }
   if (r != 2) return 0 ;        /* it died: its wait status will tell */
-  w->busy = 0 ;
-  w->idle = now() ;
   *wstat = (int)a[0] << 8 ;     /* as if it had exited with that code */
   return 1 ;
 }
 
-/* done() has read the capture: empty it for the next job, by putting the
-   offset that the worker's writes share back to 0. */
+/* done() reads the capture; then it is emptied for the next job, by
+   putting the offset that the worker's writes share back to 0, before the
+   worker can be given one. */
 static void job_ended(worker *w, int wstat, void (*done)(pid_t, int))
 {
   done(w->pid, wstat) ;
   if (w->cap >= 0 && lseek(w->cap, 0, SEEK_SET) < 0 && w->ctl >= 0) { close(w->ctl) ; w->ctl = -1 ; }
+  w->busy = 0 ;
+  w->idle = now() ;
 }
 
 void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int))
