@@ -13,6 +13,7 @@
 #include "root.h"
 #include "routes.h"
 #include "qremote.h"
+#include "qresult.h"
 
 #define REPORT_READMAX (4u << 20)   /* bytes of a report read */
 

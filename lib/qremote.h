@@ -63,7 +63,5 @@ int qrun_openmsg(smsg *m) ;
 /* Start argv as remote job rj for m (stdin fd0, stdout fd1): 1 ok, 0 on
    error (errno) or no free job. */
 int qrun_spawn_remote(smsg *m, char const *const *argv, int fd0, int fd1, qremote_job const *rj) ;
-void qrun_result(smsg *m, uint32_t i, int class, char const *reason, uint64_t now) ;
-void qrun_logrcpt(smsg *m, uint32_t i, char const *status, char const *reason, uint64_t now) ;
 void qrun_ready(smsg *m) ;
 #endif

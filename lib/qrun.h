@@ -11,7 +11,9 @@
      bounce          queue-inject, the DSN on stdin, envelope on fd 1
      remote          mx-lookup DOMAIN remote-send ..., see lib/qremote.h
                      (etc/routes, grouping by domain, the report)
-   Their stdout/stderr go to a pipe; the last line is the reason. */
+   Their stdout/stderr go to a pipe (or a delivery worker's capture, see
+   lib/qworker.h); the last line is the reason. Results and log lines:
+   lib/qresult.h. */
 #ifndef PM_QRUN_H
 #define PM_QRUN_H
 #include <stdint.h>
@@ -59,6 +61,7 @@ unsigned int qrun_pollfds(iopause_fd *x, unsigned int max) ;
 void qrun_pollread(iopause_fd const *x) ;
 /* Reap finished children and record their results. */
 void qrun_reap(uint64_t now) ;
-/* Write the log lines of this turn (queue-run calls it before it waits). */
+/* Write the log lines of this turn (queue-run calls it before it waits;
+   lib/qresult.c). */
 void qrun_logflush(void) ;
 #endif
