@@ -199,7 +199,7 @@ static void ended(pid_t pid, int wstat)
   char fpid[PID_FMT], fst[UINT_FMT];
   unsigned int i;
   for (i = 0; i < nchild && children[i].pid != pid; i++) ;
-  if (i == nchild) return;            /* an idle worker that went */
+  if (i == nchild) return;            /* no session of ours */
   children[i] = children[--nchild];
   if (!verbose && !wstat) return;     /* the rest is worth a line */
   fpid[pid_fmt(fpid, pid)] = 0;
@@ -211,8 +211,7 @@ static void reap(void)
 {
   int wstat;
   pid_t pid;
-  while ((pid = wait_nohang(&wstat)) > 0)
-    if (!qworker_reaped(pid, wstat, &ended)) ended(pid, wstat);
+  while ((pid = wait_nohang(&wstat)) > 0) qworker_reaped(pid, wstat, &ended);
 }
 
 /* 0: queue empty; 1: go on; 2: pause accepting a while (EMFILE and the like). */

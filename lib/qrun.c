@@ -468,8 +468,7 @@ void qrun_reap(uint64_t now)
   int wstat ;
   pid_t pid ;
   done_now = now ;
-  while ((pid = wait_nohang(&wstat)) > 0)
-    if (!qworker_reaped(pid, wstat, &job_done)) job_done(pid, wstat) ;
+  while ((pid = wait_nohang(&wstat)) > 0) qworker_reaped(pid, wstat, &job_done) ;
 }
 
 static unsigned int wfirst ;   /* where the workers' fds start in the poll array */

@@ -293,11 +293,11 @@ unsigned int qworker_expire(unsigned int maxidle)
   return next ;
 }
 
-int qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int))
+void qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int))
 {
   unsigned int i = 0 ;
   while (i < wn && W[i].pid != pid) i++ ;
-  if (i == wn) return 0 ;
+  if (i == wn) { done(pid, wstat) ; return ; }
   if (W[i].busy) {
     /* an answer sent just before it went is the job's real end */
     if (W[i].ctl >= 0) answer(&W[i], &wstat) ;
@@ -306,5 +306,4 @@ int qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int))
   if (W[i].ctl >= 0) close(W[i].ctl) ;
   if (W[i].cap >= 0) close(W[i].cap) ;
   W[i] = W[--wn] ;
-  return 1 ;
 }

@@ -57,8 +57,9 @@ pid_t qworker_run(builtin_main_func *f, char const *const *argv, char const *con
 unsigned int qworker_pollfds(iopause_fd *x, unsigned int max) ;
 /* After the poll: done(pid, wstat) for each job that ended. */
 void qworker_pollread(iopause_fd const *x, void (*done)(pid_t, int)) ;
-/* A child was reaped. If it was a worker: done(pid, status) if it had a
-   job (the status is an answer it sent before it went, else wstat), then
-   forget it and return 1. Other children: 0. */
-int qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int)) ;
+/* A child was reaped: done(pid, status) for what it stood for. A worker
+   with a job gives its job's status (an answer it sent before it went,
+   else wstat) and is forgotten; one without a job, only forgotten. Any
+   other child: done(pid, wstat). */
+void qworker_reaped(pid_t pid, int wstat, void (*done)(pid_t, int)) ;
 #endif

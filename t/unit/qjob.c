@@ -74,7 +74,7 @@ static int run(char const *what, char const *envmod, int fd1, int *wstat)
     if (iopause_g(x, n, &deadline) < 0) return 0;
     if (J.fd >= 0 && x[n - 1].revents) qjob_read(&J);
     qworker_pollread(x, &done);
-    while ((p = wait_nohang(&st)) > 0) if (!qworker_reaped(p, st, &done)) done(p, st);
+    while ((p = wait_nohang(&st)) > 0) qworker_reaped(p, st, &done);
   }
   if (ended_n == n0) return 0;
   *wstat = ended_wstat;
