@@ -64,7 +64,7 @@ check-asan: deps
 	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
 	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
 bench: deps
-	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/nofsync.so
+	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/e2e-floor $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
 run: deps
 	$(MAKE) all
