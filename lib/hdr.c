@@ -4,9 +4,11 @@
 #include <skalibs/stralloc.h>
 #include "hdr.h"
 
-/* End of the line starting at pos: the index of its LF, or len. */
+/* End of the line starting at pos: the index of its LF, or len. (s may be
+   null when len is 0: an empty stralloc; no arithmetic on it then.) */
 static size_t line_end (char const *s, size_t len, size_t pos)
 {
+  if (pos >= len) return len ;
   return pos + byte_chr(s + pos, len - pos, '\n') ;
 }
 

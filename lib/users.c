@@ -177,7 +177,8 @@ static int resolve_rec(struct resolve_s *st, char const *addr, size_t len, unsig
   r = lookup_key(st->u, a, len, &e, &kpos, &klen, &tagless) ;
   if (r < 0) return -1 ;
   if (r != USERS_ALIAS) {
-    if (inlist(st->out->s + st->start, st->out->len - st->start, a, len)) return 0 ;
+    /* out may still be empty, its s null (no arithmetic on it, then) */
+    if (st->out->len > st->start && inlist(st->out->s + st->start, st->out->len - st->start, a, len)) return 0 ;
     if (st->n >= USERS_RESOLVE_MAX) return (errno = E2BIG, -1) ;
     if (!stralloc_catb(st->out, a, len) || !stralloc_0(st->out)) return -1 ;
     st->n++ ;
