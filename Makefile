@@ -28,7 +28,7 @@ LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 
-.PHONY: all deps check check-asan bench run install clean
+.PHONY: all deps check check-asan bench fuzz run install clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
 $(B)/lib/%.o: lib/%.c lib/*.h
@@ -58,14 +58,34 @@ deps:
 check: deps
 	$(MAKE) all
 	PM_BUILD=$(abspath $(B)) prove --exec '' $(addprefix $(B)/unit/,$(UNITS)) t/*.t
+# Every sanitizer report goes to a file in build-asan/sanitizer, whichever
+# program made it (a service's stderr is its log, which no test reads): any
+# report fails the run, and is shown. CC=clang checks more (e.g. arithmetic
+# on null pointers).
+SANDIR = $(abspath build-asan)/sanitizer
 check-asan: deps
 	$(MAKE) B=build-asan STATIC= OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	  LDFLAGS='-fsanitize=address,undefined' all
-	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0 \
+	rm -rf $(SANDIR) && mkdir -p $(SANDIR) && chmod 1777 $(SANDIR)
+	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:log_path=$(SANDIR)/asan \
+	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SANDIR)/ubsan \
 	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
+	@if [ -n "$$(ls $(SANDIR))" ]; then cat $(SANDIR)/*; echo "check-asan: sanitizer reports (above, in $(SANDIR))"; exit 1; fi
 bench: deps
 	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/e2e-floor $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
+# libFuzzer over lib/'s parsers of untrusted bytes and over whole smtp-recv
+# sessions (t/fuzz), clang only: FUZZ_SECONDS per target (t/fuzz/run).
+FUZZ_SECONDS ?= 300
+FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+fuzz: deps
+	@sh tools/deps.sh fuzz
+	$(MAKE) all
+	$(MAKE) B=build-fuzz CC=clang STATIC= OPT='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' build-fuzz/libpipemail.a
+	for t in parsers session users; do \
+	  clang $(PM_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/$$t t/fuzz/$$t.c \
+	    build-fuzz/libpipemail.a -ls6 -lskarnet -lbearssl -ludns || exit 1; done
+	FUZZ=$(abspath build-fuzz) BIN=$(abspath $(B))/bin FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run
 run: deps
 	$(MAKE) all
 	PM_BUILD=$(abspath $(B)) sh tools/run.sh $(abspath run)
@@ -75,4 +95,4 @@ install: all
 	cp cmd/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	cp -R services $(DESTDIR)$(PREFIX)/share/pipemail/
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz

@@ -1,0 +1,211 @@
+/* libFuzzer target over the parsers of lib/ that take untrusted bytes:
+   the first input byte picks one, the rest is its input. Built and run by
+   `make fuzz` (clang, AddressSanitizer, UBSan); not part of make check.
+   Besides "no crash", each checks what its header promises (bounds of
+   what it returns, round trips), and aborts when that does not hold. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <skalibs/stralloc.h>
+#include "addr.h"
+#include "dsn.h"
+#include "hdr.h"
+#include "maildir.h"
+#include "queue.h"
+#include "report.h"
+#include "routes.h"
+#include "smtpc.h"
+#include "smtpcmd.h"
+#include "smtpdata.h"
+
+#define CHECK(x) do { if (!(x)) abort(); } while (0)
+
+static void fz_addr(char const *s, size_t n)
+{
+  stralloc sa = STRALLOC_ZERO;
+  size_t at = addr_at(s, n);
+  CHECK(at <= n);
+  if (addr_valid(s, n) && addr_canon(&sa, s, n)) {
+    /* a canonical valid address is valid, and its own canonical form */
+    stralloc sb = STRALLOC_ZERO;
+    CHECK(addr_valid(sa.s, sa.len));
+    CHECK(addr_canon(&sb, sa.s, sa.len) && sb.len == sa.len && !memcmp(sa.s, sb.s, sa.len));
+    stralloc_free(&sb);
+  }
+  addr_domain_valid(s, n);
+  stralloc_free(&sa);
+}
+
+static void fz_smtpcmd(char const *s, size_t n)
+{
+  char *b = malloc(n + 1), *addr, *params, *key, *value;
+  size_t alen;
+  memcpy(b, s, n);
+  b[n] = 0;
+  if (smtpcmd_path(b, n && (s[0] & 1) ? "TO" : "FROM", &addr, &alen, &params)) {
+    CHECK(addr >= b && addr + alen <= b + n && strlen(addr) == alen);
+    for (int i = 0; i < 1000 && smtpcmd_param(&params, &key, &value) == 1; i++)
+      CHECK(key >= b && key <= b + n && (!value || (value >= b && value <= b + n)));
+  }
+  free(b);
+}
+
+/* The input cut at pseudo-random places: the decoder is a state machine
+   over chunks, so the cuts must not change what comes out. */
+static void fz_smtpdata(char const *s, size_t n)
+{
+  char *out1 = malloc(n + SMTPDATA_SLACK + 1), *out2 = malloc(n + SMTPDATA_SLACK + 1);
+  smtpdata d1, d2;
+  size_t o1 = 0, o2 = 0, c1, c2 = 0, k;
+  unsigned seed = n;
+  smtpdata_init(&d1);
+  c1 = smtpdata_decode(&d1, s, n, out1, &o1);
+  CHECK(c1 <= n && o1 <= c1 + SMTPDATA_SLACK);
+  smtpdata_init(&d2);
+  while (c2 < n && !d2.done) {
+    seed = seed * 1103515245u + 12345u;
+    size_t chunk = 1 + (seed >> 16) % 64, got = 0;
+    if (chunk > n - c2) chunk = n - c2;
+    k = smtpdata_decode(&d2, s + c2, chunk, out2 + o2, &got);
+    CHECK(k <= chunk);
+    c2 += k;
+    o2 += got;
+    if (k < chunk) CHECK(d2.done);
+  }
+  CHECK(d1.done == d2.done);
+  if (d1.done) CHECK(c1 == c2 && o1 == o2 && !memcmp(out1, out2, o1) && d1.received == d2.received);
+  free(out1);
+  free(out2);
+}
+
+static void fz_hdr(char const *s, size_t n)
+{
+  size_t hlen, pos = 0;
+  hdr_field f;
+  stralloc sa = STRALLOC_ZERO;
+  hdr_split(s, n, 1000, &hlen);
+  CHECK(hlen <= n);
+  for (int i = 0; hdr_next(s, hlen, &pos, &f); i++) {
+    CHECK(i < 100000 && pos <= hlen);
+    CHECK(f.name >= s && f.name + f.namelen <= s + hlen);
+    CHECK(f.value >= s && f.value + f.valuelen <= s + hlen);
+    sa.len = 0;
+    hdr_unfold(&sa, &f);
+    hdr_is(&f, "received");
+    hdr_value_is(&f, "yes");
+  }
+  hdr_has(s, n, "x-spam", "yes");
+  CHECK(dsn_headers(s, n) <= n);
+  stralloc_free(&sa);
+}
+
+static void fz_routes(char const *s, size_t n)
+{
+  routes r = ROUTES_ZERO;
+  unsigned line;
+  char const *why;
+  char buf[ROUTE_FMT];
+  route rt;
+  if (routes_parse(&r, s, n, &line, &why)) {
+    for (size_t i = 0; i < r.n && i < 50; i++) {}
+    if (routes_find(&r, "example.com", &rt)) CHECK(route_fmt(buf, &rt) < sizeof buf);
+    if (routes_find(&r, "a.b.c.example.com", &rt)) CHECK(route_fmt(buf, &rt) < sizeof buf);
+  }
+  routes_free(&r);
+}
+
+static void fz_maildir(char const *s, size_t n)
+{
+  maildir_quota q;
+  uint64_t size;
+  char *b = malloc(n + 1);
+  memset(&q, 0, sizeof q);
+  maildir_quota_parse(s, n, &q);
+  memcpy(b, s, n);
+  b[n] = 0;
+  maildir_name_size(b, &size);
+  maildir_folder_valid(b);
+  free(b);
+}
+
+static void fz_report(char const *s, size_t n)
+{
+  report_entry rcpt[8], msg;
+  unsigned nrcpt = n ? 1 + (unsigned char)s[0] % 8 : 1;
+  char const *text;
+  size_t len;
+  stralloc sa = STRALLOC_ZERO;
+  if (report_parse(s, n, nrcpt, rcpt, &msg))
+    for (unsigned i = 0; i < nrcpt; i++) {
+      int o = report_outcome(rcpt + i, &msg, &text, &len);
+      CHECK(o == REPORT_OK || o == REPORT_PERM || o == REPORT_TEMP);
+      CHECK(text >= s && text + len <= s + n);
+    }
+  report_add(&sa, 'h', s, n);
+  CHECK(sa.len <= REPORT_TEXTMAX + 2 && sa.s[sa.len - 1] == 0 && strlen(sa.s) == sa.len - 1);
+  stralloc_free(&sa);
+}
+
+static void fz_queue(char const *s, size_t n)
+{
+  /* an envelope, then state lines applied to it */
+  size_t e = 0;
+  while (e + 1 < n && !(s[e] == 0 && s[e + 1] == 0)) e++;
+  e = e + 2 <= n ? e + 2 : n;
+  if (queue_env_check(s, e)) return;
+  qmsg m = QMSG_ZERO;
+  uint32_t nrcpt = 0;
+  for (size_t i = strlen(s) + 1; i < e && s[i]; i += strlen(s + i) + 1) nrcpt++;
+  m.rcpt = calloc(nrcpt, sizeof *m.rcpt);
+  m.nrcpt = nrcpt;
+  stralloc_0(&m.reasons);
+  for (size_t i = e; i < n;) {
+    size_t j = i;
+    while (j < n && s[j] != '\n') j++;
+    queue_state_apply(&m, s + i, j - i);
+    i = j + 1;
+  }
+  for (uint32_t i = 0; i < nrcpt; i++) CHECK(m.rcpt[i].reason < m.reasons.len);
+  queue_free(&m);
+}
+
+static void fz_smtpc(char const *s, size_t n)
+{
+  unsigned code;
+  int last;
+  uint64_t sizemax;
+  char const *name;
+  stralloc sa = STRALLOC_ZERO;
+  if (smtpc_replyline(s, n, &code, &last)) CHECK(code >= 100 && code <= 599);
+  CHECK(smtpc_esc(s, n) <= n);
+  smtpc_ehlo(s, n, &sizemax);
+  size_t nl = smtpc_replyname(s, n, &name);
+  if (nl) CHECK(name >= s && name + nl <= s + n);
+  smtpc_oneline(&sa, s, n);
+  stralloc_free(&sa);
+}
+
+static void fz_dsn(char const *s, size_t n)
+{
+  char *b = malloc(n + 1), st[16];
+  memcpy(b, s, n);
+  b[n] = 0;
+  dsn_status(st, b);
+  CHECK(strlen(st) < sizeof st);
+  dsn_diagtype(b);
+  free(b);
+}
+
+int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
+{
+  static void (*const target[])(char const *, size_t) = {
+    fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
+    fz_report, fz_queue, fz_smtpc, fz_dsn,
+  };
+  if (!size) return 0;
+  char *s = malloc(size - 1 ? size - 1 : 1);
+  memcpy(s, data + 1, size - 1);
+  target[data[0] % (sizeof target / sizeof *target)](s, size - 1);
+  free(s);
+  return 0;
+}
