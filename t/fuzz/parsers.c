@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
 #include "addr.h"
 #include "dsn.h"
 #include "hdr.h"
@@ -196,6 +197,90 @@ static void fz_dsn(char const *s, size_t n)
   free(b);
 }
 
+/* smtpc over bytes in memory, handed out in chunks of varying size. */
+typedef struct { char const *s ; size_t n, pos ; unsigned seed ; stralloc out ; } memio ;
+
+static ssize_t mem_read(void *ctx, char *buf, size_t len, tain const *deadline)
+{
+  memio *m = ctx;
+  (void)deadline;
+  if (m->pos == m->n) return 0;
+  m->seed = m->seed * 1103515245u + 12345u;
+  size_t k = 1 + (m->seed >> 16) % 200;
+  if (k > len) k = len;
+  if (k > m->n - m->pos) k = m->n - m->pos;
+  memcpy(buf, m->s + m->pos, k);
+  m->pos += k;
+  return k;
+}
+
+static int mem_write(void *ctx, char const *s, size_t len, tain const *deadline)
+{
+  (void)deadline;
+  return stralloc_catb(&((memio *)ctx)->out, s, len);
+}
+
+/* A peer's replies, read one after the other as remote-send reads them. */
+static void fz_replies(char const *s, size_t n)
+{
+  memio m = { .s = s, .n = n, .seed = n, .out = STRALLOC_ZERO };
+  smtpc_io io = { .ctx = &m, .read = mem_read, .write = mem_write };
+  smtpc c;
+  ip46 ip;
+  unsigned port = 25;   /* set only when the route gives one */
+  char *b = malloc(n + 1);
+  smtpc_init(&c, &io);
+  for (int i = 0; i < 10000; i++) {
+    int r = smtpc_getreply(&c, &tain_infinite_relative);
+    if (r == SMTPC_EOF || r == SMTPC_ERROR || r == SMTPC_BADREPLY) break;
+    CHECK(r >= 100 && r <= 599 && c.nlines >= 1 && c.nlines <= SMTPC_LINESMAX);
+    CHECK(c.reply.s[c.reply.len] == 0 && strlen(c.reply.s) <= c.reply.len);
+  }
+  smtpc_free(&c);
+  memcpy(b, s, n);
+  b[n] = 0;
+  smtpc_scan_ip(b, &ip);
+  if (smtpc_scan_route(b, &ip, &port)) CHECK(port <= 65535);
+  smtpc_scan_literal(b, &ip);
+  free(b);
+  stralloc_free(&m.out);
+}
+
+/* Our client's DATA encoder against our server's decoder: a message with
+   LF line ends, sent by smtpc (in pieces) and read back by smtpdata, is
+   the same message (with a final LF added to a last line without one). */
+static void fz_dataroundtrip(char const *s, size_t n)
+{
+  memio m = { .out = STRALLOC_ZERO };
+  smtpc_io io = { .ctx = &m, .read = mem_read, .write = mem_write };
+  smtpc c;
+  smtpdata d;
+  unsigned seed = n;
+  if (memchr(s, '\r', n)) return;   /* the decoder keeps a lone CR; CRLF becomes LF */
+  smtpc_init(&c, &io);
+  smtpc_data_begin(&c);
+  for (size_t i = 0; i < n;) {
+    seed = seed * 1103515245u + 12345u;
+    size_t k = 1 + (seed >> 16) % 300;
+    if (k > n - i) k = n - i;
+    CHECK(smtpc_data_put(&c, s + i, k, &tain_infinite_relative));
+    i += k;
+  }
+  CHECK(smtpc_data_end(&c, &tain_infinite_relative) && smtpc_flush(&c, &tain_infinite_relative));
+  smtpc_free(&c);
+  char *out = malloc(m.out.len + SMTPDATA_SLACK + 1);
+  size_t olen = 0;
+  smtpdata_init(&d);
+  /* the decoder starts after the DATA command's own CRLF */
+  size_t used = smtpdata_decode(&d, m.out.s, m.out.len, out, &olen);
+  CHECK(d.done && used == m.out.len);
+  size_t want = n + (n && s[n - 1] != '\n');
+  CHECK(olen == want && !memcmp(out, s, n));
+  if (want > n) CHECK(out[n] == '\n');
+  free(out);
+  stralloc_free(&m.out);
+}
+
 /* NUL-separated fields: sender, to, then address and reason pairs; the
    last field is the original header (me and the queue id are ours, not
    the peer's, so they are fixed here). Without that header every
@@ -237,7 +322,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
-    fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild,
+    fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);
