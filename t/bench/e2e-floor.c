@@ -50,7 +50,7 @@ static void reply(char const *s)
 }
 
 /* One line with its CRLF into line (cut at max); 0 at end of input. */
-static size_t getline_(char *line, size_t max)
+static size_t read_line(char *line, size_t max)
 {
   size_t n = 0;
   for (;;) {
@@ -139,7 +139,7 @@ static void data(void)
   size_t n;
   msglen = 0;
   reply("354 go ahead\r\n");
-  while ((n = getline_(line, sizeof line))) {
+  while ((n = read_line(line, sizeof line))) {
     char const *s = line;
     if (n == 3 && !memcmp(line, ".\r\n", 3)) { message(); return; }
     if (*s == '.') { s++; n--; }
@@ -154,7 +154,7 @@ static void session(void)
   char line[1024];
   rpos = rlen = 0;
   reply("220 floor ESMTP\r\n");
-  while (getline_(line, sizeof line)) {
+  while (read_line(line, sizeof line)) {
     if (!strncasecmp(line, "DATA", 4)) data();
     else if (!strncasecmp(line, "QUIT", 4)) { reply("221 bye\r\n"); return; }
     else reply("250 ok\r\n");
