@@ -103,4 +103,7 @@ class Scan:
                     os.killpg(pid, signal.SIGKILL)
                 except OSError:
                     pass
-        self.inst.kill(self.proc, signal.SIGKILL)
+        # only while s6-svscan is not reaped: once it is, its PID (and
+        # process group number) may already be another program's
+        if self.proc.poll() is None:
+            self.inst.kill(self.proc, signal.SIGKILL)
