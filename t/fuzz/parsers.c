@@ -108,7 +108,6 @@ static void fz_routes(char const *s, size_t n)
   char buf[ROUTE_FMT];
   route rt;
   if (routes_parse(&r, s, n, &line, &why)) {
-    for (size_t i = 0; i < r.n && i < 50; i++) {}
     if (routes_find(&r, "example.com", &rt)) CHECK(route_fmt(buf, &rt) < sizeof buf);
     if (routes_find(&r, "a.b.c.example.com", &rt)) CHECK(route_fmt(buf, &rt) < sizeof buf);
   }

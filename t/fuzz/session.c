@@ -32,7 +32,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   return 0;
 }
 
-/* queue/msg/?/ and queue/state/ emptied, so that the tmpfs does not fill */
+/* queue/msg/?/ emptied, so that the tmpfs does not fill (nothing is
+   delivered, so queue/state/ stays empty) */
 static void sweep(void)
 {
   char path[4096];
