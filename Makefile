@@ -55,22 +55,20 @@ $(B)/unit/%: t/unit/%.c t/unit/tap.h $(B)/libpipemail.a
 # make check/run install what a fresh Debian 12 machine lacks, then work.
 deps:
 	@sh tools/deps.sh
+# TESTS: the t/ scripts to run (all by default); tools/check.sh says why
+# it may copy the programs elsewhere first.
+TESTS ?= t/*.t
 check: deps
 	$(MAKE) all
-	PM_BUILD=$(abspath $(B)) prove --exec '' $(addprefix $(B)/unit/,$(UNITS)) t/*.t
-# Every sanitizer report goes to a file in build-asan/sanitizer, whichever
-# program made it (a service's stderr is its log, which no test reads): any
-# report fails the run, and is shown. CC=clang checks more (e.g. arithmetic
-# on null pointers).
-SANDIR = $(abspath build-asan)/sanitizer
+	sh tools/check.sh $(abspath $(B)) $(addprefix $(B)/unit/,$(UNITS)) $(TESTS)
+# Every sanitizer report goes to one directory, whichever program made it
+# (a service's stderr is its log, which no test reads): any report fails
+# the run, and is shown (tools/check.sh). CC=clang checks more (e.g.
+# arithmetic on null pointers).
 check-asan: deps
 	$(MAKE) B=build-asan STATIC= OPT='-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined' \
 	  LDFLAGS='-fsanitize=address,undefined' all
-	rm -rf $(SANDIR) && mkdir -p $(SANDIR) && chmod 1777 $(SANDIR)
-	PM_BUILD=$(abspath build-asan) ASAN_OPTIONS=detect_leaks=0:abort_on_error=0:log_path=$(SANDIR)/asan \
-	  UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SANDIR)/ubsan \
-	  prove --exec '' $(addprefix build-asan/unit/,$(UNITS)) t/*.t
-	@if [ -n "$$(ls $(SANDIR))" ]; then cat $(SANDIR)/*; echo "check-asan: sanitizer reports (above, in $(SANDIR))"; exit 1; fi
+	sh tools/check.sh -a $(abspath build-asan) $(addprefix build-asan/unit/,$(UNITS)) $(TESTS)
 bench: deps
 	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/e2e-floor $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run

@@ -182,6 +182,21 @@ if [ "$uid" = 0 ]; then
     find "$root/etc" -maxdepth 1 ! -name tls -exec chgrp "$group" {} + -exec chmod g+rX {} + ||
     fatal "unable to set the owners under $root"
 fi
+# The service users must reach the programs and the instance: a checkout
+# under a home of mode 0700 would give services that fail at every start.
+reach() { # user test-args...
+  u=$1; shift
+  [ "$u" = root ] || s6-setuidgid "$u" test "$@" 2>/dev/null
+}
+if [ "$uid" = 0 ] && command -v s6-setuidgid >/dev/null 2>&1; then
+  for check in "$smtpuser -x $bindir/smtp-recv" "$smtpuser -r $root/etc/me" \
+    "$queueuser -x $bindir/queue-run" "$queueuser -w $root/queue" "$loguser -w $root/log/smtp"; do
+    # shellcheck disable=SC2086 # user, test flag, path: checked above
+    reach $check && continue
+    set -- $check
+    fatal "user $1 cannot reach $3 (test $2): a directory above it is closed to other users (e.g. a home of mode 0700); use a BINDIR (-b, e.g. after make install) and a ROOT (-r) that every user can enter"
+  done
+fi
 cert=none
 [ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
 info "root=$root smtp=$ip:$port smtps=${smtpsport:+$ip:}${smtpsport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"

@@ -1,7 +1,8 @@
 #!/bin/sh
 # make run: make (or reuse) a demo instance in RUN_DIR, with a self-signed
 # certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
-# STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465.
+# STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
+# (PM_RUN_SMTP_PORT and PM_RUN_SMTPS_PORT change them).
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -10,16 +11,33 @@ run=$1
 top=$(cd "$(dirname "$0")/.." && pwd) || die "unable to find the source tree"
 bin=${PM_BUILD:-$top/build}/bin
 [ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
+sp=${PM_RUN_SMTP_PORT:-2525} ssp=${PM_RUN_SMTPS_PORT:-2465}
+
+# As root the services drop to users of their own (instance-setup(8)),
+# which cannot enter a checkout under a private directory (root's home is
+# 0700 on Debian): then the programs and the instance go where they can,
+# PM_DEMO_DIR (default /var/lib/pipemail-demo), and this says so.
+others_reach() { setpriv --reuid=65534 --regid=65534 --clear-groups test -x "$1" 2>/dev/null; }
+if [ "$(id -u)" = 0 ] && ! { others_reach "$bin/instance-setup" && others_reach "$(dirname "$run")"; }; then
+  demo=${PM_DEMO_DIR:-/var/lib/pipemail-demo}
+  mkdir -p "$demo" && chmod 755 "$demo" || die "unable to create $demo"
+  others_reach "$demo" || die "$demo: a directory above it is closed to other users; set PM_DEMO_DIR"
+  s6-svscanctl -a "$demo/run/service" 2>/dev/null &&
+    die "an s6-svscan already runs on $demo/run/service (stop it with: s6-svscanctl -t $demo/run/service)"
+  rm -rf "$demo/bin.new" && cp -R "$bin" "$demo/bin.new" && chmod -R a+rX,go-w "$demo/bin.new" &&
+    rm -rf "$demo/bin" && mv "$demo/bin.new" "$demo/bin" || die "unable to copy the programs to $demo/bin"
+  echo "run: info: the service users cannot enter $top (a directory above it is private):" \
+    "programs copied to $demo/bin, demo instance in $demo/run" >&2
+  bin=$demo/bin run=$demo/run
+elif s6-svscanctl -a "$run/service" 2>/dev/null; then
+  die "an s6-svscan already runs on $run/service (stop it with: s6-svscanctl -t $run/service)"
+fi
 PATH=$bin:$PATH PIPEMAIL_ROOT=$run
 export PATH PIPEMAIL_ROOT
 svc=$run/service
 
-if s6-svscanctl -a "$svc" 2>/dev/null; then
-  die "an s6-svscan already runs on $svc (stop it with: s6-svscanctl -t $svc)"
-fi
-
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s 2525 -S 2465 -c -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -S "$ssp" -c -i 127.0.0.1 \
     -d example.test -m mx.example.test
 }
 setup || die "instance-setup failed"
@@ -57,21 +75,21 @@ if s6-svwait -U -t 10000 "$svc/smtp" "$svc/smtps" 2>/dev/null; then
   cat <<EOF
 
 pipemail is running: instance $run
-SMTP with STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
+SMTP with STARTTLS on 127.0.0.1:$sp, SMTP over implicit TLS on 127.0.0.1:$ssp
 (self-signed certificate for mx.example.test: $run/etc/tls/cert.pem).
 Local domain example.test, user demo@example.test (password demo),
 postmaster@example.test -> demo@example.test.
 
 Send a mail (swaks does not check the certificate unless --tls-verify):
-  swaks --server 127.0.0.1:2525 --from you@example.org --to demo@example.test
-  swaks --server 127.0.0.1:2525 --tls --from you@example.org --to demo@example.test
-  swaks --server 127.0.0.1:2465 --tlsc --from you@example.org --to demo@example.test
+  swaks --server 127.0.0.1:$sp --from you@example.org --to demo@example.test
+  swaks --server 127.0.0.1:$sp --tls --from you@example.org --to demo@example.test
+  swaks --server 127.0.0.1:$ssp --tlsc --from you@example.org --to demo@example.test
 Python's smtplib, STARTTLS and implicit TLS, not checking the certificate:
-  python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", 2525); s.starttls(context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
-  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", 2465, context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", $sp); s.starttls(context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", $ssp, context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
 By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
-  openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:2525
-  openssl s_client -quiet -crlf -connect 127.0.0.1:2465
+  openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:$sp
+  openssl s_client -quiet -crlf -connect 127.0.0.1:$ssp
 It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS).
 Logs: $run/log/{smtp,smtps,queue}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
