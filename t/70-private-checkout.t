@@ -36,6 +36,7 @@ TESTS = 't/19-s6.t t/30-maildir-deliver.t'
 MSG = 'From: you@example.org\r\nTo: demo@example.test\r\nSubject: private\r\n\r\nhello\r\n'
 tmp = tempfile.mkdtemp(prefix='pm-t70-')   # 0700, as mkdtemp makes it
 procs = []
+dirs = [tmp]
 
 
 def cleanup():
@@ -46,12 +47,14 @@ def cleanup():
             except OSError:
                 pass
             p.wait()
-    shutil.rmtree(tmp, ignore_errors=True)
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 def clone(owner=None):
-    """A clone of this checkout in a fresh 0700 directory."""
-    d = tempfile.mkdtemp(dir=tmp)
+    """A clone of this checkout in a fresh 0700 directory (OWNER's)."""
+    d = tempfile.mkdtemp(dir=None if owner else tmp, prefix='pm-t70-')
+    dirs.append(d)
     p = os.path.join(d, 'pipemail')
     subprocess.run(['git', 'clone', '-q', TOP, p], check=True)
     if owner:
@@ -95,7 +98,10 @@ def send_starttls(port):
 
 def stop_run(pr):
     """Ctrl-C as a terminal sends it: to the whole foreground group."""
-    os.killpg(pr.pid, signal.SIGINT)
+    try:
+        os.killpg(pr.pid, signal.SIGINT)
+    except ProcessLookupError:
+        pass
     try:
         rest = pr.communicate(timeout=30)[0]
     except subprocess.TimeoutExpired:
