@@ -62,10 +62,14 @@ def clone(owner=None):
     return d, p
 
 
-def as_user(user, home, args):
+def as_user(user, home, args, extra=None):
+    """ARGS as USER, with the environment a login would give it (not
+    root's PATH, which may name directories USER cannot enter)."""
+    env = ['%s=%s' % kv for kv in (extra or {}).items()]
     if user is None:
-        return args
-    return ['s6-setuidgid', user, 'env', 'HOME=' + home] + args
+        return ['env'] + env + args
+    return ['s6-setuidgid', user, 'env', '-i', 'PATH=/usr/local/bin:/usr/bin:/bin',
+            'HOME=' + home, 'USER=' + user, 'LOGNAME=' + user, 'LANG=C.UTF-8'] + env + args
 
 
 def make_check(user, home, p):
@@ -77,7 +81,7 @@ def make_check(user, home, p):
 def make_run(user, home, p, env):
     """make run in the background until it says it is running; returns
     (process, what it printed, where the mail lands)."""
-    pr = subprocess.Popen(as_user(user, home, ['make', '-C', p, 'run']), env=env,
+    pr = subprocess.Popen(as_user(user, home, ['make', '-C', p, 'run'], env),
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, start_new_session=True)
     procs.append(pr)
@@ -118,7 +122,7 @@ def delivered(maildir):
 
 def run_path(label, user, home, p, demo_dir):
     sp, ssp = free_port(), free_port()
-    env = dict(os.environ, PM_RUN_SMTP_PORT=str(sp), PM_RUN_SMTPS_PORT=str(ssp))
+    env = dict(PM_RUN_SMTP_PORT=str(sp), PM_RUN_SMTPS_PORT=str(ssp))
     if demo_dir:
         env['PM_DEMO_DIR'] = demo_dir
     pr, out = make_run(user, home, p, env)
