@@ -148,7 +148,8 @@ t.ok(str(sport) in srun and not re.search(r'@[A-Z]+@', srun), 'smtps/run has the
 t.ok(not re.search(r'@[A-Z]+@', read(os.path.join(inst.root, 'service/smtp/run'))),
      'no placeholder left in smtp/run')
 t.eq(read(os.path.join(inst.root, 'service/smtps/notification-fd')).strip(), '3', 'smtps notification-fd is 3')
-t.ok('/log/smtps' in read(os.path.join(inst.root, 'service/smtps/log/run')), 'smtps logs into log/smtps')
+t.ok(inst.root + '/service/smtp/log/run' in read(os.path.join(inst.root, 'service/smtps/log/run')),
+     'smtps/log runs the smtp log script (log/smtps by its directory, checked below)')
 
 before = (tree(inst.root, 'service'), tree(inst.root, 'etc/tls'))
 r = setup(inst, port, sport)
