@@ -6,6 +6,7 @@ import os
 import pwd
 import signal
 import subprocess
+import sys
 
 from pmtest import wait_for
 
@@ -74,12 +75,34 @@ class Scan:
     def wait_up(self, name, ready=True, timeout=15):
         """Up and, if the service notifies readiness, ready."""
         d = self.dir(name)
-        if not wait_for(lambda: subprocess.run(['s6-svok', d]).returncode == 0, timeout):
+        # s6-svok is true once s6-supervise holds its lock, a moment before
+        # it writes supervise/status, which s6-svwait reads at once (and
+        # fails, ENOENT, without it): wait for both.
+        if not wait_for(lambda: subprocess.run(['s6-svok', d]).returncode == 0 and
+                        os.path.exists(os.path.join(d, 'supervise', 'status')), timeout):
+            self.explain(name)
             return False
         r = subprocess.run(['s6-svwait', '-U' if ready else '-u', '-t', str(timeout * 1000), d],
                            stderr=subprocess.PIPE)
         self.note(name)
+        if r.returncode != 0:
+            sys.stderr.write('# s6-svwait %s: exit %d: %s; s6-svscan %s\n' % (
+                name, r.returncode, r.stderr.decode(errors='replace'),
+                'alive' if self.proc.poll() is None else 'exited %s' % self.proc.returncode))
+            self.explain(name)
         return r.returncode == 0
+
+    def explain(self, name):
+        """Why a service is not up, on stderr (prove shows it)."""
+        for n in sorted(os.listdir(self.svc)):
+            if not n.startswith('.'):
+                sys.stderr.write('# %s: %s\n' % (n, svstat(self.dir(n), 'up,wantedup,ready,pid,exitcode,signal')))
+        for p in (os.path.join(self.inst.root, 'log', name, 'current'), self.proc.logfile):
+            try:
+                with open(p, errors='replace') as f:
+                    sys.stderr.write('# %s:\n%s\n' % (p, f.read()[-3000:]))
+            except OSError:
+                pass
 
     def note(self, name):
         pid = svpid(self.dir(name))
