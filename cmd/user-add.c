@@ -128,7 +128,9 @@ int main (int argc, char const *const *argv)
   if (!users_mailbox_path(&path, mailbox)) strerr_diefusys(111, "stralloc_catb") ;
   mkparents(path.s) ;
   if (!maildir_make(path.s, 0)) strerr_diefusys(111, "make Maildir ", path.s) ;
-  if (quota) {
+  {
+    /* quota 0 and no maildirsize: none made; an old one (a Maildir kept
+       from before) is told the new limit */
     maildir_quota q = MAILDIR_QUOTA_ZERO ;
     if (!maildir_quota_get(path.s, &q, 1, quota)) strerr_diefusys(111, "write ", path.s, "/maildirsize") ;
   }

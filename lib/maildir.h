@@ -57,6 +57,18 @@ int maildir_commit_fd (char const *dir, int fd, char const *newname) ;
    followed by nothing, ',' or ':'. 1 found, 0 not found, -1 error. */
 int maildir_find_suffix (char const *dir, char const *suffix) ;
 
+/* Subscribe the folder (as for maildir_folder_valid) in the Maildir's
+   "subscriptions" file, Dovecot's: one mailbox name a line, relative to
+   the namespace ("Junk", "Work.Projects"); after a "V\t2\n\n" header
+   (Dovecot's version 2) the levels are separated by '\t' instead. A name
+   already listed is not added again; the other lines are kept as they
+   are. Written as Dovecot writes it: "subscriptions.lock" made with
+   O_EXCL (waited for at most 2 s; taken over when untouched for 30 s),
+   then renamed over the file. 0 with EFBIG if the file is larger than
+   MAILDIR_SUBS_MAX bytes (left alone), EAGAIN if the lock stays taken. */
+#define MAILDIR_SUBS_MAX 65536
+int maildir_subscribe (char const *maildir, char const *folder) ;
+
 /* Maildir++ quota of a Maildir (the top one: its folders count too). */
 typedef struct maildir_quota_s maildir_quota ;
 struct maildir_quota_s {

@@ -226,6 +226,11 @@ int mdeliver_main (int argc, char const *const *argv)
   if (folder)
   {
     if (!maildir_folder_path(&target, maildir, folder)) die_nomem() ;
+    /* a new folder is subscribed, or IMAP clients that show subscribed
+       folders only never show it; before it is made, so that after a
+       crash in between the next delivery still finds it new */
+    if (!maildir_check(target.s) && !maildir_subscribe(maildir, folder))
+      strerr_warnwusys("subscribe to folder ", folder, " in ", maildir, "/subscriptions") ;
     if (!maildir_make(target.s, 1)) die_sys("create folder ", target.s) ;
   }
   else if (!stralloc_cats(&target, maildir) || !stralloc_0(&target)) die_nomem() ;

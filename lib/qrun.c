@@ -147,7 +147,8 @@ static void start_mailbox(smsg *m, uint32_t i, users_entry const *e, uint64_t no
   idx[uint32_fmt(idx, i)] = 0 ;
   if (!users_mailbox_path(&path, e->mailbox)) { qrun_result(m, i, QJOB_TEMP, "4.3.0 out of memory", now) ; return ; }
   argv[n++] = "maildir-deliver" ;
-  if (e->quota) { argv[n++] = "-q" ; argv[n++] = q ; }
+  /* always: 0 (none) must lift a limit an older maildirsize holds */
+  argv[n++] = "-q" ; argv[n++] = q ;
   argv[n++] = path.s ;
   argv[n] = 0 ;
   /* "NAME=value\0" x 4, then pointers into ev */

@@ -41,6 +41,7 @@ struct session_s {
   char const *authuser ;   /* AUTH comes later; 0 = not authenticated */
   int relay ;              /* $RELAYCLIENT: may send to foreign domains */
   int inmail ;             /* between MAIL and the end of DATA/RSET */
+  int utf8 ;               /* this MAIL had SMTPUTF8 */
   stralloc env ;           /* envelope: Fsender\0 Trcpt\0 ... */
   size_t rcpt1 ;           /* offset in env of the first recipient */
   unsigned long nrcpt, errors ;
@@ -110,14 +111,17 @@ static void nomem(void) { strerr_diefu(111, "allocate memory"); }
 static void txn_reset(session *s)
 {
   s->inmail = 0;
+  s->utf8 = 0;
   s->env.len = 0;
   s->nrcpt = 0;
 }
 
-/* The one place that names the protocol for Received: (RFC 3848). */
+/* The one place that names the protocol for Received: (RFC 3848; RFC
+   6531 3.7.3: UTF8SMTP... for a transaction whose MAIL had SMTPUTF8). */
 static char const *received_proto(session const *s)
 {
   if (!s->esmtp) return "SMTP";
+  if (s->utf8) return s->c.tls ? s->authuser ? "UTF8SMTPSA" : "UTF8SMTPS" : s->authuser ? "UTF8SMTPA" : "UTF8SMTP";
   if (s->c.tls) return s->authuser ? "ESMTPSA" : "ESMTPS";
   return s->authuser ? "ESMTPA" : "ESMTP";
 }
@@ -261,7 +265,7 @@ static void c_mail(session *s, char *arg)
 {
   char *addr, *params, *k, *v;
   size_t alen;
-  int r;
+  int r, utf8 = 0;
   if (s->requiretls && !s->c.tls) { bad(s, "530 5.7.0 Must issue a STARTTLS command first"); return; }
   if (!s->helo.len) { bad(s, "503 5.5.1 send EHLO or HELO first"); return; }
   if (s->inmail) { bad(s, "503 5.5.1 nested MAIL command"); return; }
@@ -279,11 +283,13 @@ static void c_mail(session *s, char *arg)
       if (!v || (strcasecmp(v, "7BIT") && strcasecmp(v, "8BITMIME"))) { bad(s, "555 5.5.4 unsupported BODY type"); return; }
     } else if (!strcasecmp(k, "SMTPUTF8")) {
       if (v) { bad(s, "555 5.5.4 SMTPUTF8 takes no value"); return; }
+      utf8 = 1;
     } else { bad(s, "555 5.5.4 unsupported parameter"); return; }
   }
   if (r < 0) { bad(s, "501 5.5.4 bad parameter syntax"); return; }
   if (!stralloc_copyb(&s->env, "F", 1) || !stralloc_catb(&s->env, addr, alen + 1)) nomem();
   s->inmail = 1;
+  s->utf8 = utf8;
   s->nrcpt = 0;
   say(s, "250 2.1.0 ok");
 }

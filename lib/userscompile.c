@@ -307,7 +307,7 @@ int users_compile(stralloc *err)
   if (mkdir(etc.s, 0755) < 0 && errno != EEXIST) goto end ;
   fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) ;
   if (fd < 0) goto end ;
-  if (!cdbmake_start(&c.cm, fd)) goto end ;
+  if (!usrc_keepmode(fd, cdbpath.s) || !cdbmake_start(&c.cm, fd)) goto end ;
   if (!compile_sources(&c)) goto end ;
   if (!cdbmake_finish(&c.cm) || fd_sync(fd) < 0) goto end ;
   if (close(fd) < 0) { fd = -1 ; goto end ; }

@@ -89,7 +89,8 @@ int users_find(char const *addr, size_t len, stralloc *where)
   return r ? r : find_in(USRC_ALIASES, addr, len, where) ;
 }
 
-/* Replace ROOT/rel with s: rel.tmp, fsync, rename, fsync etc/. */
+/* Replace ROOT/rel with s: rel.tmp (rel's owner, group and mode), fsync,
+   rename, fsync etc/. */
 static int replace(char const *rel, char const *s, size_t len)
 {
   stralloc path = STRALLOC_ZERO, tmp = STRALLOC_ZERO ;
@@ -98,7 +99,7 @@ static int replace(char const *rel, char const *s, size_t len)
    || !stralloc_cats(&tmp, ".tmp") || !stralloc_0(&tmp)) goto end ;
   fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) ;
   if (fd < 0) goto end ;
-  if (allwrite(fd, s, len) < len || fd_sync(fd) < 0) { e = errno ; fd_close(fd) ; unlink(tmp.s) ; errno = e ; goto end ; }
+  if (!usrc_keepmode(fd, path.s) || allwrite(fd, s, len) < len || fd_sync(fd) < 0) { e = errno ; fd_close(fd) ; unlink(tmp.s) ; errno = e ; goto end ; }
   if (close(fd) < 0 || rename(tmp.s, path.s) < 0) { e = errno ; unlink(tmp.s) ; errno = e ; goto end ; }
   path.len = byte_rchr(path.s, path.len, '/') ;
   path.s[path.len] = 0 ;

@@ -73,6 +73,31 @@ size_t usrc_field_end(char const *s, size_t len, char sep)
   return len ;
 }
 
+int usrc_keepmode(int fd, char const *path)
+{
+  struct stat st ;
+  int r ;
+  if (stat(path, &st) == 0) {
+    /* Not root: the owner cannot change, the group only to one of ours;
+       the file then stays the caller's, as it was before. */
+    if (fchown(fd, st.st_uid, st.st_gid) < 0
+     && (errno != EPERM || (fchown(fd, -1, st.st_gid) < 0 && errno != EPERM))) return 0 ;
+    return fchmod(fd, st.st_mode & 0777) == 0 ;
+  }
+  if (errno != ENOENT) return 0 ;
+  {
+    stralloc dir = STRALLOC_ZERO ;
+    size_t n = str_len(path), slash = byte_rchr(path, n, '/') ;
+    if (slash == n) r = stralloc_copys(&dir, ".") ;
+    else r = stralloc_copyb(&dir, path, slash ? slash : 1) ;
+    r = r && stralloc_0(&dir) && stat(dir.s, &st) == 0 ;
+    stralloc_free(&dir) ;
+    if (!r) return 0 ;
+  }
+  if (fchown(fd, -1, st.st_gid) < 0 && errno != EPERM) return 0 ;
+  return fchmod(fd, 0640) == 0 ;
+}
+
 int usrc_dirsync(char const *path)
 {
   int fd = open_read(path), r ;

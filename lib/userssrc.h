@@ -27,6 +27,12 @@ void usrc_trim (char const **s, size_t *len) ;
 /* Index of the first sep outside a quoted string, or len. */
 size_t usrc_field_end (char const *s, size_t len, char sep) ;
 
+/* Give fd, the new file about to replace path, the owner, group and mode
+   of path, or if there is none the group of path's directory: so a file
+   compiled or edited by root stays readable by the services' group that
+   instance-setup gave etc/. 1 ok, 0 error (errno). */
+int usrc_keepmode (int fd, char const *path) ;
+
 /* fsync the directory path. 1 ok, 0 error. */
 int usrc_dirsync (char const *path) ;
 #endif

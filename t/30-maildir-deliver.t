@@ -161,12 +161,38 @@ jd = os.path.join(md, '.Junk')
 rc, err = deliver(md, b'Subject: s\nX-Spam-Flag: YES\n\nbuy\n')
 t.ok(rc == 0 and len(files(jd)) == 1 and not files(md), 'X-Spam-Flag: YES -> .Junk', err)
 t.ok(os.path.isfile(os.path.join(jd, 'maildirfolder')), '.Junk made a folder')
+subs = os.path.join(md, 'subscriptions')
+
+
+def subscribed():
+    try:
+        with open(subs) as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+t.eq(subscribed(), 'Junk\n', 'the new Junk folder is subscribed (Dovecot\'s subscriptions file)')
 rc, err = deliver(md, b'Subject: s\nx-spam:   yes \n\nbuy\n')
 t.ok(rc == 0 and len(files(jd)) == 2, 'x-spam: yes (any case, blanks) -> .Junk')
 rc, err = deliver(md, b'Subject: s\nX-Spam: No\nX-Spam-Flag: NO\n\nX-Spam: Yes\n')
 t.ok(rc == 0 and len(files(md)) == 1 and len(files(jd)) == 2, 'X-Spam: No, and Yes in the body only -> inbox')
 rc, err = deliver(md, b'Subject: s\nX-Spam-Flag: YES\n\nbuy\n', ['-f', 'Work'])
 t.ok(rc == 0 and len(files(os.path.join(md, '.Work'))) == 1 and len(files(jd)) == 2, 'spam with -f: -f wins')
+t.eq(subscribed(), 'Junk\nWork\n', 'a folder -f makes is subscribed too, once, the others kept')
+with open(subs, 'w') as f:
+    f.write('V\t2\n\nSent\n')
+rc, err = deliver(md, b'Subject: s\nX-Spam-Flag: YES\n\nbuy\n')
+t.ok(rc == 0 and len(files(jd)) == 3 and subscribed() == 'V\t2\n\nSent\n',
+     'into an existing folder: an unsubscribed Junk stays unsubscribed', subscribed())
+rc, err = deliver(md, MSG, ['-f', 'Lists.pipemail'])
+t.eq(subscribed(), 'V\t2\n\nSent\nLists\tpipemail\n', 'version 2 file: levels separated by a tab')
+with open(subs + '.lock', 'w') as f:
+    pass
+rc, err = deliver(md, MSG, ['-f', 'Busy'])
+t.ok(rc == 0 and len(files(os.path.join(md, '.Busy'))) == 1 and 'warning: unable to subscribe' in err,
+     'subscriptions locked by someone else: delivered all the same, with a warning', err)
+t.ok(os.path.exists(subs + '.lock') and 'Busy' not in subscribed(), "... the other's lock and file untouched")
 
 # -- loops ----------------------------------------------------------------
 md = new_maildir()

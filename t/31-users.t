@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance  # noqa: E402
+from pmtest import TAP, Instance, wait_for  # noqa: E402
 
 t = TAP()
 
@@ -184,3 +184,33 @@ r = inst2.run(['config-make'])
 t.eq(cdb_dump(os.path.join(inst2.root, 'etc/users.cdb')), {}, 'no sources: empty cdb')
 r = inst2.run(['user-add', 'first@fresh.test'], input='pw\n')
 t.eq(read(inst2, 'etc/domains'), 'fresh.test\n', 'etc/domains created')
+
+# -- quota 0 lifts a limit an earlier maildirsize holds ------------------------
+# (Dovecot, with a limit of 0 from its userdb, does the same: the limits
+# line becomes 0S and the usage is kept.)
+inst3 = Instance(users={'full@example.test': 'pw', 'kept@example.test': 'pw'},
+                 quotas={'full@example.test': 1000, 'kept@example.test': 1000})
+ms3 = os.path.join(inst3.maildir('full@example.test'), 'maildirsize')
+t.eq(read(inst3, 'mail/example.test/full/maildirsize').splitlines()[0], '1000S', 'quota 1000: maildirsize says so')
+write(inst3, 'etc/users', '\n'.join(
+    ':'.join(f[:3] + ['0' if f[0] == 'full@example.test' else f[3]])
+    for f in (ln.split(':') for ln in users_lines(inst3))) + '\n')
+inst3.run(['config-make'])
+# a Maildir kept from an earlier user, its maildirsize with it
+os.makedirs(os.path.join(inst3.maildir('again@example.test'), 'new'))
+write(inst3, 'mail/example.test/again/maildirsize', '1000S\n0 0\n')
+inst3.run(['user-add', '-q', '0', 'again@example.test'], input='pw\n')
+t.eq(read(inst3, 'mail/example.test/again/maildirsize').splitlines()[0], '0S',
+     'user-add -q 0 over an old maildirsize: 0S')
+inst3.start_queue()
+big = b'From: a@example.org\nSubject: big\n\n' + b'x' * 4000 + b'\n'
+for rcpt in ('full@example.test', 'kept@example.test'):
+    t.eq(inst3.inject('a@example.org', [rcpt], big), 0, 'queued a 4000-byte message for ' + rcpt)
+t.ok(wait_for(lambda: inst3.queue_ids() == [], 60), 'queue empty: both delivered or bounced')
+t.eq(len(inst3.mails('full@example.test')), 1, 'quota 0 in etc/users: delivered despite the 1000S maildirsize')
+with open(ms3) as f:
+    lines = f.read().splitlines()
+t.ok(lines[0] == '0S' and len(lines) == 3 and lines[2].endswith(' 1'),
+     'maildirsize rewritten as 0S (no limit), usage still counted', lines)
+t.eq(inst3.mails('kept@example.test'), [], 'quota 1000 still enforced for another user')
+inst3.stop()

@@ -140,6 +140,30 @@ s.quit()
 rcv = received(mail_with('cleartext'))
 t.ok(' with ESMTP id ' in rcv and 'using' not in rcv, 'no STARTTLS: with ESMTP, no TLS comment', rcv)
 
+# SMTPUTF8 in MAIL (RFC 6531 3.7.3): with UTF8SMTP, UTF8SMTPS; per transaction
+s = smtplib.SMTP('127.0.0.1', sport, timeout=20)
+s.sendmail('jos\u00e9@remote.test', [DEMO], 'Subject: utf8 clear\r\n\r\nhi\r\n'.encode(), mail_options=['SMTPUTF8'])
+t.eq(s.docmd('MAIL FROM:<p@remote.test> SMTPUTF8 XFOO=1')[0], 555, 'a refused MAIL with SMTPUTF8: 555')
+s.sendmail('p@remote.test', [DEMO], 'Subject: after utf8 clear\r\n\r\nhi\r\n')
+s.quit()
+rcv = received(mail_with('utf8 clear'))
+t.ok(' with UTF8SMTP id ' in rcv and 'using' not in rcv, 'SMTPUTF8 in cleartext: with UTF8SMTP', rcv)
+rcv = received(mail_with('after utf8 clear'))
+t.ok(' with ESMTP id ' in rcv, 'the next mails of the session, without SMTPUTF8 (one refused with it): with ESMTP', rcv)
+s = smtplib.SMTP('127.0.0.1', sport, timeout=20)
+s.starttls(context=ctx_ip())
+s.sendmail('jos\u00e9@remote.test', [DEMO], 'Subject: utf8 starttls\r\n\r\nhi\r\n'.encode(), mail_options=['SMTPUTF8'])
+s.sendmail('p@remote.test', [DEMO], 'Subject: after utf8 starttls\r\n\r\nhi\r\n')
+s.quit()
+rcv = received(mail_with('utf8 starttls'))
+t.ok(' with UTF8SMTPS id ' in rcv and USING in rcv, 'SMTPUTF8 after STARTTLS: with UTF8SMTPS', rcv)
+check_tls_mail('after utf8 starttls', 'the next mail over TLS, without SMTPUTF8')
+s = smtplib.SMTP_SSL('127.0.0.1', iport, timeout=20, context=ctx_ip())
+s.sendmail('p@remote.test', [DEMO], 'Subject: utf8 implicit\r\n\r\nhi\r\n', mail_options=['SMTPUTF8'])
+s.quit()
+rcv = received(mail_with('utf8 implicit'))
+t.ok(' with UTF8SMTPS id ' in rcv, 'SMTPUTF8 over implicit TLS (ASCII addresses): with UTF8SMTPS', rcv)
+
 
 # -- replies -----------------------------------------------------------------
 def starttls_raw(port, extra=b'', ehlo=True):

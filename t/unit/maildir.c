@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include <skalibs/djbunix.h>
@@ -184,6 +185,51 @@ static void test_fs (void)
   stralloc_free(&sa) ;
 }
 
+static void test_subscribe (void)
+{
+  struct stat st, st2 ;
+  char big[MAILDIR_SUBS_MAX + 2] ;
+  ok(maildir_subscribe(top, "Junk") && stat(P("subscriptions"), &st) == 0, "subscribe: file made");
+  is_str(slurp_rel("subscriptions"), "Junk\n", "subscribe: one name a line");
+  ok((st.st_mode & 0777) == 0600, "subscribe: mode from the Maildir's 700 (%o)", (unsigned)(st.st_mode & 0777));
+  ok(maildir_subscribe(top, "Junk") && stat(P("subscriptions"), &st2) == 0 && st2.st_ino == st.st_ino,
+     "subscribe: listed already, file untouched");
+  ok(stat(P("subscriptions.lock"), &st) < 0, "subscribe: no lock left");
+  put("subscriptions", "INBOX\nSent\nTrash") ;
+  chmod(P("subscriptions"), 0640) ;
+  ok(maildir_subscribe(top, "Work.Projects"), "subscribe: a nested folder");
+  is_str(slurp_rel("subscriptions"), "INBOX\nSent\nTrash\nWork.Projects\n", "subscribe: others kept, a missing newline added");
+  ok(stat(P("subscriptions"), &st) == 0 && (st.st_mode & 0777) == 0640, "subscribe: the file's mode kept");
+  put("subscriptions", "V\t2\n\nSent\nWork\tProjects\n") ;
+  ok(maildir_subscribe(top, "Work.Projects") && maildir_subscribe(top, "Junk") && maildir_subscribe(top, "A.B.C"),
+     "subscribe: Dovecot's version 2");
+  is_str(slurp_rel("subscriptions"), "V\t2\n\nSent\nWork\tProjects\nJunk\nA\tB\tC\n",
+         "subscribe: version 2 kept, levels separated by tabs, no duplicate");
+  put("subscriptions", "Junkmail\nxJunk\n") ;
+  ok(maildir_subscribe(top, "Junk"), "subscribe: names that only contain it");
+  is_str(slurp_rel("subscriptions"), "Junkmail\nxJunk\nJunk\n", "subscribe: whole lines compared");
+  ok(!maildir_subscribe(top, "../x") && errno == EINVAL && !maildir_subscribe(top, "") && errno == EINVAL,
+     "subscribe: invalid folder names refused");
+  memset(big, 'x', sizeof big - 1) ; big[sizeof big - 1] = 0 ;
+  big[sizeof big - 2] = '\n' ;
+  put("subscriptions", big) ;
+  ok(!maildir_subscribe(top, "Junk") && errno == EFBIG, "subscribe: a file over %d bytes is refused", MAILDIR_SUBS_MAX);
+  ok(stat(P("subscriptions"), &st) == 0 && st.st_size == (off_t)sizeof big - 1 && stat(P("subscriptions.lock"), &st) < 0,
+     "subscribe: ... and left alone, no lock left");
+  put("subscriptions", "Sent\n") ;
+  put("subscriptions.lock", "") ;
+  ok(!maildir_subscribe(top, "Junk") && errno == EAGAIN, "subscribe: a fresh lock (an IMAP server's) is waited for, then given up");
+  is_str(slurp_rel("subscriptions"), "Sent\n", "subscribe: ... file unchanged");
+  ok(stat(P("subscriptions.lock"), &st) == 0, "subscribe: ... the other's lock kept");
+  {
+    struct timespec old[2] = { { .tv_sec = time(0) - 60 }, { .tv_sec = time(0) - 60 } } ;
+    utimensat(AT_FDCWD, P("subscriptions.lock"), old, 0) ;
+  }
+  ok(maildir_subscribe(top, "Junk"), "subscribe: a stale lock (untouched for 30 s) is taken over");
+  is_str(slurp_rel("subscriptions"), "Sent\nJunk\n", "subscribe: ... and the file written");
+  unlink(P("subscriptions")) ;
+}
+
 int main (void)
 {
   char const *t = getenv("TMPDIR") ;
@@ -193,6 +239,7 @@ int main (void)
   test_names() ;
   test_parse() ;
   test_fs() ;
+  test_subscribe() ;
   rm_rf(top) ;
   return done_testing() ;
 }
