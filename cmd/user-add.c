@@ -13,6 +13,7 @@
 #include "addr.h"
 #include "maildir.h"
 #include "pwhash.h"
+#include "root.h"
 #include "users.h"
 
 #define USAGE "user-add [-q QUOTABYTES] [-m MAILBOX] ADDRESS"
@@ -47,6 +48,28 @@ static void read_password(stralloc *pw)
   if (pw->len && pw->s[pw->len - 1] == '\r') pw->len-- ;
 }
 
+/* Run as root, what this makes goes to the owner of ROOT/mail (the
+   queue's user, instance-setup(8)), or delivery could not write it until
+   instance-setup ran again. lchown: a symbolic link planted in the tree is
+   not followed. Nothing to do when mail/ is root's. */
+static struct stat mailowner ;
+static int givemail ;
+
+static void mailowner_init(void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  if (geteuid()) return ;
+  if (!pm_path(&sa, "mail")) strerr_diefusys(111, "stralloc_catb") ;
+  givemail = !stat(sa.s, &mailowner) && mailowner.st_uid ;
+  stralloc_free(&sa) ;
+}
+
+static void give(char const *path)
+{
+  if (givemail && lchown(path, mailowner.st_uid, mailowner.st_gid) < 0 && errno != ENOENT)
+    strerr_diefusys(111, "chown ", path) ;
+}
+
 /* mkdir -p of the directories above path. */
 static void mkparents(char const *path)
 {
@@ -57,9 +80,23 @@ static void mkparents(char const *path)
   for (size_t i = 1 ; i < n ; i++) {
     if (buf[i] != '/') continue ;
     buf[i] = 0 ;
-    if (mkdir(buf, 0755) < 0 && errno != EEXIST) strerr_diefusys(111, "mkdir ", buf) ;
+    if (mkdir(buf, 0755) == 0) give(buf) ;
+    else if (errno != EEXIST) strerr_diefusys(111, "mkdir ", buf) ;
     buf[i] = '/' ;
   }
+}
+
+static void give_maildir(char const *path)
+{
+  static char const *const sub[] = { "", "/new", "/cur", "/tmp", "/maildirsize" } ;
+  stralloc sa = STRALLOC_ZERO ;
+  for (unsigned int i = 0 ; i < sizeof sub / sizeof *sub ; i++) {
+    sa.len = 0 ;
+    if (!stralloc_cats(&sa, path) || !stralloc_cats(&sa, sub[i]) || !stralloc_0(&sa))
+      strerr_diefusys(111, "stralloc_catb") ;
+    give(sa.s) ;
+  }
+  stralloc_free(&sa) ;
 }
 
 static int mailbox_ok(char const *s)
@@ -126,6 +163,7 @@ int main (int argc, char const *const *argv)
     case -1 : strerr_diefusys(111, "read etc/users or etc/aliases") ;
   }
   if (!users_mailbox_path(&path, mailbox)) strerr_diefusys(111, "stralloc_catb") ;
+  mailowner_init() ;
   mkparents(path.s) ;
   if (!maildir_make(path.s, 0)) strerr_diefusys(111, "make Maildir ", path.s) ;
   {
@@ -134,6 +172,7 @@ int main (int argc, char const *const *argv)
     maildir_quota q = MAILDIR_QUOTA_ZERO ;
     if (!maildir_quota_get(path.s, &q, 1, quota)) strerr_diefusys(111, "write ", path.s, "/maildirsize") ;
   }
+  give_maildir(path.s) ;
   if (!users_add_line("etc/users", line.s, line.len, addr.s + at + 1, addr.len - at - 1, &err)) {
     if (err.len) strerr_dief(100, err.s, " (etc/users left unchanged)") ;
     strerr_diefusys(111, "update etc/users and etc/users.cdb") ;

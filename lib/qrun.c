@@ -54,12 +54,15 @@ static void remote_check(void) ;
 void qrun_users(int force)
 {
   uint64_t now = time(0) ;
+  /* users.cdb at every round, not once a second: one stat. A user or a
+     domain added a moment ago, whose mail smtp-recv already accepted, must
+     not meet the table from before (a bounce, or a remote delivery). A
+     missing users.cdb keeps the one loaded, quietly as before. */
+  if (!users_refresh(&U, force) && errno != ENOENT) strerr_warnwusys("open etc/users.cdb") ;
   if (!force && now == uchecked) return ;
   uchecked = now ;
   if (force) remote_check() ;
   qremote_routes(force) ;
-  /* a missing users.cdb keeps the one loaded, quietly as before */
-  if (!users_refresh(&U, force) && errno != ENOENT) strerr_warnwusys("open etc/users.cdb") ;
 }
 
 int qrun_islocal(char const *addr)

@@ -64,6 +64,17 @@ for name, args, pw, addr in steps:
     after = {rel: owner(rel) for rel in SOURCES}
     t.eq(after, before, '%s as root: owner, group and mode of etc/ files kept' % name)
     t.eq(rcpt(addr), 250, '%s as root: RCPT to %s through smtp-recv as pmsmtp: 250' % (name, addr))
+# The Maildirs user-add made as root belong to the queue's user, as
+# instance-setup would leave them: delivery needs no instance-setup again.
+quid = uid_of('pmqueue')
+for rel in ('mail/example.test/new', 'mail/example.test/new/new', 'mail/example.test/new/tmp',
+            'mail/other.test', 'mail/other.test/x/cur'):
+    t.eq(owner(rel)[0], quid, 'user-add as root: %s is pmqueue\'s' % rel)
+with smtplib.SMTP('127.0.0.1', port, timeout=20) as s:
+    s.sendmail('a@example.org', ['new@example.test', 'x@other.test'],
+               'From: a@example.org\r\nSubject: to new\r\n\r\nhi\r\n')
+t.ok(scan.wait_up('queue', ready=False) and inst.wait_mails('new@example.test', 1) and
+     inst.wait_mails('x@other.test', 1), 'a mail to the users added as root is delivered')
 t.ok(not any(n.endswith('.tmp') for n in os.listdir(os.path.join(inst.root, 'etc'))),
      'no temporary file left in etc/')
 
