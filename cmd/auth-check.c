@@ -97,8 +97,10 @@ static void homepath(stralloc *sa, char const *mailbox)
   stralloc rel = STRALLOC_ZERO ;
   if (!users_mailbox_path(&rel, mailbox)) strerr_diefusys(111, "stralloc_catb") ;
   sa->len = 0 ;
-  if (rel.s[0] != '/' && (sagetcwd(sa) < 0 || !stralloc_catb(sa, "/", 1)))
-    strerr_diefusys(111, "getcwd") ;
+  if (rel.s[0] != '/') {
+    if (sagetcwd(sa) < 0) strerr_diefusys(111, "getcwd") ;
+    if (sa->s[sa->len - 1] != '/' && !stralloc_catb(sa, "/", 1)) strerr_diefusys(111, "stralloc_catb") ;
+  }
   if (!stralloc_catb(sa, rel.s, rel.len + 1)) strerr_diefusys(111, "stralloc_catb") ;
   sa->len-- ;
   stralloc_free(&rel) ;
