@@ -121,7 +121,10 @@ int main(int argc, char const *const *argv)
      for the program run */
   if (getrlimit(RLIMIT_CORE, &core) < 0) core.rlim_cur = core.rlim_max = 0 ;
   setrlimit(RLIMIT_CORE, &nocore) ;
-  if (readinput() < 0) fail("input-too-long") ;
+  if (readinput() < 0) {
+    setlogname(in, strnlen(in, INPUT_MAX)) ;
+    fail("input-too-long") ;
+  }
   user = in ;
   ulen = strnlen(in, inlen) ;
   if (ulen == inlen) misuse("malformed input on fd 3: no NUL after the user") ;

@@ -1,6 +1,7 @@
 /* pwhash: the crypt(3) hashes of /etc/shadow and Dovecot, through
    libcrypt (libxcrypt) crypt_rn. See pwhash.h. */
 #include <crypt.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include "pwhash.h"
@@ -24,6 +25,28 @@ static int kind_ok(char const *hash, char const *allowed)
     return !*allowed || strstr(allowed, kinds[i]) != 0 ;
   }
   return 0 ;
+}
+
+/* The cost a stored hash may ask for, as PWHASH_ITERMAX bounds PBKDF2's:
+   each takes a few seconds at most. (yescrypt and scrypt costs are left
+   to libcrypt's own limits.) */
+#define BCRYPT_COSTMAX 16           /* 2^16 rounds; 12 is a common default */
+#define SHACRYPT_ROUNDSMAX 10000000 /* 5000 is the default */
+
+static int cost_ok(char const *h)
+{
+  unsigned long n ;
+  char *end ;
+  if (h[1] == '2') {                /* $2b$NN$ */
+    if (h[4] < '0' || h[4] > '9' || h[5] < '0' || h[5] > '9') return 0 ;
+    return (h[4] - '0') * 10 + (h[5] - '0') <= BCRYPT_COSTMAX ;
+  }
+  if ((h[1] == '5' || h[1] == '6') && !strncmp(h + 3, "rounds=", 7)) {
+    if (h[10] < '0' || h[10] > '9') return 0 ;
+    n = strtoul(h + 10, &end, 10) ;
+    return *end == '$' && n <= SHACRYPT_ROUNDSMAX ;
+  }
+  return 1 ;
 }
 
 /* hash without its {SCHEME} prefix, if the scheme and kind are taken; else 0. */
@@ -52,7 +75,7 @@ int pwhash_crypt_verify(char const *hash, char const *pw, size_t len)
   size_t hlen ;
   unsigned char diff = 0 ;
   int r ;
-  if (!h) return -1 ;
+  if (!h || !cost_ok(h)) return -1 ;
   /* crypt(3) takes a C string: such a password cannot be the one */
   if (len >= sizeof in || memchr(pw, 0, len)) return 0 ;
   memcpy(in, pw, len) ;

@@ -9,7 +9,9 @@
    (bcrypt), alone or after Dovecot's {CRYPT}, {SHA512-CRYPT} ($6$),
    {SHA256-CRYPT} ($5$) or {BLF-CRYPT} ($2?$) (scheme in any case).
    Anything else ({PLAIN}, MD5-crypt $1$, DES crypt, ...) is malformed:
-   never a match. A program that verifies links -lcrypt. */
+   never a match; so is a bcrypt cost above 16 or SHA-crypt rounds above
+   10000000 (a bound on the time, as PWHASH_ITERMAX). A program that links
+   this module links -lcrypt (see the Makefile). */
 #ifndef PM_PWHASH_H
 #define PM_PWHASH_H
 #include <stddef.h>

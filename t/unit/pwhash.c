@@ -65,6 +65,10 @@ static void crypt_forms(void)
   ok(pwhash_verify("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR8", "pw1", 3) == 0, "yescrypt, last byte changed: no match") ;
   ok(pwhash_verify("$y$", "pw1", 3) == -1, "bare $y$") ;
   ok(pwhash_verify("$2b$99$Ed9OGNalQQ0biz.djj9eYuuWjYLSrWKWjFpvHI2Ut7.dBMU2HKzxS", "pw3", 3) == -1, "bcrypt cost out of range") ;
+  ok(pwhash_verify("$2b$17$Ed9OGNalQQ0biz.djj9eYuuWjYLSrWKWjFpvHI2Ut7.dBMU2HKzxS", "pw3", 3) == -1, "bcrypt cost above the bound (16)") ;
+  ok(pwhash_verify("$6$rounds=10000001$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", 12) == -1, "SHA-crypt rounds above the bound") ;
+  ok(pwhash_verify("$6$rounds=99999999999999999999999$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", 12) == -1, "SHA-crypt rounds overflowing") ;
+  ok(pwhash_verify("$5$rounds=-1$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA", "Hello world!", 12) == -1, "SHA-crypt negative rounds") ;
   ok(pwhash_verify("!$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR7", "pw1", 3) == -1, "locked shadow entry") ;
 
   /* valid: what user-add -H takes */
