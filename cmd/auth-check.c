@@ -77,6 +77,18 @@ static void fail(char const *reason)
   _exit(1) ;
 }
 
+/* user\0password\0 and the rest (the timestamp, unused). */
+static void parse(char const **user, size_t *ulen, char const **pw, size_t *pwlen)
+{
+  *user = in ;
+  *ulen = strnlen(in, inlen) ;
+  if (*ulen == inlen) misuse("malformed input on fd 3: no NUL after the user") ;
+  setlogname(in, *ulen) ;
+  *pw = in + *ulen + 1 ;
+  *pwlen = strnlen(*pw, inlen - *ulen - 1) ;
+  if (*ulen + 1 + *pwlen == inlen) misuse("malformed input on fd 3: no NUL after the password") ;
+}
+
 /* As root, become the owner of the mailbox (djb's checkpassword becomes
    the user's); a mailbox of root's is refused. Then go there. */
 static void become(char const *home)
@@ -125,13 +137,7 @@ int main(int argc, char const *const *argv)
     setlogname(in, strnlen(in, INPUT_MAX)) ;
     fail("input-too-long") ;
   }
-  user = in ;
-  ulen = strnlen(in, inlen) ;
-  if (ulen == inlen) misuse("malformed input on fd 3: no NUL after the user") ;
-  setlogname(user, ulen) ;
-  pw = in + ulen + 1 ;
-  pwlen = strnlen(pw, inlen - ulen - 1) ;
-  if (ulen + 1 + pwlen == inlen) misuse("malformed input on fd 3: no NUL after the password") ;
+  parse(&user, &ulen, &pw, &pwlen) ;
 
   if (!users_open(&u)) { wipe() ; strerr_diefusys(111, "open etc/users.cdb") ; }
   r = users_login(&u, user, ulen, &canon, &e) ;
