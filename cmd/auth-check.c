@@ -100,7 +100,10 @@ static void become(char const *home)
     if (setgroups(1, &st.st_gid) < 0 || setgid(st.st_gid) < 0) strerr_diefusys(111, "setgid") ;
     if (setuid(st.st_uid) < 0) strerr_diefusys(111, "setuid") ;
   }
-  if (chdir(home) < 0 && (geteuid() == 0 || errno != ENOENT)) strerr_diefusys(111, "chdir ", home) ;
+  /* Not as root, the mailbox may belong to another user (smtp-recv runs
+     as its own user and only asks whether the password is right): going
+     there is then left to the program run, which knows if it needs to. */
+  if (chdir(home) < 0 && geteuid() == 0) strerr_diefusys(111, "chdir ", home) ;
 }
 
 /* HOME: the mailbox's path, made absolute (PIPEMAIL_ROOT may be relative). */
