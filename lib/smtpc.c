@@ -211,7 +211,9 @@ int smtpc_oneline(stralloc *sa, char const *reply, size_t len)
   char const *esc = reply + 4;
   size_t esclen = e > 4 ? smtpc_esc(esc, e - 4) : 0;
   if (!len) return 1;
-  if (!stralloc_catb(sa, reply, e)) return 0;
+  /* "550-5.1.1 a" -> "550 5.1.1 a": the hyphen only said more lines follow */
+  if (!stralloc_catb(sa, reply, e == 4 ? 3 : e)) return 0;
+  if (e > 4 && reply[3] == '-') sa->s[sa->len - e + 3] = ' ';
   while (e < len) {
     char const *s = reply + e + 1;
     size_t n = len - e - 1;

@@ -77,10 +77,12 @@ int smtpc_getreply(smtpc *c, tain const *deadline) ;
 /* One reply line: 1 and *code, *last (0 for "DDD-") if well-formed. */
 int smtpc_replyline(char const *s, size_t len, unsigned int *code, int *last) ;
 
-/* The reply (lines joined by '\n') on one line for logs and reports:
-   the first line whole, then the text of each further line after a space,
-   less its code and a repeated enhanced status code. Appended to sa,
-   not NUL-terminated. 0 on ENOMEM. */
+/* The reply (lines joined by '\n') on one line for logs and reports, as
+   a one-line reply would be: the first line with a space for its "-"
+   ("550-5.1.1 a" -> "550 5.1.1 a"), then the text of each further line
+   after a space, less its code and a repeated enhanced status code:
+   "550-5.1.1 a\n550 5.1.1 b" -> "550 5.1.1 a b". Appended to sa, not
+   NUL-terminated. 0 on ENOMEM. */
 int smtpc_oneline(stralloc *sa, char const *reply, size_t len) ;
 
 /* Length of an enhanced status code (RFC 3463, "D.D{1,3}.D{1,3}") at the

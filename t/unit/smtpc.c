@@ -125,10 +125,24 @@ static void test_oneline(void)
 {
   stralloc sa = STRALLOC_ZERO;
   ok(smtpc_oneline(&sa, B("550-5.1.1 no such\n550-5.1.1 user here\n550 5.1.1")) && stralloc_0(&sa)
-     && !strcmp(sa.s, "550-5.1.1 no such user here"), "repeated codes dropped");
+     && !strcmp(sa.s, "550 5.1.1 no such user here"), "repeated codes dropped, one-line form");
+  sa.len = 0;
+  ok(smtpc_oneline(&sa, B("550-5.1.1 The email account that you tried to reach does not exist. Please try\n"
+                          "550-5.1.1 double-checking the recipient's email address for typos or\n"
+                          "550 5.1.1 unnecessary spaces. x-gmail")) && stralloc_0(&sa)
+     && !strcmp(sa.s, "550 5.1.1 The email account that you tried to reach does not exist. Please try "
+                      "double-checking the recipient's email address for typos or unnecessary spaces. x-gmail"),
+     "a Gmail-style reply");
   sa.len = 0;
   ok(smtpc_oneline(&sa, B("554-mx.test\n554 go away")) && stralloc_0(&sa)
-     && !strcmp(sa.s, "554-mx.test go away"), "no enhanced code");
+     && !strcmp(sa.s, "554 mx.test go away"), "no enhanced code");
+  sa.len = 0;
+  ok(smtpc_oneline(&sa, B("421-\n421 4.3.2 bye")) && stralloc_0(&sa) && !strcmp(sa.s, "421 4.3.2 bye"),
+     "empty first line text");
+  sa.len = 0;
+  stralloc_catb(&sa, "x-", 2);
+  ok(smtpc_oneline(&sa, B("450-4.2.1 a\n450 4.2.1 b")) && stralloc_0(&sa) && !strcmp(sa.s, "x-450 4.2.1 a b"),
+     "appends, only its own hyphen changed");
   sa.len = 0;
   ok(smtpc_oneline(&sa, B("250 ok")) && sa.len == 6, "one line");
   sa.len = 0;
