@@ -7,17 +7,22 @@
 #include "root.h"
 #include "dsn.h"
 
-/* Append s, printable ASCII only, at most DSN_TEXTMAX bytes. */
-static int cat_clean(stralloc *out, char const *s)
+/* Append s[0..len), printable ASCII only, at most DSN_TEXTMAX bytes. */
+static int cat_cleann(stralloc *out, char const *s, size_t len)
 {
   size_t n = 0 ;
   if (!stralloc_readyplus(out, DSN_TEXTMAX + 3)) return 0 ;
-  for (; *s && n < DSN_TEXTMAX ; s++, n++) {
-    unsigned char c = *s ;
+  for (; n < len && s[n] && n < DSN_TEXTMAX ; n++) {
+    unsigned char c = s[n] ;
     out->s[out->len++] = c < 32 || c > 126 ? '?' : c ;
   }
-  if (*s) { out->s[out->len++] = '.' ; out->s[out->len++] = '.' ; out->s[out->len++] = '.' ; }
+  if (n < len && s[n]) { out->s[out->len++] = '.' ; out->s[out->len++] = '.' ; out->s[out->len++] = '.' ; }
   return 1 ;
+}
+
+static int cat_clean(stralloc *out, char const *s)
+{
+  return cat_cleann(out, s, (size_t)-1) ;
 }
 
 static int cats(stralloc *out, char const *const *v, unsigned int n)
@@ -49,21 +54,72 @@ static size_t status_at(char const *s)
   return n ;
 }
 
+/* s (within reason) starts a word: after a space, '(' or a reply
+   code "DDD-" (a multi-line reply kept as it came, "550-5.1.1 ..."). */
+static int wordstart(char const *reason, char const *s)
+{
+  if (s == reason || s[-1] == ' ' || s[-1] == '(') return 1 ;
+  return s[-1] == '-' && s - reason >= 4 && isdigits(s - 4, 3) && (s - 4 == reason || s[-5] == ' ') ;
+}
+
 void dsn_status(char *out, char const *reason)
 {
   for (char const *s = reason ; s && *s ; s++) {
-    if (s != reason && s[-1] != ' ' && s[-1] != '(') continue ;
+    if (!wordstart(reason, s)) continue ;
     size_t n = status_at(s) ;
     if (n) { memcpy(out, s, n) ; out[n] = 0 ; return ; }
   }
   strcpy(out, "5.0.0") ;
 }
 
+/* s starts with an SMTP reply code "DDD" and a space, '-' or the end. */
+static int replycode(char const *s, int anyclass)
+{
+  if (s[0] < (anyclass ? '1' : '4') || s[0] > '5' || !isdigits(s, 3)) return 0 ;
+  return !s[3] || s[3] == ' ' || s[3] == '-' ;
+}
+
 char const *dsn_diagtype(char const *reason)
 {
-  if ((reason[0] == '4' || reason[0] == '5') && isdigits(reason, 3) && (reason[3] == ' ' || reason[3] == '-'))
-    return "smtp" ;
-  return "x-pipemail" ;
+  return replycode(reason, 0) && reason[3] ? "smtp" : "x-pipemail" ;
+}
+
+/* HOST of a "HOST[IP]" word ending at e (within reason): its length, or 0. */
+static size_t hostword(char const *reason, char const *e, char const **host)
+{
+  char const *w = e ;
+  while (w > reason && w[-1] != ' ') w-- ;
+  char const *b = memchr(w, '[', e - w) ;
+  if (!b || b == w || e[-1] != ']') return 0 ;
+  *host = w ;
+  return b - w ;
+}
+
+int dsn_remote(char const *reason, char const **host, size_t *hostlen,
+               char const **reply, size_t *replylen)
+{
+  static char const *const intro[] = { " said: ", " refused to talk to me: " } ;
+  static char const note[] = " (in reply to " ;
+  char const *best = 0 ;
+  for (unsigned int i = 0 ; i < 2 ; i++) {
+    char const *p = strstr(reason, intro[i]) ;
+    char const *h ;
+    size_t hl ;
+    if (!p || (best && best < p) || !(hl = hostword(reason, p, &h))) continue ;
+    char const *r = p + strlen(intro[i]) ;
+    if (!replycode(r, 1)) continue ;
+    best = p ;
+    *host = h ;
+    *hostlen = hl ;
+    *reply = r ;
+  }
+  if (!best) return 0 ;
+  size_t all = strlen(*reply) ;
+  *replylen = all ;
+  /* less remote-send's note on the command, "(in reply to RCPT TO command)" */
+  if (all >= 9 && !strcmp(*reply + all - 9, " command)"))
+    for (char const *p = *reply ; (p = strstr(p, note)) ; p++) *replylen = p - *reply ;
+  return 1 ;
 }
 
 size_t dsn_headers(char const *s, size_t len)
@@ -109,20 +165,34 @@ static int cat_human(stralloc *out, dsn const *d)
   return 1 ;
 }
 
+/* One recipient's block: a remote MTA's reply as RFC 3464 2.3.5 has it
+   (Remote-MTA, Diagnostic-Code of type smtp), else our own reason. */
+static int cat_rcpt(stralloc *out, dsn_rcpt const *r)
+{
+  char st[16] ;
+  char const *host, *reply ;
+  size_t hl, rl ;
+  int remote = dsn_remote(r->reason, &host, &hl, &reply, &rl) ;
+  dsn_status(st, remote ? reply : r->reason) ;
+  /* a reply without an enhanced code: its class (a 4xx we gave up on) */
+  if (remote && !strcmp(st, "5.0.0") && reply[0] == '4') st[0] = '4' ;
+  if (!stralloc_cats(out, "\nFinal-Recipient: rfc822; ") || !cat_clean(out, r->addr)
+   || !CATS(out, "\nAction: failed\nStatus: ", st, "\n")) return 0 ;
+  if (remote)
+    return stralloc_cats(out, "Remote-MTA: dns; ") && cat_cleann(out, host, hl)
+        && stralloc_cats(out, "\nDiagnostic-Code: smtp; ") && cat_cleann(out, reply, rl) && stralloc_cats(out, "\n") ;
+  return CATS(out, "Diagnostic-Code: ", dsn_diagtype(r->reason), "; ") && cat_clean(out, r->reason)
+      && stralloc_cats(out, "\n") ;
+}
+
 static int cat_report(stralloc *out, dsn const *d)
 {
   char date[DATEFMT_LEN] ;
-  char st[16] ;
   datefmt_rfc5322(date, (time_t)d->arrival) ;
   if (!CATS(out, "Reporting-MTA: dns; ", d->me, "\nX-Pipemail-Queue-ID: ", d->qid,
             "\nArrival-Date: ", date, "\n")) return 0 ;
-  for (unsigned int i = 0 ; i < d->n ; i++) {
-    char const *reason = d->rcpt[i].reason ;
-    dsn_status(st, reason) ;
-    if (!stralloc_cats(out, "\nFinal-Recipient: rfc822; ") || !cat_clean(out, d->rcpt[i].addr)
-     || !CATS(out, "\nAction: failed\nStatus: ", st, "\nDiagnostic-Code: ", dsn_diagtype(reason), "; ")
-     || !cat_clean(out, reason) || !stralloc_cats(out, "\n")) return 0 ;
-  }
+  for (unsigned int i = 0 ; i < d->n ; i++)
+    if (!cat_rcpt(out, d->rcpt + i)) return 0 ;
   return 1 ;
 }
 

@@ -34,8 +34,20 @@ struct dsn_s {
 /* Append the bounce message (LF line ends) to out. 0 on ENOMEM. */
 int dsn_build(stralloc *out, dsn const *d) ;
 /* The enhanced status code (RFC 3463) of a reason: the first "4.x.y" or
-   "5.x.y" word in it, else "5.0.0". out gets at least 12 bytes. */
+   "5.x.y" word in it (also right after a reply code "DDD-"), else "5.0.0".
+   out gets at least 12 bytes. */
 void dsn_status(char *out, char const *reason) ;
+/* A remote MTA's reply in a reason, worded as remote-send(8) words it
+   (lib/qremote passes it on): "HOST[IP] said: REPLY (in reply to CMD
+   command)" or "host HOST[IP] refused to talk to me: REPLY", maybe after
+   a prefix ("gave up after 3 attempts: "), where REPLY (made one line by
+   smtpc_oneline) starts with an SMTP reply code. 1 with HOST in
+   *host, *hostlen and REPLY, less the "(in reply to" note, in *reply,
+   *replylen (both within reason); else 0. The bounce then says
+   "Remote-MTA: dns; HOST" and "Diagnostic-Code: smtp; REPLY", and takes
+   the Status from REPLY (RFC 3464 2.3.4-2.3.6). */
+int dsn_remote(char const *reason, char const **host, size_t *hostlen,
+               char const **reply, size_t *replylen) ;
 /* The diagnostic type for a reason: "smtp" if it starts with an SMTP
    reply code (remote reply), else "x-pipemail". */
 char const *dsn_diagtype(char const *reason) ;

@@ -6,76 +6,22 @@
 #include <strings.h>
 #include <unistd.h>
 #include <skalibs/allreadwrite.h>
-#include <skalibs/iopause.h>
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 #include <skalibs/types.h>
 #include "smtpc.h"
 
-/* ---- plain descriptors ---- */
-
-/* Wait until fd is ready for events or the deadline passes. */
-static int fd_wait(int fd, short events, tain const *deadline)
-{
-  iopause_fd x = { .fd = fd, .events = events, .revents = 0 };
-  for (;;) {
-    int r;
-    tain_now_g();
-    r = iopause_g(&x, 1, deadline);
-    if (r < 0) {
-      if (errno == EINTR) continue;
-      return 0;
-    }
-    if (!r) { errno = ETIMEDOUT; return 0; }
-    return 1;   /* errors and hang-ups show in read/write */
-  }
-}
-
-static ssize_t fdio_read(void *ctx, char *buf, size_t len, tain const *deadline)
-{
-  smtpc_fdio *f = ctx;
-  for (;;) {
-    ssize_t r = read(f->rfd, buf, len);
-    if (r >= 0) return r;
-    if (errno == EINTR) continue;
-    if (errno != EAGAIN && errno != EWOULDBLOCK) return -1;
-    if (!fd_wait(f->rfd, IOPAUSE_READ, deadline)) return -1;
-  }
-}
-
-static int fdio_write(void *ctx, char const *s, size_t len, tain const *deadline)
-{
-  smtpc_fdio *f = ctx;
-  while (len) {
-    ssize_t w = write(f->wfd, s, len);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      if (errno != EAGAIN && errno != EWOULDBLOCK) return 0;
-      if (!fd_wait(f->wfd, IOPAUSE_WRITE, deadline)) return 0;
-      continue;
-    }
-    s += w;
-    len -= w;
-  }
-  return 1;
-}
+/* ---- the connection ---- */
 
 void smtpc_fdio_init(smtpc_io *io, smtpc_fdio *f, int rfd, int wfd)
 {
-  f->rfd = rfd;
-  f->wfd = wfd;
-  io->ctx = f;
-  io->read = &fdio_read;
-  io->write = &fdio_write;
+  lineio_fdio_init(io, f, rfd, wfd);
 }
-
-/* ---- the connection ---- */
 
 void smtpc_init(smtpc *c, smtpc_io const *io)
 {
-  c->io = *io;
-  c->r = c->w = c->outlen = 0;
+  lineio_init_io(&c->l, io, 0);
   c->reply = stralloc_zero;
   c->nlines = 0;
   c->why = "";
@@ -84,8 +30,7 @@ void smtpc_init(smtpc *c, smtpc_io const *io)
 
 void smtpc_setio(smtpc *c, smtpc_io const *io)
 {
-  c->io = *io;
-  c->r = c->w = c->outlen = 0;
+  lineio_setio(&c->l, io);
 }
 
 void smtpc_free(smtpc *c)
@@ -95,25 +40,17 @@ void smtpc_free(smtpc *c)
 
 int smtpc_flush(smtpc *c, tain const *deadline)
 {
-  size_t n = c->outlen;
-  c->outlen = 0;
-  return n ? (*c->io.write)(c->io.ctx, c->out, n, deadline) : 1;
+  return lineio_flush_until(&c->l, deadline);
 }
 
 int smtpc_put(smtpc *c, char const *s, size_t n, tain const *deadline)
 {
-  if (n > sizeof c->out - c->outlen) {
-    if (!smtpc_flush(c, deadline)) return 0;
-    if (n > sizeof c->out) return (*c->io.write)(c->io.ctx, s, n, deadline);
-  }
-  memcpy(c->out + c->outlen, s, n);
-  c->outlen += n;
-  return 1;
+  return lineio_put_until(&c->l, s, n, deadline);
 }
 
 int smtpc_puts(smtpc *c, char const *s, tain const *deadline)
 {
-  return smtpc_put(c, s, strlen(s), deadline);
+  return lineio_put_until(&c->l, s, strlen(s), deadline);
 }
 
 /* ---- replies ---- */
@@ -128,33 +65,15 @@ int smtpc_replyline(char const *s, size_t len, unsigned int *code, int *last)
   return 1;
 }
 
+_Static_assert(SMTPC_LINEMAX < LINEIO_INSIZE - 1, "a reply line and its CRLF fit in lineio's buffer");
+
 /* Next line of input: 1 with *line, *len (no CRLF); or a getreply result. */
 static int read_line(smtpc *c, tain const *deadline, char **line, size_t *len)
 {
-  for (;;) {
-    char *s = c->in + c->r;
-    size_t n = c->w - c->r;
-    char *p = memchr(s, '\n', n);
-    ssize_t r;
-    if (p) {
-      size_t k = p - s;
-      c->r += k + 1;
-      if (k && s[k-1] == '\r') k--;
-      if (k > SMTPC_LINEMAX) break;
-      *line = s;
-      *len = k;
-      return 1;
-    }
-    if (n > SMTPC_LINEMAX + 1) break;
-    if (c->r) {
-      memmove(c->in, s, n);
-      c->r = 0;
-      c->w = n;
-    }
-    r = (*c->io.read)(c->io.ctx, c->in + c->w, sizeof c->in - c->w, deadline);
-    if (r <= 0) return r ? SMTPC_ERROR : SMTPC_EOF;
-    c->w += r;
-  }
+  int r = lineio_getline_until(&c->l, SMTPC_LINEMAX, line, len, deadline);
+  if (r == LINEIO_LINE) return 1;
+  if (r == LINEIO_EOF) return SMTPC_EOF;
+  if (r < 0) return SMTPC_ERROR;
   c->why = "reply line too long";
   return SMTPC_BADREPLY;
 }
@@ -211,7 +130,9 @@ int smtpc_oneline(stralloc *sa, char const *reply, size_t len)
   char const *esc = reply + 4;
   size_t esclen = e > 4 ? smtpc_esc(esc, e - 4) : 0;
   if (!len) return 1;
-  if (!stralloc_catb(sa, reply, e)) return 0;
+  /* "550-5.1.1 a" -> "550 5.1.1 a": the hyphen only said more lines follow */
+  if (!stralloc_catb(sa, reply, e == 4 ? 3 : e)) return 0;
+  if (e > 4 && reply[3] == '-') sa->s[sa->len - e + 3] = ' ';
   while (e < len) {
     char const *s = reply + e + 1;
     size_t n = len - e - 1;
@@ -315,14 +236,14 @@ void smtpc_data_begin(smtpc *c)
 int smtpc_data_put(smtpc *c, char const *s, size_t n, tain const *deadline)
 {
   while (n) {
-    size_t room = sizeof c->out - c->outlen;
+    size_t room = lineio_outroom(&c->l);
     size_t k;
     if (room < 2) {
       if (!smtpc_flush(c, deadline)) return 0;
-      room = sizeof c->out;
+      room = lineio_outroom(&c->l);
     }
     k = room / 2 < n ? room / 2 : n;
-    c->outlen += smtpc_dotstuff(&c->bol, s, k, c->out + c->outlen);
+    lineio_outadd(&c->l, smtpc_dotstuff(&c->bol, s, k, lineio_outptr(&c->l)));
     s += k;
     n -= k;
   }

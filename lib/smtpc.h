@@ -2,14 +2,15 @@
    deadline-bounded I/O, bounded reply reading (multiline replies), EHLO
    keyword parsing, and the DATA encoder (LF -> CRLF, dot-stuffing).
 
-   All I/O goes through a smtpc_io: two functions that read and write with
-   a deadline. smtpc_fdio_init makes one over a pair of non-blocking file
-   descriptors (a TCP socket). STARTTLS slots in by replacing the io after
-   the 220 reply with smtpc_setio: either an in-process TLS engine, or the
-   descriptors of a TLS process (UCSPI-TLS style, as tls-serve does on the
-   server side). smtpc_setio drops any input that was buffered before the
-   switch: bytes the peer sent in the clear after "220" must never be read
-   as if they came through TLS (CVE-2011-0411 family). */
+   The connection is a lib/lineio: its buffers and line reader, and its
+   io, two functions that read and write with a deadline. smtpc_fdio_init
+   makes one over a pair of file descriptors (a TCP socket). STARTTLS
+   slots in by replacing the io after the 220 reply with smtpc_setio:
+   either an in-process TLS engine, or the descriptors of a TLS process
+   (UCSPI-TLS style, as tls-serve does on the server side). smtpc_setio
+   drops any input that was buffered before the switch: bytes the peer
+   sent in the clear after "220" must never be read as if they came
+   through TLS (CVE-2011-0411 family). */
 #ifndef PM_SMTPC_H
 #define PM_SMTPC_H
 #include <stddef.h>
@@ -18,41 +19,31 @@
 #include <skalibs/ip46.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
+#include "lineio.h"
 
 /* Bounds on what the peer sends. */
 #define SMTPC_LINEMAX 4096     /* bytes of one reply line, without CRLF */
 #define SMTPC_LINESMAX 100     /* lines of one reply */
-#define SMTPC_INSIZE 8192      /* > SMTPC_LINEMAX + 2 */
-#define SMTPC_OUTSIZE 16384
 
-typedef struct smtpc_io_s smtpc_io ;
-struct smtpc_io_s {
-  void *ctx ;
-  /* >0 bytes read, 0 end of file, -1 error (errno; ETIMEDOUT at the deadline). */
-  ssize_t (*read)(void *ctx, char *buf, size_t len, tain const *deadline) ;
-  /* Write all of s. 1 ok, 0 error (errno; ETIMEDOUT at the deadline). */
-  int (*write)(void *ctx, char const *s, size_t len, tain const *deadline) ;
-} ;
+/* read: >0 bytes read, 0 end of file, -1 error (errno; ETIMEDOUT at the
+   deadline). write: all of s; 1 ok, 0 error (errno). (lib/lineio.h) */
+typedef lineio_io smtpc_io ;
 
-/* Plain descriptors; both must be non-blocking. */
-typedef struct smtpc_fdio_s smtpc_fdio ;
-struct smtpc_fdio_s { int rfd, wfd ; } ;
+/* Plain descriptors; wfd must be non-blocking. */
+typedef lineio_fdio smtpc_fdio ;
 void smtpc_fdio_init(smtpc_io *io, smtpc_fdio *f, int rfd, int wfd) ;
 
 /* smtpc_getreply results other than a reply code. */
 enum { SMTPC_EOF = 0, SMTPC_ERROR = -1, SMTPC_BADREPLY = -2 } ;
 
+/* Must not be copied or moved once initialised (lib/lineio). */
 typedef struct smtpc_s smtpc ;
 struct smtpc_s {
-  smtpc_io io ;
-  size_t r, w ;             /* unread input is in[r..w) */
-  size_t outlen ;
+  lineio l ;                /* buffers and io; each call gives its deadline */
   stralloc reply ;          /* last reply: its lines without CRLF, joined by '\n', NUL-terminated */
   unsigned int nlines ;
   char const *why ;         /* after SMTPC_BADREPLY: what was wrong */
   unsigned char bol ;       /* DATA encoder: at the start of a line */
-  char in[SMTPC_INSIZE] ;
-  char out[SMTPC_OUTSIZE] ;
 } ;
 
 void smtpc_init(smtpc *c, smtpc_io const *io) ;
@@ -77,10 +68,12 @@ int smtpc_getreply(smtpc *c, tain const *deadline) ;
 /* One reply line: 1 and *code, *last (0 for "DDD-") if well-formed. */
 int smtpc_replyline(char const *s, size_t len, unsigned int *code, int *last) ;
 
-/* The reply (lines joined by '\n') on one line for logs and reports:
-   the first line whole, then the text of each further line after a space,
-   less its code and a repeated enhanced status code. Appended to sa,
-   not NUL-terminated. 0 on ENOMEM. */
+/* The reply (lines joined by '\n') on one line for logs and reports, as
+   a one-line reply would be: the first line with a space for its "-"
+   ("550-5.1.1 a" -> "550 5.1.1 a"), then the text of each further line
+   after a space, less its code and a repeated enhanced status code:
+   "550-5.1.1 a\n550 5.1.1 b" -> "550 5.1.1 a b". Appended to sa, not
+   NUL-terminated. 0 on ENOMEM. */
 int smtpc_oneline(stralloc *sa, char const *reply, size_t len) ;
 
 /* Length of an enhanced status code (RFC 3463, "D.D{1,3}.D{1,3}") at the

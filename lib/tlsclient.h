@@ -2,7 +2,7 @@
    TLS 1.2 with tls-serve's suites (ECDHE, AEAD; lib/tlsserver.h), SNI, and
    the server's certificate either verified (chain to a trust anchor, name)
    or only looked at. The connection then reads and writes with deadlines,
-   with the signatures of a smtpc_io (lib/smtpc.h). */
+   as the functions of a lineio_io (lib/lineio.h, lib/smtpc.h). */
 #ifndef PM_TLSCLIENT_H
 #define PM_TLSCLIENT_H
 #include <stddef.h>
@@ -73,7 +73,7 @@ struct tls_client_s {
 int tls_client_start(tls_client *c, int fd, tls_tas const *tas, int verify,
                      char const *name, tain const *deadline);
 
-/* smtpc_io functions, ctx a tls_client after tls_client_start.
+/* lineio_io (smtpc_io) functions, ctx a tls_client after tls_client_start.
    read: >0 bytes, 0 end (close_notify or the peer closed the connection),
    -1 error (errno: ETIMEDOUT, EPROTO for a TLS error in c->err, or that of
    the socket). write: 1 ok, 0 error (errno). */

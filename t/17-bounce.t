@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # Bounces (DSN, RFC 3464) made by queue-run: one multipart/report per batch
 # of failed recipients, double bounces to the postmaster, "#@[]" dropped,
-# and a failed bounce injection retried without losing anything.
+# a failed bounce injection retried without losing anything, and a remote
+# MTA's multi-line refusal reported as RFC 3464 has it.
 import email
 import email.policy
 import os
@@ -12,6 +13,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 from pmtest import TAP, Instance, BIN, wait_for  # noqa: E402
+from smtppeer import SmtpPeer  # noqa: E402
 
 t = TAP()
 inst = Instance(users={'demo@example.test': 'pw', 'small@example.test': 'pw', 'bob@example.test': 'pw',
@@ -45,6 +47,14 @@ with open(os.path.join(stubdir, 'queue-inject'), 'w') as f:
     f.write('#!/bin/sh\nif [ -e %s ]; then echo "queue-inject: fatal: stub refuses" >&2; exit 71; fi\n'
             'exec %s/queue-inject "$@"\n' % (flag, BIN))
 os.chmod(os.path.join(stubdir, 'queue-inject'), 0o755)
+
+# A remote peer (far.test, by etc/routes) that refuses gone@ as Gmail does.
+GMAIL = ('550-5.1.1 The email account that you tried to reach does not exist. Please try\n'
+         "550-5.1.1 double-checking the recipient's email address for typos or\n"
+         '550 5.1.1 unnecessary spaces. https://support.google.com/mail/?p=NoSuchUser x-gsmtp')
+peer = SmtpPeer(rcpt=lambda a: GMAIL if a.startswith('gone') else '250 2.1.5 ok')
+with open(os.path.join(inst.root, 'etc/routes'), 'w') as f:
+    f.write('far.test 127.0.0.1:%d\n' % peer.port)
 
 q = started(inst, inst.start_queue(env={'PATH': stubdir + ':' + inst.env['PATH'], 'QUEUE_RETRY_MIN': '300'}))
 
@@ -140,6 +150,28 @@ t.eq(len(got), 2, 'bounce sent after the retry (SIGALRM)')
 if len(got) == 2:
     t.ok(b'Subject: retry the bounce' in got[1], 'it is the right bounce')
 t.ok(wait_for(queue_empty, 10), 'queue empty at the end')
+
+# --- a remote MTA answers RCPT with a multi-line 550-5.1.1, as Gmail does ---
+t.eq(inject(BOB, ['gone@far.test', 'here@far.test'], b'Subject: to far\n\nx\n'), 0, 'injected for a remote peer')
+got = inst.wait_mails(BOB, 3, timeout=20)
+t.eq(len(got), 3, 'the sender gets a bounce for the refused remote recipient')
+t.ok(wait_for(queue_empty, 10), 'queue empty after the remote bounce')
+if len(got) == 3:
+    m = parse(got[2])
+    parts = m.get_payload()
+    blocks = parts[1].get_payload() if len(parts) == 3 else []
+    per = {b['Final-Recipient']: b for b in blocks[1:]}
+    t.eq(sorted(per), ['rfc822; gone@far.test'], 'only the refused recipient is reported')
+    g = per.get('rfc822; gone@far.test') or {}
+    t.eq(g.get('Status'), '5.1.1', 'Status: the enhanced code of the multi-line reply')
+    t.eq(g.get('Remote-MTA'), 'dns; 127.0.0.1', 'Remote-MTA: the host that said it')
+    t.eq(g.get('Diagnostic-Code'), 'smtp; 550 5.1.1 The email account that you tried to reach does not exist. Please'
+         " try double-checking the recipient's email address for typos or unnecessary spaces."
+         ' https://support.google.com/mail/?p=NoSuchUser x-gsmtp', 'Diagnostic-Code: the reply on one line')
+    text = parts[0].get_payload() if parts else ''
+    t.ok('127.0.0.1[127.0.0.1] said: 550 5.1.1 The email account' in text and 'in reply to RCPT TO' in text,
+         'the human part says who said what, in reply to what', text)
+peer.close()
 
 inst.kill(q)
 t.eq(q.returncode, 0, 'queue-run exits 0 on SIGTERM')

@@ -140,7 +140,7 @@ t.ok('refused to talk to me: 421 4.3.2 busy' in rep[-1][1], 'greeting text', rep
 p = peer(greeting='554-kate.test\n554 5.7.1 no thanks')
 rc, rep, err = send(p.port, rcpts=('a@kate.test', 'b@kate.test'))
 t.eq(codes(rep), 'hhD', 'greeting 554 from the only MX: permanent')
-t.ok(rep[0][1] == 'host kate.test[127.0.0.1] refused to talk to me: 554-kate.test 5.7.1 no thanks', 'multiline reply on one line', rep)
+t.ok(rep[0][1] == 'host kate.test[127.0.0.1] refused to talk to me: 554 kate.test 5.7.1 no thanks', 'multiline reply on one line', rep)
 p = peer(greeting='220-peer.test\n220-welcome\n220 ESMTP')
 t.eq(codes(send(p.port)[1]), 'rK', 'multiline greeting')
 p = peer(greeting='\n'.join(['220-x'] * 100 + ['220 x']))
@@ -175,7 +175,8 @@ t.ok(p.session(0).received.endswith(b'DATA\r\nQUIT\r\n'), 'then QUIT (without wa
 p = peer(rcpt=['250 2.1.5 ok', '450 4.2.1 mailbox busy', '550-5.1.1 no such\n550 5.1.1 user'])
 rc, rep, err = send(p.port, rcpts=('a@x', 'b@x', 'c@x'))
 t.eq(codes(rep), 'rshK', 'RCPT: mixed results per recipient')
-t.eq(rep[2][1], 'kate.test[127.0.0.1] said: 550-5.1.1 no such user (in reply to RCPT TO command)', 'per-recipient text')
+t.eq(rep[2][1], 'kate.test[127.0.0.1] said: 550 5.1.1 no such user (in reply to RCPT TO command)',
+     'per-recipient text: a multi-line reply in one-line form (code, enhanced code once, texts)')
 t.ok('status=partial sent=1 bounced=1 deferred=1' in err, 'log counts', err)
 
 p = peer(rcpt='550 5.1.1 no', data='554 5.5.1 no valid recipients')

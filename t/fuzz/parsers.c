@@ -181,7 +181,7 @@ static void fz_smtpc(char const *s, size_t n)
   smtpc_ehlo(s, n, &sizemax);
   size_t nl = smtpc_replyname(s, n, &name);
   if (nl) CHECK(name >= s && name + nl <= s + n);
-  smtpc_oneline(&sa, s, n);
+  if (smtpc_oneline(&sa, s, n)) CHECK(sa.len <= n && (!sa.len || !memchr(sa.s, '\n', sa.len)));
   stralloc_free(&sa);
 }
 
@@ -193,6 +193,11 @@ static void fz_dsn(char const *s, size_t n)
   dsn_status(st, b);
   CHECK(strlen(st) < sizeof st);
   dsn_diagtype(b);
+  char const *host, *reply;
+  size_t hl, rl;
+  if (dsn_remote(b, &host, &hl, &reply, &rl))
+    CHECK(hl && host >= b && host + hl <= b + n && reply > host + hl && reply + rl <= b + n
+          && reply[0] >= '1' && reply[0] <= '5');
   free(b);
 }
 

@@ -24,6 +24,9 @@ static void test_status(void)
     { "5.1.1234 detail too long", "5.0.0" },
     { "5.1.1x glued", "5.0.0" },
     { "5.7.1; semicolon", "5.7.1" },
+    { "mx[1.2.3.4] said: 550-5.1.1 as it came", "5.1.1" },
+    { "550-5.2.2 at the start", "5.2.2" },
+    { "x-5.1.1 not after a reply code", "5.0.0" },
   } ;
   char st[16] ;
   for (size_t i = 0 ; i < sizeof cases / sizeof *cases ; i++) {
@@ -34,6 +37,35 @@ static void test_status(void)
   is_str(dsn_diagtype("421-busy"), "smtp", "diag type smtp for a multiline reply") ;
   is_str(dsn_diagtype("5.1.1 unknown"), "x-pipemail", "diag type x-pipemail otherwise") ;
   is_str(dsn_diagtype("55 x"), "x-pipemail", "two digits are no reply code") ;
+}
+
+static void remote_is(char const *reason, char const *host, char const *reply, char const *what)
+{
+  char const *h = 0, *r = 0 ;
+  size_t hl = 0, rl = 0 ;
+  int got = dsn_remote(reason, &h, &hl, &r, &rl) ;
+  if (!host) { ok(!got, "%s", what) ; return ; }
+  ok(got && hl == strlen(host) && !strncmp(h, host, hl) && rl == strlen(reply) && !strncmp(r, reply, rl),
+     "%s (%.*s | %.*s)", what, got ? (int)hl : 0, got ? h : "", got ? (int)rl : 0, got ? r : "") ;
+}
+
+static void test_remote(void)
+{
+  remote_is("mx.example.test[192.0.2.1] said: 550 5.1.1 no such user (in reply to RCPT TO command)",
+            "mx.example.test", "550 5.1.1 no such user", "said, in reply to") ;
+  remote_is("gave up after 3 attempts: mx.test[::1] said: 451 4.3.0 try (later) (in reply to end of DATA command)",
+            "mx.test", "451 4.3.0 try (later)", "after a prefix; the last note cut") ;
+  remote_is("host mx.test[192.0.2.1] refused to talk to me: 554 5.7.1 go away",
+            "mx.test", "554 5.7.1 go away", "refused to talk (greeting)") ;
+  remote_is("mx.test[192.0.2.1] said: 550 no (in reply to x)", "mx.test", "550 no (in reply to x)",
+            "a note without command) is kept") ;
+  remote_is("mx said: 550 5.1.1 unknown", 0, 0, "no [IP]: not remote-send's wording") ;
+  remote_is("[192.0.2.1] said: 550 5.1.1 unknown", 0, 0, "no host") ;
+  remote_is("mx[1.2.3.4] said: 5.1.1 unknown", 0, 0, "no reply code") ;
+  remote_is("mx[1.2.3.4] said: ", 0, 0, "no reply") ;
+  remote_is("5.2.2 mailbox full", 0, 0, "local reason") ;
+  remote_is("4.7.4 TLS is required, but host mx.test[1.2.3.4] refused to start TLS: 554 no", 0, 0,
+            "our own words about a reply") ;
 }
 
 static void test_headers(void)
@@ -79,6 +111,7 @@ static void test_build(void)
   ok(strstr(s, "\nFinal-Recipient: rfc822; a@example.test\nAction: failed\nStatus: 5.2.2\nDiagnostic-Code: x-pipemail; 5.2.2 mailbox full\n") != 0, "per-recipient block") ;
   ok(strstr(s, "rfc822; b?c@example.test\nAction: failed\nStatus: 5.1.1\nDiagnostic-Code: x-pipemail; mx said: 550 5.1.1 no?such user\n") != 0, "control bytes made '?'") ;
   ok(strstr(s, "\nStatus: 5.0.0\n") != 0, "no code: 5.0.0") ;
+  ok(!strstr(s, "Remote-MTA"), "no Remote-MTA for our own reasons") ;
   ok(strstr(s, "rrr...\n") != 0 && !strstr(s, longreason), "long reason cut") ;
   ok(strstr(s, "\n\nSubject: hello\nMessage-ID: <x@y>\n\n--=_abc.1.1700000100_=--\n") != 0, "original header in part 3") ;
   ok(strstr(s, "<a@example.test>:\n    5.2.2 mailbox full\n") != 0, "human part lists recipient and reason") ;
@@ -86,6 +119,28 @@ static void test_build(void)
   for (char const *p = s ; *p ; p++) { if (*p == '\n') cur = 0 ; else if (++cur > maxline) maxline = cur ; }
   ok(maxline <= 998, "no line longer than 998 bytes (%d)", maxline) ;
   out.len = 0 ;
+  dsn_rcpt rr[3] = {
+    { "e@example.test", "mx1.example.test[192.0.2.1] said: 550 5.1.1 The email account that you tried to reach does"
+                        " not exist. (in reply to RCPT TO command)" },
+    { "f@example.test", "gave up after 5 attempts: mx2.example.test[192.0.2.2] said: 452 too busy (in reply to"
+                        " MAIL FROM command)" },
+    { "g@example.test", "host mx3.example.test[192.0.2.3] refused to talk to me: 554 5.7.1 go\001away" },
+  } ;
+  d.rcpt = rr ;
+  ok(dsn_build(&out, &d) && stralloc_0(&out), "dsn_build with remote replies") ;
+  s = out.s ;
+  ok(strstr(s, "\nFinal-Recipient: rfc822; e@example.test\nAction: failed\nStatus: 5.1.1\n"
+               "Remote-MTA: dns; mx1.example.test\n"
+               "Diagnostic-Code: smtp; 550 5.1.1 The email account that you tried to reach does not exist.\n") != 0,
+     "remote reply: Status from it, Remote-MTA, Diagnostic-Code smtp; the reply") ;
+  ok(strstr(s, "\nStatus: 4.0.0\nRemote-MTA: dns; mx2.example.test\nDiagnostic-Code: smtp; 452 too busy\n") != 0,
+     "a 4xx without enhanced code given up on: 4.0.0") ;
+  ok(strstr(s, "\nStatus: 5.7.1\nRemote-MTA: dns; mx3.example.test\nDiagnostic-Code: smtp; 554 5.7.1 go?away\n") != 0,
+     "greeting refused: Remote-MTA, control bytes made '?'") ;
+  ok(strstr(s, "<e@example.test>:\n    mx1.example.test[192.0.2.1] said: 550 5.1.1 The email") != 0,
+     "the human part keeps the whole reason") ;
+  out.len = 0 ;
+  d.rcpt = r ;
   d.sender = "" ; d.to = "postmaster@example.test" ; d.n = 1 ; d.hdrlen = 0 ;
   ok(dsn_build(&out, &d) && stralloc_0(&out), "double bounce built") ;
   ok(strstr(out.s, "null sender") != 0 && strstr(out.s, "To: <postmaster@example.test>\n"), "double bounce says so") ;
@@ -128,6 +183,7 @@ int main(void)
 {
   PROG = "unit-dsn" ;
   test_status() ;
+  test_remote() ;
   test_headers() ;
   test_build() ;
   test_route() ;

@@ -118,6 +118,23 @@ static void test_getreply(void)
   smtpc_puts(&c, "RCPT TO:<c@d>\r\n", &dl);
   ok(m.out.len == 0, "output buffered");
   ok(smtpc_getreply(&c, &dl) == 250 && m.out.len == 32, "flushed in one write before waiting");
+
+  /* STARTTLS: a reply the server sent in the clear after 220 is not read
+     as if it had come through TLS (CVE-2011-0411 family) */
+  start(B("220 go ahead\r\n250 injected in the clear\r\n"), 1000);
+  ok(smtpc_getreply(&c, &dl) == 220, "220 to STARTTLS, more buffered behind it");
+  {
+    static mem m2;
+    smtpc_io io2 = { .ctx = &m2, .read = &mem_read, .write = &mem_write };
+    m2.in = "250-tls.test\r\n250 PIPELINING\r\n"; m2.len = strlen(m2.in); m2.chunk = 5;
+    smtpc_puts(&c, "unsent\r\n", &dl);
+    smtpc_setio(&c, &io2);
+    smtpc_puts(&c, "EHLO me\r\n", &dl);
+    ok(smtpc_getreply(&c, &dl) == 250 && !strcmp(c.reply.s, "250-tls.test\n250 PIPELINING"),
+       "after smtpc_setio the reply comes through the new io only");
+    ok(m2.out.len == 9 && !memcmp(m2.out.s, "EHLO me\r\n", 9) && m.out.len == 0, "output before the switch dropped");
+    stralloc_free(&m2.out);
+  }
   smtpc_free(&c);
 }
 
@@ -125,10 +142,24 @@ static void test_oneline(void)
 {
   stralloc sa = STRALLOC_ZERO;
   ok(smtpc_oneline(&sa, B("550-5.1.1 no such\n550-5.1.1 user here\n550 5.1.1")) && stralloc_0(&sa)
-     && !strcmp(sa.s, "550-5.1.1 no such user here"), "repeated codes dropped");
+     && !strcmp(sa.s, "550 5.1.1 no such user here"), "repeated codes dropped, one-line form");
+  sa.len = 0;
+  ok(smtpc_oneline(&sa, B("550-5.1.1 The email account that you tried to reach does not exist. Please try\n"
+                          "550-5.1.1 double-checking the recipient's email address for typos or\n"
+                          "550 5.1.1 unnecessary spaces. x-gmail")) && stralloc_0(&sa)
+     && !strcmp(sa.s, "550 5.1.1 The email account that you tried to reach does not exist. Please try "
+                      "double-checking the recipient's email address for typos or unnecessary spaces. x-gmail"),
+     "a Gmail-style reply");
   sa.len = 0;
   ok(smtpc_oneline(&sa, B("554-mx.test\n554 go away")) && stralloc_0(&sa)
-     && !strcmp(sa.s, "554-mx.test go away"), "no enhanced code");
+     && !strcmp(sa.s, "554 mx.test go away"), "no enhanced code");
+  sa.len = 0;
+  ok(smtpc_oneline(&sa, B("421-\n421 4.3.2 bye")) && stralloc_0(&sa) && !strcmp(sa.s, "421 4.3.2 bye"),
+     "empty first line text");
+  sa.len = 0;
+  stralloc_catb(&sa, "x-", 2);
+  ok(smtpc_oneline(&sa, B("450-4.2.1 a\n450 4.2.1 b")) && stralloc_0(&sa) && !strcmp(sa.s, "x-450 4.2.1 a b"),
+     "appends, only its own hyphen changed");
   sa.len = 0;
   ok(smtpc_oneline(&sa, B("250 ok")) && sa.len == 6, "one line");
   sa.len = 0;

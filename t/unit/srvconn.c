@@ -113,7 +113,7 @@ int main(void)
   lineio_flush(&L);
   r = read(tlsout, buf, sizeof buf);
   ok(r == 8 && !memcmp(buf, "250 ok\r\n", 8), "replies go to SSLWRITEFD");
-  ok(cloexec(L.infd) && cloexec(L.outfd), "the TLS descriptors are close-on-exec");
+  ok(cloexec(L.fd.infd) && cloexec(L.fd.outfd), "the TLS descriptors are close-on-exec");
   close(ctlpeer); close(tlsin); close(tlsout);
 
   /* an answer without variables ('y'-style servers may send just \0) */
