@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Connection limits of the smtp service as make run starts it (instance-setup
--c: STARTTLS-capable, tcp-serve > tls-serve -S > smtp-recv, under s6): 15
+-c: STARTTLS-capable, tcp-serve > tls-serve -S > smtp-recv, under s6; then
+with NOTLS, smtp-recv in tcp-serve's workers): 15
 clients on one address, each reconnecting at once for the next message (a
 whole transaction, some over STARTTLS), stay under the default MAXPERIP of
 20 and are never refused, though each session's processes are still exiting
@@ -48,15 +49,19 @@ ctx.check_hostname = False
 scan = Scan(inst)
 t.ok(scan.wait_up('smtp') and scan.wait_up('queue', ready=False) and wait_port(port, timeout=5),
      'smtp (STARTTLS) and queue services up')
-LOG = os.path.join(inst.root, 'log/smtp/current')
+LOGDIR = os.path.join(inst.root, 'log/smtp')
 
 
 def log():
-    try:
-        with open(LOG, errors='replace') as f:
-            return f.read()
-    except OSError:
-        return ''
+    """The smtp service's log, rotated files (@....s) first."""
+    out = []
+    for name in sorted(n for n in os.listdir(LOGDIR) if n.startswith('@')) + ['current']:
+        try:
+            with open(os.path.join(LOGDIR, name), errors='replace') as f:
+                out.append(f.read())
+        except OSError:
+            pass
+    return ''.join(out)
 
 
 def transaction(n, tls=False, pause=0.0):
@@ -85,16 +90,16 @@ def transaction(n, tls=False, pause=0.0):
         return 'session: %r' % e
 
 
-def burst(threads, per, pause=0.0):
+def burst(threads, per, pause=0.0, tls=True):
     """threads clients, each sending per messages one connection after the
-    other; the outcomes, counted."""
+    other (one in 4 over STARTTLS if tls); the outcomes, counted."""
     out = {}
     lock = threading.Lock()
 
     def client(k):
         for i in range(per):
             n = k * per + i
-            res = transaction(n, tls=(n % 4 == 0), pause=pause)
+            res = transaction(n, tls=tls and n % 4 == 0, pause=pause)
             with lock:
                 out[res] = out.get(res, 0) + 1
 
@@ -118,34 +123,39 @@ def restart(settings):
     return scan.wait_up('smtp') and wait_port(port, timeout=5)
 
 
-# ---- under the limit: 15 clients reconnecting at once, none refused ----------
-THREADS, PER = 15, 60
-out = burst(THREADS, PER)
-t.eq(out, {'ok': THREADS * PER}, '%d clients x %d messages from one address, default MAXPERIP 20: none refused'
-     % (THREADS, PER))
-inst.wait_mails(DEMO, THREADS * PER, timeout=120)
-t.eq(len(inst.mails(DEMO)), THREADS * PER, 'every message delivered')
-t.ok('action=toomany' not in log() and 'action=full' not in log(), 'no refusal logged', log()[-2000:])
+def under_limit(what, tls):
+    """15 clients reconnecting at once: none refused, all delivered."""
+    threads, per = 15, 60
+    before = len(inst.mails(DEMO))
+    tooms = log().count('action=toomany') + log().count('action=full')
+    out = burst(threads, per, tls=tls)
+    t.eq(out, {'ok': threads * per}, '%s: %d clients x %d messages from one address, default MAXPERIP 20: '
+         'none refused' % (what, threads, per))
+    inst.wait_mails(DEMO, before + threads * per, timeout=120)
+    t.eq(len(inst.mails(DEMO)) - before, threads * per, '%s: every message delivered' % what)
+    t.eq(log().count('action=toomany') + log().count('action=full'), tooms, '%s: no refusal logged' % what)
 
-# ---- over MAXPERIP: a 421, never a closed socket ----------------------------------
-# Sessions that last (a pause before EHLO) beyond tcp-serve's wait (-W, 2 s)
-# for 30 clients and room for 4: some must be refused.
+
+def over_limit(what, action, tls):
+    """Sessions that last (a pause before EHLO) beyond tcp-serve's wait
+    (-W, 2 s), for 30 clients and room for 4: some must be refused."""
+    before = log().count('action=' + action)
+    out = burst(30, 2, pause=1.0, tls=tls)
+    refused = out.pop('refused', 0)
+    t.ok(refused > 0, '%s, 30 clients: some refused with a 421 4.7.0 (%d)' % (what, refused))
+    t.eq(list(out), ['ok'], '%s: every other connection served; none closed without a word' % what)
+    t.ok(wait_for(lambda: log().count('action=' + action) - before == refused, 10),
+         '%s: each refusal logged once, action=%s' % (what, action), log()[-3000:])
+
+
+# ---- STARTTLS (tcp-serve > tls-serve -S > smtp-recv) ---------------------------
+under_limit('STARTTLS', True)
 t.ok(restart({'MAXPERIP': '4'}), 'smtp restarted with MAXPERIP 4')
-before = log().count('action=toomany')
-out = burst(30, 2, pause=1.0)
-refused = out.pop('refused', 0)
-t.ok(refused > 0, 'MAXPERIP 4, 30 clients: some refused (%d)' % refused)
-t.eq(list(out), ['ok'], 'every other connection served; none closed without a word')
-t.ok(wait_for(lambda: log().count('action=toomany') - before == refused, 10),
-     'each refusal logged once, action=toomany', log()[-3000:])
+over_limit('STARTTLS, MAXPERIP 4', 'toomany', True)
 
-# ---- over MAXCONN: the same reply --------------------------------------------------
-t.ok(restart({'MAXPERIP': '20', 'MAXCONN': '4'}), 'smtp restarted with MAXCONN 4')
-before = log().count('action=full')
-out = burst(30, 2, pause=1.0)
-refused = out.pop('refused', 0)
-t.ok(refused > 0, 'MAXCONN 4, 30 clients: some refused (%d)' % refused)
-t.eq(list(out), ['ok'], 'every other connection served; none closed without a word')
-t.ok(wait_for(lambda: log().count('action=full') - before == refused, 10),
-     'each refusal logged once, action=full', log()[-3000:])
+# ---- plain (tcp-serve > smtp-recv in workers) ------------------------------------
+t.ok(restart({'MAXPERIP': '20', 'NOTLS': '1'}), 'smtp restarted with NOTLS (plain)')
+under_limit('plain', False)
+t.ok(restart({'MAXCONN': '4'}), 'smtp restarted with MAXCONN 4')
+over_limit('plain, MAXCONN 4', 'full', False)
 scan.stop()
