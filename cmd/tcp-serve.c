@@ -4,7 +4,12 @@
    When PROG is our own smtp-recv, its code runs without an exec
    (builtin.h): same argv, environment and fds, a fraction of the CPU; and
    in workers (qworker.h) that serve up to -S sessions one after another,
-   which spares the fork and exit of a process per connection. */
+   which spares the fork and exit of a process per connection.
+   A connection over a limit (-C per address, -c in all) is held a short
+   while (-W) and served as soon as a session ends: a child is counted
+   until it is reaped, which comes a moment after its client saw the end
+   (tls-serve and its PROG still exiting), and a client that reconnects at
+   once must not be refused for that. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -34,15 +39,31 @@
 #include "qworker.h"
 #include "smtprecv.h"
 
-#define USAGE "tcp-serve [-v] [-E] [-S sessions] [-I idle] [-c maxchild] [-C maxperip] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
+#define USAGE "tcp-serve [-v] [-E] [-S sessions] [-I idle] [-c maxchild] [-C maxperip] [-W wait] [-R reply] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
 #define MAXCHILD_MAX 65535
+#define HELD_MAX 256       /* connections held at once, at most */
+#define REPLY_MAX 512      /* -R's text */
+#define DRAIN_MAX 4        /* reads of what a refused client sent */
 
 struct child {
   pid_t pid;
   ip46 ip;
 };
 
+/* A connection accepted over a limit, waiting for a session to end. */
+struct held {
+  int fd;
+  ip46 ip;
+  uint16_t port;
+  tain until;
+};
+
 static struct child *children;
+static struct held *held;
+static unsigned int nheld, maxheld;
+static unsigned int waitms = 2000; /* -W: how long a connection is held */
+static char reply[REPLY_MAX + 2];  /* -R: TEXT CRLF, written to a refused client */
+static size_t replylen;
 static unsigned int nchild, maxchild = 40, maxperip = 20;
 static char const *rulesfile;
 static cdb rules = CDB_ZERO;
@@ -171,14 +192,12 @@ static unsigned int count_ip(ip46 const *ip)
   return n;
 }
 
-static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
+/* PROG for this client (the rule's environment is in params). */
+static void start(int s, ip46 const *rip, uint16_t rport, char const *const *argv)
 {
   ip46 lip;
   uint16_t lport;
   pid_t pid;
-  ip46_normalize(rip);
-  if (count_ip(rip) >= maxperip) { log_conn(0, rip, rport, "toomany"); goto close; }
-  if (rulesfile && !allowed(rip)) { log_conn(0, rip, rport, "deny"); goto close; }
   if (socket_local46(s, &lip, &lport) < 0) { strerr_warnwusys("getsockname"); goto close; }
   ip46_normalize(&lip);
   if (!make_modifs(rip, rport, &lip, lport)) { strerr_warnwusys("build environment"); goto close; }
@@ -192,6 +211,62 @@ static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
 close:
   fd_close(s);
 }
+
+/* -R's reply, without waiting on the client: a full socket buffer gets
+   nothing. What the client sent is read first, as far as it is there
+   already, so that the close sends a FIN, not a reset that could make
+   its system throw the reply away. */
+static void refuse(int s, ip46 const *ip, uint16_t port, char const *action)
+{
+  log_conn(0, ip, port, action);
+  if (replylen) {
+    char buf[4096];
+    for (unsigned int i = 0; i < DRAIN_MAX && recv(s, buf, sizeof buf, MSG_DONTWAIT) > 0; i++) ;
+    if (send(s, reply, replylen, MSG_DONTWAIT | MSG_NOSIGNAL) < 0 && errno != EAGAIN && errno != EWOULDBLOCK
+        && errno != EPIPE && errno != ECONNRESET)
+      strerr_warnwusys("write the reply");
+  }
+  fd_close(s);
+}
+
+static int over(ip46 const *ip) { return nchild >= maxchild || count_ip(ip) >= maxperip; }
+static char const *why(void) { return nchild >= maxchild ? "full" : "toomany"; }
+
+static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
+{
+  tain d;
+  ip46_normalize(rip);
+  if (rulesfile && !allowed(rip)) { log_conn(0, rip, rport, "deny"); fd_close(s); return; }
+  if (!over(rip)) { start(s, rip, rport, argv); return; }
+  if (nheld >= maxheld) { refuse(s, rip, rport, why()); return; }
+  held[nheld].fd = s;
+  held[nheld].ip = *rip;
+  held[nheld].port = rport;
+  tain_from_millisecs(&d, waitms);
+  tain_add_g(&held[nheld++].until, &d);
+}
+
+/* Serve the held connections that fit now, oldest first; refuse those
+   whose wait is over. The rules are looked up again: they may have
+   changed, and params holds another client's. */
+static void serve_held(char const *const *argv)
+{
+  unsigned int i = 0;
+  while (i < nheld) {
+    struct held h = held[i];
+    int fits = !over(&h.ip);
+    if (!fits && tain_future(&h.until)) { i++; continue; }
+    memmove(held + i, held + i + 1, (nheld - i - 1) * sizeof *held);
+    nheld--;
+    if (!fits) refuse(h.fd, &h.ip, h.port, why());
+    else if (rulesfile && !allowed(&h.ip)) { log_conn(0, &h.ip, h.port, "deny"); fd_close(h.fd); }
+    else start(h.fd, &h.ip, h.port, argv);
+  }
+}
+
+/* Room for one more connection: a free slot, or (-R) room to hold it,
+   and refuse it with the reply when there is none. */
+static int accepting(void) { return nchild < maxchild || replylen; }
 
 /* A session ended: its process exited, or its worker answered. */
 static void ended(pid_t pid, int wstat)
@@ -254,6 +329,16 @@ static unsigned int uarg(char const *s)
   return n;
 }
 
+/* One line, no CR, LF or NUL in it, which CRLF ends. */
+static void setreply(char const *text)
+{
+  size_t n = strlen(text);
+  if (!n || n > REPLY_MAX || text[strcspn(text, "\r\n")]) strerr_dief(100, "bad -R reply: empty, over 512 bytes or more than a line");
+  memcpy(reply, text, n);
+  memcpy(reply + n, "\r\n", 2);
+  replylen = n + 2;
+}
+
 int main(int argc, char const *const *argv)
 {
   subgetopt l = SUBGETOPT_ZERO;
@@ -266,7 +351,7 @@ int main(int argc, char const *const *argv)
   PROG = "tcp-serve";
 
   for (;;) {
-    int opt = subgetopt_r(argc, argv, "vES:I:c:C:d:x:t:b:", &l);
+    int opt = subgetopt_r(argc, argv, "vES:I:c:C:W:R:d:x:t:b:", &l);
     if (opt == -1) break;
     switch (opt) {
     case 'v': verbose = 1; break;
@@ -275,6 +360,8 @@ int main(int argc, char const *const *argv)
     case 'I': maxidle = uarg(l.arg); break;
     case 'c': maxchild = uarg(l.arg); break;
     case 'C': maxperip = uarg(l.arg); break;
+    case 'W': waitms = uarg(l.arg); break;
+    case 'R': setreply(l.arg); break;
     case 'd': notif = (int)uarg(l.arg); break;
     case 'x': rulesfile = l.arg; break;
     case 't': uarg(l.arg); break; /* tcpserver's ident timeout: no ident lookups here */
@@ -304,9 +391,11 @@ int main(int argc, char const *const *argv)
     if (fd > 2) { fd_close(fd); break; }
     if (fcntl(fd, F_SETFD, 0) < 0) strerr_diefusys(111, "fcntl");
   }
+  maxheld = !waitms ? 0 : maxchild < HELD_MAX ? maxchild : HELD_MAX;
   children = alloc(maxchild * sizeof(struct child));
+  held = alloc((maxheld ? maxheld : 1) * sizeof(struct held));
   x = alloc((2 + maxchild) * sizeof(iopause_fd));
-  if (!children || !x) strerr_diefusys(111, "allocate child table");
+  if (!children || !held || !x) strerr_diefusys(111, "allocate child table");
   if (rulesfile) load_rules();
 
   sfd = selfpipe_init();
@@ -334,12 +423,14 @@ int main(int argc, char const *const *argv)
     tain idle_until, *deadline = 0;
     unsigned int idle = qworker_expire(maxidle);
     int paused = tain_future(&pause_until);
-    unsigned int n = (nchild < maxchild && !paused) ? 2 : 1, w;
+    unsigned int n = (accepting() && !paused) ? 2 : 1, w;
     if (paused) deadline = &pause_until;
     if (idle) {   /* wake up to let go of the idle workers */
       tain_addsec_g(&idle_until, idle);
       if (!deadline || tain_less(&idle_until, deadline)) deadline = &idle_until;
     }
+    /* the oldest held connection's wait ends first */
+    if (nheld && (!deadline || tain_less(&held[0].until, deadline))) deadline = &held[0].until;
     w = qworker_pollfds(x + 2, maxchild);
     x[0] = (iopause_fd){ .fd = sfd, .events = IOPAUSE_READ };
     /* not accepting: a negative fd is skipped, the workers stay at x + 2 */
@@ -347,10 +438,12 @@ int main(int argc, char const *const *argv)
     if (iopause_g(x, w ? 2 + w : n, deadline) < 0) strerr_diefusys(111, "iopause");
     if (x[0].revents) handle_signals(ls);
     if (w) qworker_pollread(x + 2, &ended);
+    /* sessions that ended make room for the held connections first */
+    if (nheld) serve_held(argv + 2);
     if (n == 2 && x[1].revents) {
       /* Drain the queue while there is room: fewer wake-ups under load. */
       int r = 1;
-      while (r == 1 && nchild < maxchild) r = accept_one(ls, ip.is6, argv + 2);
+      while (r == 1 && accepting()) r = accept_one(ls, ip.is6, argv + 2);
       if (r == 2) {
         tain d;
         tain_from_millisecs(&d, 200);

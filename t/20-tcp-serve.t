@@ -227,6 +227,40 @@ t.ok(wait_for(lambda: 'action=toomany' in log_of(p), 5), '-C 1: toomany logged',
 c1.close()
 stop(p)
 
+# --- -C 1 -R: held while the session lives, served when it ends, else a reply ---
+port = free_port()
+p = serve(['-C', '1', '-W', '1500', '-R', '421 4.7.0 busy', '127.0.0.1', str(port), HOLD], 'C1R')
+wait_port(port)
+time.sleep(0.3)
+c1 = connect(port)
+t.eq(line(c1, 10), b'hi\n', '-C 1 -R: first session served')
+c2 = connect(port)
+t.eq(line(c2, 0.3), None, '-C 1 -R: second connection held, not served yet')
+c1.sendall(b'x\n')
+t.eq(line(c1, 10), b'bye\n', '-C 1 -R: first session ends')
+c1.close()
+t.eq(line(c2, 10), b'hi\n', '-C 1 -R: the held connection is served once it has ended')
+c3 = connect(port)
+t.eq(slurp(c3, 10), b'421 4.7.0 busy\r\n', '-C 1 -R: past the wait (-W), the reply, then the close')
+t.ok(log_of(p).count('action=toomany') == 1, '-C 1 -R: the refusal logged once', log_of(p))
+c2.close()
+stop(p)
+
+# --- -c 1 -R: all slots busy, the reply (action=full); without -R, the queue ---
+port = free_port()
+p = serve(['-c', '1', '-W', '200', '-R', 'full up', '127.0.0.1', str(port), HOLD], 'c1R')
+wait_port(port)
+time.sleep(0.3)
+c1 = connect(port)
+t.eq(line(c1, 10), b'hi\n', '-c 1 -R: first session served')
+t.eq(slurp(connect(port), 10), b'full up\r\n', '-c 1 -R: a second connection reads the reply')
+t.ok(wait_for(lambda: 'action=full' in log_of(p), 5), '-c 1 -R: logged action=full', log_of(p))
+c1.close()
+stop(p)
+for bad in ('', 'two\r\nlines', 'x' * 513):
+    r = subprocess.run([TCPSERVE, '-R', bad, '127.0.0.1', '1', HOLD], env=ENV, stderr=subprocess.PIPE)
+    t.ok(r.returncode == 100 and b'tcp-serve: fatal: ' in r.stderr, '-R %r: exit 100' % bad[:20], r.stderr)
+
 # --- -d: readiness notification --------------------------------------------------
 port = free_port()
 r, w = os.pipe()
