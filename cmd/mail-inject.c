@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/bytestr.h>
+#include <skalibs/genalloc.h>
 #include <skalibs/sgetopt.h>
 #include <skalibs/strerr.h>
 #include <skalibs/stralloc.h>
@@ -34,6 +35,8 @@
 static struct { char buf[LINEMAX] ; size_t pos, len ; int eof ; } in ;
 static int dotmode ;           /* -d: a line "." ends the input */
 static stralloc env = STRALLOC_ZERO, tmp = STRALLOC_ZERO ;
+static stralloc rcpts = STRALLOC_ZERO ;   /* "canonical\0as given\0" each */
+static genalloc roffs = GENALLOC_ZERO ;   /* size_t offsets into rcpts */
 static unsigned int nrcpt ;
 /* Exit codes: qmail's, or with -s those of sysexits.h (for sendmail). */
 static int ex_usage = 100, ex_data = 100, ex_nouser = 100, ex_unavail = 100, ex_temp = 111 ;
@@ -111,13 +114,39 @@ static int read_header(stralloc *h, stralloc *first)
 /* One recipient (a bare local part gets @ME). */
 static void add_rcpt(char const *a, size_t len)
 {
+  stralloc c = STRALLOC_ZERO ;
+  size_t off = rcpts.len ;
   tmp.len = 0 ;
   cat(&tmp, a, len) ;
   if (addr_at(a, len) == len) { cat(&tmp, "@", 1) ; cat(&tmp, pm_me(), strlen(pm_me())) ; }
-  if (!addr_valid(tmp.s, tmp.len) || !stralloc_0(&tmp)) strerr_dief(ex_nouser, "invalid recipient: ", a) ;
+  if (!addr_valid(tmp.s, tmp.len)) strerr_dief(ex_nouser, "invalid recipient: ", a) ;
   if (++nrcpt > QUEUE_MAXRCPT) strerr_dief(ex_data, "more than 100000 recipients") ;
-  cat(&env, "T", 1) ;
-  cat(&env, tmp.s, tmp.len) ;
+  if (!addr_canon(&c, tmp.s, tmp.len)) strerr_diefusys(ex_temp, "allocate") ;
+  cat(&rcpts, c.s, c.len + 1) ;
+  cat(&rcpts, tmp.s, tmp.len) ;
+  cat(&rcpts, "", 1) ;
+  if (!genalloc_append(size_t, &roffs, &off)) strerr_diefusys(ex_temp, "allocate") ;
+  stralloc_free(&c) ;
+}
+
+static int rcptcmp(void const *a, void const *b)
+{
+  return strcmp(rcpts.s + *(size_t const *)a, rcpts.s + *(size_t const *)b) ;
+}
+
+/* The recipients into the envelope, each once (To: and Bcc: may both
+   name one). */
+static void envelope(void)
+{
+  size_t *o = genalloc_s(size_t, &roffs), n = genalloc_len(size_t, &roffs) ;
+  if (n > 1) qsort(o, n, sizeof *o, &rcptcmp) ;
+  for (size_t i = 0 ; i < n ; i++) {
+    char const *c = rcpts.s + o[i], *a = c + strlen(c) + 1 ;
+    if (i && !strcmp(c, rcpts.s + o[i-1])) continue ;
+    cat(&env, "T", 1) ;
+    cat(&env, a, strlen(a) + 1) ;
+  }
+  cat(&env, "", 1) ;
 }
 
 /* The recipients of an address list (a field value or an argument). */
@@ -239,7 +268,7 @@ static void body(injector *q)
 static int finish(injector *q)
 {
   int r ;
-  cat(&env, "", 1) ;
+  envelope() ;
   r = injector_finish(q, env.s, env.len) ;
   if (!r) return 0 ;
   if (r >= 11 && r <= 40) strerr_dief(ex_unavail, "the queue refused the message: ", injector_reply(r)) ;
