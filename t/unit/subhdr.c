@@ -24,11 +24,11 @@ static char const *run(subhdr *h, char const *msg, size_t len, size_t step)
     else if (subhdr_ended(h) && m) return "header bytes after its end" ;
     pos += k ;
   }
-  if (!subhdr_missing(h, &miss, "host.test")) return "ENOMEM" ;
+  if (!subhdr_missing(h, &miss, "host.test") || !stralloc_0(&miss)) return "ENOMEM" ;
   r = subhdr_from(h, &a, &alen, &n) ;
   snprintf(buf, sizeof buf, "end=%ld bad=%d date=%d msgid=%d from=%d:",
            hend == (size_t)-1 ? -1L : (long)hend, subhdr_bad(h),
-           !!strstr(miss.s ? miss.s : "", "Date: "), !!strstr(miss.s ? miss.s : "", "Message-ID: <"), r) ;
+           !!strstr(miss.s, "Date: "), !!strstr(miss.s, "Message-ID: <"), r) ;
   for (size_t i = 0 ; r >= 0 && i < alen ; i += strlen(a + i) + 1)
     snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " %s", a + i) ;
   stralloc_free(&miss) ;
