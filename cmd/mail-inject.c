@@ -277,10 +277,11 @@ static int finish(injector *q)
 
 int main(int argc, char const *const *argv)
 {
-  stralloc h = STRALLOC_ZERO, first = STRALLOC_ZERO, out = STRALLOC_ZERO, snd = STRALLOC_ZERO ;
+  /* static: reachable at exit, for leak checkers */
+  static stralloc h = STRALLOC_ZERO, first = STRALLOC_ZERO, out = STRALLOC_ZERO, snd = STRALLOC_ZERO ;
+  static injector q = INJECTOR_ZERO ;
   char const *from = 0, *fromname = 0 ;
   int extract = 0, end, has[3] = { 0, 0, 0 } ;
-  injector q = INJECTOR_ZERO ;
   PROG = "mail-inject" ;
   {
     subgetopt l = SUBGETOPT_ZERO ;

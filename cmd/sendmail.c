@@ -75,6 +75,7 @@ static int wake(void)
   pid = child_spawn0(argv[0], argv, (char const *const *)environ) ;
   if (!pid) strerr_diefusys(EX_OSERR, "spawn ", argv[0]) ;
   if (wait_pid(pid, &wstat) < 0) strerr_diefusys(EX_OSERR, "wait for ", argv[0]) ;
+  stralloc_free(&p) ;
   return WIFEXITED(wstat) && !WEXITSTATUS(wstat) ? 0 : EX_TEMPFAIL ;
 }
 
