@@ -10,13 +10,18 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "datefmt.h"
 #include "qinject.h"
 #include "queue.h"
+#include "root.h"
 
 #define ENVMAX (16u << 20)
 
@@ -61,12 +66,12 @@ static void read_envelope(stralloc *env)
    is installed in (ROOT/bin/queue-inject), never $PIPEMAIL_ROOT, which
    would let the caller write with the queue's group anywhere; files are
    made readable by the group whatever the caller's umask. */
-static void privileged(void)
+static int privileged(void)
 {
   static char exe[4096];
   ssize_t n;
   char *slash;
-  if (getegid() == getgid() && geteuid() == getuid()) return;
+  if (getegid() == getgid() && geteuid() == getuid()) return 0;
   n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   if (n <= 0 || n >= (ssize_t)sizeof exe - 1) strerr_diefusys(62, "find where I am installed");
   exe[n] = 0;
@@ -76,6 +81,20 @@ static void privileged(void)
   }
   if (setenv("PIPEMAIL_ROOT", exe, 1) < 0) strerr_diefusys(51, "setenv");
   umask(007);
+  return 1;
+}
+
+/* Setgid, the one trusted fact about a local message is who handed it
+   over: a trace field with the caller's uid, as Postfix's "from userid". */
+static int trace(void)
+{
+  char buf[300 + DATEFMT_LEN], uid[UINT_FMT];
+  size_t n;
+  uid[uint_fmt(uid, getuid())] = 0;
+  n = (size_t)snprintf(buf, 300, "Received: (from uid %s)\n\tby %.200s (pipemail queue-inject); ", uid, pm_me());
+  n += datefmt_rfc5322(buf + n, time(0));
+  buf[n++] = '\n';
+  return qinject_write(&q, buf, n);
 }
 
 /* -w: run the whole queue now (sendmail -q). */
@@ -89,14 +108,15 @@ static int wake(void)
 int main(int argc, char const *const *argv)
 {
   static stralloc env = STRALLOC_ZERO;  /* static: reachable at exit, for leak checkers */
-  int code;
+  int code, setgid;
   PROG = "queue-inject";
-  privileged();
+  setgid = privileged();
   if (argc == 2 && !strcmp(argv[1], "-w")) return wake();
   if (argc > 1) strerr_dieusage(100, "queue-inject < message 1< envelope | queue-inject -w");
   signal(SIGPIPE, SIG_IGN);
   alarm(86400);           /* a stuck writer does not pin a tmp file forever */
-  if ((code = qinject_open(&q)) || (code = qinject_copyfd(&q, 0))) strerr_diefusys(code, q.why);
+  if ((code = qinject_open(&q)) || (setgid && (code = trace())) || (code = qinject_copyfd(&q, 0)))
+    strerr_diefusys(code, q.why);
   read_envelope(&env);
   if ((code = qinject_commit(&q, env.s, env.len))) strerr_diefusys(code, q.why);
   return 0;

@@ -165,6 +165,8 @@ r = inst.run(['s6-setuidgid', 'nobody', 'mail-inject', '-t'], check=False, env={
 t.ok(r.returncode == 0, 'mail-inject as nobody: exit 0', r.stderr)
 got = inst.wait_mails(DEMO, 1, timeout=20)
 t.ok(len(got) == 1 and b'from nobody' in got[0], 'delivered by queue-run as pmqueue', inst.log(q))
+t.ok(got and re.search(rb'^Received: \(from uid 65534\)\n\tby mx\.example\.test \(pipemail queue-inject\); ', got[0], re.M),
+     'the setgid copy adds a trace field with the caller\'s uid', got[0][:400] if got else '')
 r = inst.run(['s6-setuidgid', 'nobody', 'mail-inject', DEMO], check=False,
              env={'USER': 'nobody', 'QUEUE_INJECT': '', 'QMAILQUEUE': ''}, input=b'Subject: x\n\nx\n')
 t.ok(r.returncode == 0, 'empty QUEUE_INJECT: the setgid copy still', r.stderr)
