@@ -31,7 +31,7 @@ LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 
-.PHONY: all deps check check-asan bench fuzz run install clean
+.PHONY: all deps check check-asan bench fuzz run install install-sendmail clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
 $(B)/lib/%.o: lib/%.c lib/*.h
@@ -95,5 +95,17 @@ install: all
 	cp $(BINS) $(DESTDIR)$(PREFIX)/bin/
 	cp cmd/*.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 	cp -R services $(DESTDIR)$(PREFIX)/share/pipemail/
+# /usr/sbin/sendmail -> PREFIX/bin/sendmail, only where there is none or it
+# is ours already: never over another MTA's by surprise (FORCE=1 replaces
+# it, keeping it as sendmail.pre-pipemail). After make install.
+SENDMAIL_PATH ?= /usr/sbin/sendmail
+install-sendmail:
+	@t='$(DESTDIR)$(SENDMAIL_PATH)'; ours='$(PREFIX)/bin/sendmail'; \
+	if [ "$$(readlink "$$t")" = "$$ours" ]; then echo "$$t is pipemail's already"; exit 0; fi; \
+	if [ -e "$$t" ] || [ -L "$$t" ]; then \
+	  if [ -z '$(FORCE)' ]; then \
+	    echo "install-sendmail: $$t exists and is not pipemail's (another MTA's?): left alone; FORCE=1 replaces it" >&2; exit 1; fi; \
+	  mv -f "$$t" "$$t.pre-pipemail" || exit 1; echo "$$t kept as $$t.pre-pipemail"; fi; \
+	mkdir -p "$$(dirname "$$t")" && ln -s "$$ours" "$$t" && echo "$$t -> $$ours"
 clean:
 	rm -rf build build-asan build-fuzz

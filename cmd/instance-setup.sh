@@ -182,6 +182,17 @@ if [ "$uid" = 0 ]; then
     find "$root/etc" -maxdepth 1 ! -name tls -exec chgrp "$group" {} + -exec chmod g+rX {} + ||
     fatal "unable to set the owners under $root"
 fi
+# Local users' mail (mail-inject, sendmail) reaches the closed queue
+# through a copy of queue-inject setgid to the queue's group, which takes
+# ROOT from where it lies (queue-inject(8), Local users). ROOT/bin is
+# root's, so that nobody else can replace it.
+if [ "$uid" = 0 ] && [ -x "$bindir/queue-inject" ]; then
+  mkdir -p "$root/bin" && chown root:root "$root/bin" && chmod 755 "$root/bin" &&
+    cp "$bindir/queue-inject" "$root/bin/queue-inject.new" &&
+    chown "root:$group" "$root/bin/queue-inject.new" && chmod 2755 "$root/bin/queue-inject.new" &&
+    mv -f "$root/bin/queue-inject.new" "$root/bin/queue-inject" ||
+    fatal "unable to install $root/bin/queue-inject"
+fi
 # The service users must reach the programs and the instance: a checkout
 # under a home of mode 0700 would give services that fail at every start.
 reach() { # user test-args...

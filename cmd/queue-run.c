@@ -64,7 +64,11 @@ static unsigned int opt_uint(char const *s)
 
 static void trigger_line(void)
 {
-  if (linelen && qsched_idvalid(line, linelen)) {
+  if (linelen == 1 && line[0] == '!') {   /* queue_wake: sendmail -q */
+    qrun_alarm(now_ms() / 1000) ;
+    rescan = 1 ;
+  }
+  else if (linelen && qsched_idvalid(line, linelen)) {
     line[linelen] = 0 ;
     qrun_load(line) ;
   }

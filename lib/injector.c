@@ -8,6 +8,7 @@
 #include <skalibs/strerr.h>
 #include "lineio.h"
 #include "injector.h"
+#include "root.h"
 
 /* The configured filter or injector, 0 for in-process injection. */
 static char const *injector_prog(void)
@@ -15,6 +16,17 @@ static char const *injector_prog(void)
   char const *p = getenv("QUEUE_INJECT");
   if (!p || !*p) p = getenv("QMAILQUEUE");
   return p && *p ? p : 0;
+}
+
+int injector_local(void)
+{
+  stralloc p = STRALLOC_ZERO;
+  int ok = 1;
+  if (injector_prog()) return 1;
+  if (!pm_path(&p, "bin/queue-inject")) return 0;
+  if (access(p.s, X_OK) == 0) ok = setenv("QUEUE_INJECT", p.s, 1) == 0;
+  stralloc_free(&p);
+  return ok;
 }
 
 static void child(int msgr, int envr, char const *prog)

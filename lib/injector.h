@@ -29,6 +29,13 @@ struct injector_s {
 
 /* 1 ok, 0 error (errno). */
 int injector_start(injector *q, unsigned int timeoutsecs) ;
+/* For programs any local user runs (mail-inject, sendmail -bs): unless
+   $QUEUE_INJECT or $QMAILQUEUE is set, set QUEUE_INJECT to
+   ROOT/bin/queue-inject, the setgid copy instance-setup installs as root
+   (queue-inject(8), Local users), if there is one: a queue file written
+   in-process would belong to the caller and its group, unreadable by
+   queue-run, or could not be written at all. 1 ok, 0 ENOMEM. */
+int injector_local(void) ;
 /* Append message bytes. Once a write failed (the injector died or is
    stuck), later writes do nothing. 1 ok, 0 failed. */
 int injector_write(injector *q, char const *s, size_t n) ;

@@ -385,3 +385,20 @@ void queue_trigger(char const *id)
   if (write(fd, line, n) < 0) {}
   close(fd);
 }
+
+int queue_wake(void)
+{
+  stralloc path = STRALLOC_ZERO;
+  int fd, e;
+  ssize_t w;
+  if (!queue_path(&path, "trigger")) return 0;
+  fd = open(path.s, O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+  e = errno;
+  stralloc_free(&path);
+  if (fd < 0) { errno = e; return 0; }
+  w = write(fd, "!\n", 2);
+  e = errno;
+  close(fd);
+  errno = e;
+  return w == 2;
+}

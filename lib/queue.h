@@ -7,6 +7,7 @@
                             messages that needed more than one attempt or
                             have several recipients)
    ROOT/queue/trigger       FIFO; queue-inject writes "ID\n" to wake queue-run
+                            ("!\n": run the whole queue now, queue_wake)
    ROOT/queue/pool/N        finished message files kept for reuse (N < QUEUE_POOL):
                             creating and deleting a file per message is costly on
                             ext4 (the inode allocator skips recently freed
@@ -102,4 +103,8 @@ int queue_remove(char const *id) ;
 int queue_pool_take(char const *path) ;
 /* Wake queue-run: write "ID\n" to the trigger FIFO, nonblocking; never fails. */
 void queue_trigger(char const *id) ;
+/* Ask queue-run to run the whole queue now (sendmail -q): "!\n" on the
+   trigger FIFO makes every deferred recipient due and the queue scanned.
+   1 ok, 0 error (errno; ENXIO: no queue-run is reading the FIFO). */
+int queue_wake(void) ;
 #endif

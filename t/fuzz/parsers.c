@@ -9,6 +9,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 #include "addr.h"
+#include "addrlist.h"
 #include "dsn.h"
 #include "hdr.h"
 #include "maildir.h"
@@ -18,6 +19,7 @@
 #include "smtpc.h"
 #include "smtpcmd.h"
 #include "smtpdata.h"
+#include "subhdr.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 
@@ -322,11 +324,72 @@ static void fz_dsnbuild(char const *s, size_t n)
   free(b);
 }
 
+/* Address lists: what comes out is a list of bounded addr-specs, as
+   many as returned; a failure leaves out as it was. */
+static void fz_addrlist(char const *s, size_t n)
+{
+  for (int bare = 0; bare < 2; bare++) {
+    stralloc out = STRALLOC_ZERO;
+    int r;
+    CHECK(stralloc_catb(&out, "x", 1));
+    r = bare ? addrlist_parse_bare(&out, s, n) : addrlist_parse(&out, s, n);
+    CHECK(r >= -1 && r <= ADDRLIST_MAX);
+    if (r < 0) CHECK(out.len == 1);
+    else {
+      int k = 0;
+      for (size_t i = 1; i < out.len; i += strlen(out.s + i) + 1, k++) {
+        size_t len = strlen(out.s + i);
+        CHECK(len && len <= ADDR_MAX && (bare || addr_at(out.s + i, len) < len));
+      }
+      CHECK(k == r && (out.len == 1 || !out.s[out.len - 1]));
+    }
+    stralloc_free(&out);
+  }
+}
+
+/* What subhdr says of a header: whole or cut anywhere, the same. */
+static void subhdr_say(char const *s, size_t n, unsigned seed, stralloc *said)
+{
+  subhdr h = SUBHDR_ZERO;
+  stralloc miss = STRALLOC_ZERO;
+  char const *a;
+  size_t pos = 0, alen, end = n + 1;
+  unsigned na;
+  while (pos < n) {
+    size_t chunk = seed ? 1 + ((seed = seed * 1103515245u + 12345u) >> 16) % 64 : n;
+    if (chunk > n - pos) chunk = n - pos;
+    size_t k = subhdr_feed(&h, s + pos, chunk);
+    CHECK(k <= chunk);
+    if (k < chunk || (subhdr_ended(&h) && end > n)) { CHECK(subhdr_ended(&h)); if (end > n) end = pos + k; }
+    pos += chunk;
+  }
+  CHECK(subhdr_missing(&h, &miss, "h.test") && stralloc_0(&miss));
+  int r = subhdr_from(&h, &a, &alen, &na);
+  CHECK(stralloc_catb(said, (char const *)&end, sizeof end) && stralloc_catb(said, (char const *)&r, sizeof r));
+  CHECK(stralloc_catb(said, strstr(miss.s, "Date:") ? "D" : "-", 1));
+  CHECK(stralloc_catb(said, strstr(miss.s, "Message-ID:") ? "M" : "-", 1));
+  CHECK(stralloc_catb(said, subhdr_bad(&h) ? "B" : "-", 1));
+  if (r >= 0) CHECK(stralloc_catb(said, a, alen));
+  stralloc_free(&miss);
+  subhdr_free(&h);
+}
+
+static void fz_subhdr(char const *s, size_t n)
+{
+  stralloc whole = STRALLOC_ZERO, cut = STRALLOC_ZERO;
+  subhdr_say(s, n, 0, &whole);
+  subhdr_say(s, n, (unsigned)n | 1, &cut);
+  CHECK(whole.len == cut.len && !memcmp(whole.s, cut.s, whole.len));
+  stralloc_free(&whole);
+  stralloc_free(&cut);
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
+    fz_addrlist, fz_subhdr,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);
