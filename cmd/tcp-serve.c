@@ -33,6 +33,7 @@
 #include "builtin.h"
 #include "qworker.h"
 #include "smtprecv.h"
+#include "tlsserve.h"
 
 #define USAGE "tcp-serve [-v] [-E] [-S sessions] [-I idle] [-c maxchild] [-C maxperip] [-d notif] [-x rules.cdb] [-t timeout] [-b backlog] ip port prog..."
 #define MAXCHILD_MAX 65535
@@ -295,6 +296,10 @@ int main(int argc, char const *const *argv)
     tzset();   /* once here, not in every child (Received: dates) */
     if (sessions > 1) qworker_init(maxchild, sessions, 0);
   }
+  /* tls-serve likewise, in a fork per connection (no workers: it reads
+     the keys, then drops its privileges) */
+  if (!exec_always && !strcmp(argv[2], "tls-serve") && builtin_sibling("tls-serve"))
+    builtin = &tlsserve_main;
 
   /* If started with fd 0, 1 or 2 closed, fill them with /dev/null: an
      accepted socket must never land there (fd 2 would send logs to it). */
