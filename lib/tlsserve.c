@@ -226,6 +226,16 @@ static void drop(void)
   }
 }
 
+/* A handshake failed after our signature: was it made with a key that is
+   not the certificate's? (Checked here, not at each load: see tls_key_fits.) */
+static void check_key(void)
+{
+  char const *why;
+  if (!server.hassigned || tls_keypair_check(server.chosen, &why)) return;
+  strerr_warnw("unable to use ", server.chosen->certfile, " and ", server.chosen->keyfile, ": ",
+               why);
+}
+
 /* -- logging ------------------------------------------------------------ */
 
 static void log_handshake(br_ssl_engine_context const *eng)
@@ -432,6 +442,7 @@ int tlsserve_main(int argc, char const *const *argv)
   }
   if (r != TLS_RUN_HANDSHAKE) {
     log_fail("handshake", &io);
+    check_key();
     return finish(starttls ? -1 : 100);
   }
   log_handshake(eng);

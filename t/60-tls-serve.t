@@ -538,6 +538,14 @@ rc, out, err = direct(['true'], {'CERTFILE': RSA[0], 'KEYFILE': os.path.join(D, 
 t.ok(rc == 111 and 'unable to load' in err, 'unreadable key: exit 111', err)
 rc, out, err = direct(['true'], {'CERTFILE': RSA[0], 'KEYFILE': EC[1]}, client=False)
 t.ok(rc == 111 and 'does not match' in err, 'key of another certificate: exit 111, says so', err)
+# An EC key of the right curve but another certificate is found out by the
+# handshake (its point is not computed at each load): the client refuses the
+# signature, tls-serve says why, prog does not run.
+rc, out, err = direct(['sh', '-c', 'echo ran'], {'CERTFILE': EC[0], 'KEYFILE': WILD[1]}, name='ec.test')
+t.ok(rc == 100 and out == b'' and 'does not match' in err and 'tls=fail stage=handshake' in err,
+     'EC key of another certificate, same curve: handshake refused, says so, prog not run', (rc, out, err))
+rc, out, err = direct(['sh', '-c', 'echo ran'], {'CERTFILE': EC[0], 'KEYFILE': EC[1]}, name='ec.test')
+t.ok(rc == 0 and out == b'ran\n' and 'does not match' not in err, 'its own key: served, no such line', (rc, out, err))
 enc = os.path.join(D, 'enc.key')
 subprocess.run(['openssl', 'pkey', '-in', RSA[1], '-aes128', '-passout', 'pass:x', '-out', enc], check=True)
 rc, out, err = direct(['true'], {'CERTFILE': RSA[0], 'KEYFILE': enc}, client=False)
