@@ -183,7 +183,7 @@ static void handle(int s, ip46 *rip, uint16_t rport, char const *const *argv)
   if (socket_local46(s, &lip, &lport) < 0) { strerr_warnwusys("getsockname"); goto close; }
   ip46_normalize(&lip);
   if (!make_modifs(rip, rport, &lip, lport)) { strerr_warnwusys("build environment"); goto close; }
-  pid = builtin && sessions > 1 ? in_worker(s, argv) : 0;
+  pid = builtin == &smtprecv_main && sessions > 1 ? in_worker(s, argv) : 0;   /* never tls-serve */
   if (!pid) pid = fork();
   if (pid < 0) { strerr_warnwusys("fork"); goto close; }
   if (!pid) child_exec(s, argv);

@@ -503,6 +503,14 @@ for p, label in ((pid, 'implicit'), (pid2, 'STARTTLS')):
     if uid_env:
         uid = lambda q: int([l for l in open('/proc/%d/status' % q) if l.startswith('Uid:')][0].split()[1])
         t.eq((uid(ppid), uid(p)), (65534, os.geteuid()), '%s: TLS_UID drops the engine, not prog' % label)
+# tcp-serve runs tls-serve's code without exec, but never in a worker: a
+# process of its own per connection, whose parent is tcp-serve
+s3 = tls_connect(iport, 'default.test')
+engines = [inspect(q)[2] for q in (pid, hello(s3)['pid'])]
+parents = [int([l for l in open('/proc/%d/status' % e) if l.startswith('PPid:')][0].split()[1]) for e in engines]
+t.ok(engines[0] != engines[1] and parents == [isrv.pid, isrv.pid],
+     'a tls-serve process per connection, each a child of tcp-serve', (engines, parents, isrv.pid))
+s3.close()
 s.close()
 s2.close()
 
