@@ -1,6 +1,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
@@ -17,6 +20,10 @@ void tls_io_init(tls_io *io, int netin, int netout, int appin, int appout,
   io->appout = appout;
   ndelay_on(netin);
   ndelay_on(netout);
+  /* BearSSL hands us a flight record by record (ChangeCipherSpec, then
+     Finished): under Nagle the second waits for the peer's delayed ACK,
+     40 ms a handshake. Not a TCP socket (a pipe): nothing to do. */
+  setsockopt(netout, IPPROTO_TCP, TCP_NODELAY, &(int){ 1 }, sizeof(int));
   if (appin >= 0) ndelay_on(appin);
   if (appout >= 0) ndelay_on(appout);
   tain_now_g();

@@ -20,7 +20,8 @@
 #include <bearssl.h>
 
 #define TLS_CACHE_LIFETIME 300     /* seconds, default */
-#define TLS_CACHE_MAXFILES 10000   /* above: expired entries pruned, else no new entry */
+#define TLS_CACHE_MAXFILES 10000   /* above: no new entry (counted, and expired
+                                      entries removed, at one save in 64) */
 
 typedef struct tls_cache_s tls_cache;
 struct tls_cache_s {

@@ -1,24 +1,35 @@
 #include <errno.h>
 #include <string.h>
+#include <stdint.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <skalibs/alloc.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include "tlspem.h"
 
-/* The whole file, at most max bytes. 1 ok, 0 error (errno). */
+/* The whole file, at most max bytes. 1 ok, 0 error (errno). The buffer
+   is the file's size: wiping and faulting in max bytes (256 KB) for a key
+   of 300 cost more than parsing it, at every connection. */
 static int readfile(char const *file, stralloc *sa, size_t max)
 {
+  struct stat st;
+  size_t cap;
   int fd = open_read(file);
   if (fd < 0) return 0;
-  if (!stralloc_ready(sa, max + 1)) goto err;
+  if (fstat(fd, &st) < 0) goto err;
+  if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) { errno = EFBIG; goto err; }
+  /* a byte more: a file that grew is seen; not a file (a pipe): max */
+  cap = (S_ISREG(st.st_mode) ? (size_t)st.st_size : max) + 1;
+  if (!stralloc_ready(sa, cap)) goto err;
   sa->len = 0;
   for (;;) {
-    ssize_t r = read(fd, sa->s + sa->len, max + 1 - sa->len);
+    ssize_t r = read(fd, sa->s + sa->len, cap - sa->len);
     if (r < 0) { if (errno == EINTR) continue; goto err; }
     if (!r) break;
     sa->len += r;
-    if (sa->len > max) { errno = EFBIG; goto err; }
+    /* growing the buffer would leave copies of key bytes behind */
+    if (sa->len == cap) { errno = EFBIG; goto err; }
   }
   fd_close(fd);
   return 1;
@@ -241,7 +252,8 @@ static int int_eq(unsigned char const *a, size_t alen, unsigned char const *b, s
   return alen == blen && !memcmp(a, b, alen);
 }
 
-static int pub_matches(tls_key const *k, br_x509_pkey const *pk)
+/* full: an EC key's public point too (a scalar multiplication) */
+static int pub_matches(tls_key const *k, br_x509_pkey const *pk, int full)
 {
   if (k->type != pk->key_type) return 0;
   if (k->type == BR_KEYTYPE_RSA) {
@@ -250,6 +262,8 @@ static int pub_matches(tls_key const *k, br_x509_pkey const *pk)
     size_t len = mod(0, &k->k.rsa);
     if (!len || len > sizeof n || mod(n, &k->k.rsa) != len) return 0;
     return int_eq(n, len, pk->key.rsa.n, pk->key.rsa.nlen);
+  } else if (!full) {
+    return k->k.ec.curve == pk->key.ec.curve;
   } else {
     unsigned char q[BR_EC_KBUF_PUB_MAX_SIZE];
     br_ec_public_key pub;
@@ -259,7 +273,7 @@ static int pub_matches(tls_key const *k, br_x509_pkey const *pk)
   }
 }
 
-int tls_key_matches(tls_key const *k, tls_chain const *c, int *issuer_type, char const **why)
+static int check(tls_key const *k, tls_chain const *c, int *issuer_type, int full, char const **why)
 {
   br_x509_decoder_context dc;
   br_x509_pkey const *pk;
@@ -269,7 +283,17 @@ int tls_key_matches(tls_key const *k, tls_chain const *c, int *issuer_type, char
   br_x509_decoder_push(&dc, c->cert[0].data, c->cert[0].data_len);
   pk = br_x509_decoder_get_pkey(&dc);
   if (!pk || br_x509_decoder_last_error(&dc)) { *why = "undecodable certificate"; return 0; }
-  if (!pub_matches(k, pk)) { *why = "private key does not match the certificate"; return 0; }
+  if (!pub_matches(k, pk, full)) { *why = "private key does not match the certificate"; return 0; }
   if (issuer_type) *issuer_type = br_x509_decoder_get_signer_key_type(&dc);
   return 1;
+}
+
+int tls_key_matches(tls_key const *k, tls_chain const *c, int *issuer_type, char const **why)
+{
+  return check(k, c, issuer_type, 1, why);
+}
+
+int tls_key_fits(tls_key const *k, tls_chain const *c, int *issuer_type, char const **why)
+{
+  return check(k, c, issuer_type, 0, why);
 }

@@ -47,4 +47,10 @@ void tls_key_free(tls_key *k);   /* wipes the key */
    type of the leaf's issuer (BR_KEYTYPE_RSA/EC), which BearSSL's EC policy
    wants. 1 yes; 0 no or undecodable, with *why. */
 int tls_key_matches(tls_key const *k, tls_chain const *c, int *issuer_type, char const **why);
+/* The same, except that an EC key is only checked to be of the
+   certificate's curve: computing its public point is a scalar
+   multiplication, as long as a handshake's signature. A wrong EC key then
+   shows in the handshake (the client refuses its signature), which is
+   where tls-serve calls tls_key_matches. */
+int tls_key_fits(tls_key const *k, tls_chain const *c, int *issuer_type, char const **why);
 #endif

@@ -19,13 +19,20 @@ int tls_keypair_load(tls_keypair *kp, char const *name, char const *certfile,
 {
   memset(kp, 0, sizeof *kp);
   kp->name = name;
+  kp->certfile = certfile;
+  kp->keyfile = keyfile;
   if (!tls_chain_read(&kp->chain, certfile, why)) return 0;
   if (!tls_key_read(&kp->key, keyfile, why)) goto err;
-  if (!tls_key_matches(&kp->key, &kp->chain, &kp->issuer_type, why)) goto err;
+  if (!tls_key_fits(&kp->key, &kp->chain, &kp->issuer_type, why)) goto err;
   return 1;
 err:
   tls_keypair_free(kp);
   return 0;
+}
+
+int tls_keypair_check(tls_keypair const *kp, char const **why)
+{
+  return tls_key_matches(&kp->key, &kp->chain, 0, why);
 }
 
 void tls_keypair_free(tls_keypair *kp)
@@ -74,6 +81,7 @@ static size_t sni_sign(br_ssl_server_policy_class const **pctx, unsigned algo_id
                        unsigned char *data, size_t hv_len, size_t len)
 {
   br_ssl_server_policy_class const **p = CHOSEN(SERVER(pctx));
+  SERVER(pctx)->hassigned = 1;
   return (*p)->do_sign(p, algo_id, data, hv_len, len);
 }
 
@@ -110,6 +118,7 @@ int tls_server_init(tls_server *s, tls_keypair *kp, size_t n)
   s->kp = kp;
   s->n = n;
   s->chosen = &kp[0];
+  s->hassigned = 0;
   s->vtable = &sni_vtable;
   br_ssl_server_set_policy(sc, &s->vtable);
   br_ssl_engine_set_buffer(&sc->eng, s->iobuf, sizeof s->iobuf, 1);

@@ -139,6 +139,7 @@ static void test_files(void)
   ok(!k.data && !k.type, "freed key wiped");
   ok(tls_key_read(&k, file("k2", OTHER_KEY, 0), &why), "another key read");
   ok(!tls_key_matches(&k, &c, 0, &why) && why && strstr(why, "does not match"), "mismatch detected");
+  ok(tls_key_fits(&k, &c, &it, &why) && it == BR_KEYTYPE_EC, "tls_key_fits: the same curve is enough");
   tls_key_free(&k);
   ok(!tls_key_read(&k, file("k3", SMALL_RSA_KEY, 0), &why) && why && strstr(why, "2048"), "RSA-1024 refused");
   ok(!tls_key_read(&k, file("k4", CERT, 0), &why) && why && !strcmp(why, "no private key"), "no key in file");
@@ -328,7 +329,12 @@ int main(void)
   test_pem();
   test_files();
   test_pick();
+  ok(tls_keypair_load(&kps[0], "", file("so", CERT, 0), file("sko", OTHER_KEY, 0), &why)
+     && !tls_keypair_check(&kps[0], &why) && why && strstr(why, "does not match"),
+     "keypair of another EC key of the curve: loaded, tls_keypair_check says no");
+  tls_keypair_free(&kps[0]);
   ok(tls_keypair_load(&kps[0], "", file("sc", CERT, 0), file("sk", KEY, 0), &why), "keypair loaded");
+  ok(tls_keypair_check(&kps[0], &why), "tls_keypair_check: its key");
   test_session(0);
   test_session(1);
   test_refused();
