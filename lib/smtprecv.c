@@ -24,8 +24,10 @@
 #include "smtpauth.h"
 #include "smtpcmd.h"
 #include "smtpdata.h"
+#include "senders.h"
 #include "smtprecv.h"
 #include "srvconn.h"
+#include "subhdr.h"
 #include "users.h"
 
 #define CMDMAX 2048        /* RFC 5321 says 512; real clients send more */
@@ -55,11 +57,12 @@ struct session_s {
   int ucurrent ;           /* u was refreshed in this session */
   stralloc pm ;            /* postmaster@domain for RCPT TO:<postmaster> */
   injector q ;             /* q.pid > 0 while a DATA is streaming */
+  subhdr h ;               /* submission: the message's header */
   jmp_buf end ;            /* leave() returns from smtprecv_main through it */
 } ;
 
 static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .u = USERS_ZERO, .pm = STRALLOC_ZERO,
-                     .authuser = STRALLOC_ZERO } ;
+                     .authuser = STRALLOC_ZERO, .h = SUBHDR_ZERO } ;
 static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 
 /* --- leaving, replies, errors ---------------------------------------- */
@@ -186,6 +189,75 @@ static void logmsg(session const *s, uint64_t size, char const *status, char con
                " rcpts=", nr, " status=", status, " code=", c);
 }
 
+/* users.cdb, refreshed once a session. 0 (logged) if it cannot be read. */
+static int users_current(session *s)
+{
+  if (s->ucurrent) return 1;
+  if (!users_refresh(&s->u, 0)) {
+    strerr_warnwusys("open users.cdb");
+    return 0;
+  }
+  s->ucurrent = 1;
+  return 1;
+}
+
+#define TEMPLOCAL "451 4.3.0 temporary local problem, try again later"
+
+/* Whether the authenticated user may use addr as a sender (etc/senders):
+   0, or the reply. */
+static char const *sender_ok(session *s, char const *addr, size_t alen)
+{
+  int r;
+  if (!users_current(s)) return TEMPLOCAL;
+  r = senders_allowed(&s->u, s->authuser.s, s->authuser.len, addr, alen);
+  if (r < 0) { strerr_warnwusys("look up senders in users.cdb"); return TEMPLOCAL; }
+  return r ? 0 : "553 5.7.1 sender address not allowed for this user";
+}
+
+/* --- submission: the header (RFC 6409 8) ---------------------------------- */
+
+/* Date: and Message-ID:, when the message has none. */
+static void add_missing(session *s)
+{
+  stralloc sa = STRALLOC_ZERO;
+  if (!subhdr_missing(&s->h, &sa, s->me)) nomem();
+  injector_write(&s->q, sa.s, sa.len);
+  stralloc_free(&sa);
+}
+
+/* Message bytes to the injector; in submission mode, the missing fields
+   at the header's end. */
+static void data_write(session *s, char const *buf, size_t n)
+{
+  size_t k;
+  if (!s->submission || subhdr_ended(&s->h)) { injector_write(&s->q, buf, n); return; }
+  k = subhdr_feed(&s->h, buf, n);
+  injector_write(&s->q, buf, k);
+  if (!subhdr_ended(&s->h)) return;
+  add_missing(s);
+  injector_write(&s->q, buf + k, n - k);
+}
+
+/* At the end of a submitted message: From: and Sender: must be the
+   user's. 0, or the reply. */
+static char const *data_end(session *s)
+{
+  char const *a;
+  size_t len;
+  unsigned int n;
+  int r;
+  if (!s->submission) return 0;
+  if (!subhdr_ended(&s->h)) add_missing(s);   /* a header and no body */
+  r = subhdr_from(&s->h, &a, &len, &n);
+  if (r < 0) return "550 5.6.0 message has no From: field";
+  if (!r) return "553 5.7.1 malformed or too long From:/Sender: field";
+  for (; n--; a += strlen(a) + 1) {
+    char const *no = sender_ok(s, a, strlen(a));
+    if (no) return no[0] == '5' ? "553 5.7.1 From:/Sender: address not allowed for this user" : no;
+  }
+  return 0;
+}
+
 /* Stream the message from the client into the injector until the final
    dot. Returns 0, or the reply when the message is refused (the injector
    has then been killed, before any envelope was written). */
@@ -193,6 +265,7 @@ static char const *data_stream(session *s, smtpdata *d)
 {
   char const *fail = 0;
   smtpdata_init(d);
+  subhdr_init(&s->h);
   while (!d->done) {
     size_t used, outlen;
     if (!lineio_avail(&s->io)) {
@@ -205,9 +278,10 @@ static char const *data_stream(session *s, smtpdata *d)
     if (fail) continue;
     if (s->databytes && d->size > s->databytes) fail = "552 5.3.4 message too big";
     else if (d->received >= MAXHOPS) fail = "554 5.4.6 too many Received: fields, mail loop";
-    else { injector_write(&s->q, dbuf, outlen); continue; }
+    else { data_write(s, dbuf, outlen); continue; }
     injector_abort(&s->q);      /* a refusal: never let it be queued */
   }
+  if (!fail && (fail = data_end(s))) injector_abort(&s->q);
   return fail;
 }
 
@@ -324,8 +398,10 @@ static void c_ehlo(session *s, char *arg)
 /* An authenticated user sends only as themselves (etc/senders). */
 static char const *sender_check(session *s, char const *addr, size_t alen)
 {
-  (void)s; (void)addr; (void)alen;
-  return 0;
+  char const *no;
+  if (!s->authuser.len || !(no = sender_ok(s, addr, alen))) return 0;
+  strerr_warni("session=", s->c.id, " from=<", addr, "> status=rejected code=", no[0] == '5' ? "553" : "451");
+  return no;
 }
 
 static void c_mail(session *s, char *arg)
@@ -374,17 +450,11 @@ static char const *rcpt_check(session *s, char const *a, size_t len)
   size_t at = addr_at(a, len);
   users_entry e;
   int r;
-  if (!s->ucurrent) {
-    if (!users_refresh(&s->u, 0)) {
-      strerr_warnwusys("open users.cdb");
-      return "451 4.3.0 temporary local problem, try again later";
-    }
-    s->ucurrent = 1;
-  }
+  if (!users_current(s)) return TEMPLOCAL;
   if (!users_isdomain(&s->u, a + at + 1, len - at - 1))
     return s->relay || s->authuser.len ? 0 : "554 5.7.1 relaying denied";
   r = users_lookup(&s->u, a, len, &e);
-  if (r < 0) return "451 4.3.0 temporary local problem, try again later";
+  if (r < 0) return TEMPLOCAL;
   return r == USERS_NONE ? "550 5.1.1 user unknown" : 0;
 }
 
