@@ -22,6 +22,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+import pmauth  # noqa: E402
 import pmtls  # noqa: E402
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
 from pms6 import Scan  # noqa: E402
@@ -44,8 +45,6 @@ inst = Instance(users={JOHN: PW, DEMO: 'demo'}, aliases={'john.doe@example.test'
 port, sub, subs = free_port(), free_port(), free_port()
 while len({port, sub, subs}) < 3:
     sub, subs = free_port(), free_port()
-AUTHFAIL = '/dev/shm/pipemail-authfail-t81-%d' % os.getpid()
-atexit.register(lambda: os.path.exists(AUTHFAIL) and os.unlink(AUTHFAIL))
 atexit.register(lambda: [shutil.rmtree('/dev/shm/pipemail-tls-%d' % p, ignore_errors=True) for p in (port, sub, subs)])
 
 r = inst.run(['instance-setup', '-r', inst.root, '-b', BIN, '-t', os.path.join(TOP, 'services'), '-s', str(port),
@@ -60,21 +59,9 @@ t.ok(not os.path.exists(os.path.join(inst.root, 'service/smtps')), 'no smtps ser
 CERT = os.path.join(inst.root, 'etc/tls/cert.pem')
 
 # The checkpassword program: auth-check when built, else a stand-in.
-settings = {'AUTH_FAIL_DELAY': '50', 'AUTH_LOCKOUT': '3600', 'AUTHFAIL_FILE': AUTHFAIL}
-if not os.access(os.path.join(BIN, 'auth-check'), os.X_OK):
-    stand_in = os.path.join(inst.root, 'checkpw')
-    with open(stand_in, 'w') as f:
-        f.write('#!%s\nimport os, sys\nd = b""\nwhile True:\n    b = os.read(3, 4096)\n'
-                '    if not b: break\n    d += b\nf = d.split(b"\\0")\nif len(f) < 3: sys.exit(2)\n'
-                'if (f[0], f[1]) not in ((%r, %r), (%r, b"demo")): sys.exit(1)\n'
-                'os.execvp(sys.argv[1], sys.argv[1:])\n' % (sys.executable, JOHN.encode(), PW.encode(), DEMO.encode()))
-    os.chmod(stand_in, 0o755)
-    settings['CHECKPASSWORD'] = stand_in
+pmauth.configure(inst, {JOHN: PW, DEMO: 'demo'}, AUTH_LOCKOUT='3600')
+if not pmauth.have_auth_check():
     t.diag('auth-check not built: a checkpassword stand-in')
-for svc in ('submission', 'submissions'):
-    for k, v in settings.items():
-        with open(os.path.join(inst.root, 'service', svc, 'env', k), 'w') as f:
-            f.write(v + '\n')
 
 scan = Scan(inst)
 t.ok(scan.wait_up('smtp') and scan.wait_up('submission') and scan.wait_up('submissions'),
