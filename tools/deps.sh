@@ -3,7 +3,8 @@
 # only when one is missing (so a ready machine makes no network call).
 # With the argument fuzz, also what make fuzz needs.
 pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev
-      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base"
+      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
+      msmtp"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
 missing=
