@@ -221,7 +221,7 @@ static void add_missing(session *s)
 {
   stralloc sa = STRALLOC_ZERO;
   if (!subhdr_missing(&s->h, &sa, s->me)) nomem();
-  injector_write(&s->q, sa.s, sa.len);
+  if (sa.len) injector_write(&s->q, sa.s, sa.len);
   stralloc_free(&sa);
 }
 

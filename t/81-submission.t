@@ -24,6 +24,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 import pmauth  # noqa: E402
 import pmtls  # noqa: E402
+import smtphelp  # noqa: E402
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
 from pms6 import Scan  # noqa: E402
 
@@ -332,4 +333,5 @@ secrets = [PW] + WRONG + [base64.b64encode(x.encode()).decode() for x in [PW] + 
 secrets += [plain(b'', JOHN.encode(), x.encode()) for x in [PW] + WRONG]
 t.ok(text and not [x for x in secrets if x in text], 'no password, plain or base64, in any log file',
      [x for x in secrets if x in text])
+smtphelp.crash_free(t, text, 'no sanitizer report nor crash in the logs')
 scan.stop()

@@ -16,6 +16,7 @@ from pmtest import TAP, BIN  # noqa: E402
 import pmauth  # noqa: E402
 import pmdns  # noqa: E402
 import pmtls  # noqa: E402
+import smtphelp  # noqa: E402
 import journey  # noqa: E402
 from journey import Host, by_subject, received  # noqa: E402
 
@@ -89,3 +90,4 @@ hdr = got[0].split(b'\n\n', 1)[0].decode(errors='replace') if got else ''
 t.ok('\nDate: ' in hdr and '\nMessage-ID: <' in hdr and '@mx.john.test>' in hdr,
      "Date: and Message-ID: added at john's host", hdr)
 t.ok(PW not in john.inst.log(sub) and PW not in john.qlog(), 'the password is in no log')
+smtphelp.crash_free(t, john.inst.log(sub) + john.qlog(), 'no sanitizer report nor crash in the logs')
