@@ -356,19 +356,26 @@ static int auth_offered(session const *s)
   return s->auth.prog && !s->authuser.len && (s->c.tls || (s->loopauth && loopback(s->c.ip)));
 }
 
+/* Why AUTH cannot be done now, or 0. */
+static char const *auth_refusal(session const *s, char const *arg)
+{
+  if (!s->auth.prog) return "502 5.5.1 AUTH not available";
+  if (!s->esmtp) return "503 5.5.1 send EHLO first";
+  if (s->authuser.len) return "503 5.5.1 already authenticated";
+  if (s->inmail) return "503 5.5.1 AUTH not allowed during a mail transaction";
+  if (!auth_offered(s)) return "538 5.7.11 encryption required for requested authentication mechanism (STARTTLS first)";
+  if (!*arg) return "501 5.5.4 syntax: AUTH mechanism [initial-response]";
+  return 0;
+}
+
 static void c_auth(session *s, char *arg)
 {
-  char const *text;
-  if (!s->auth.prog) { bad(s, "502 5.5.1 AUTH not available"); return; }
-  if (!s->esmtp) { bad(s, "503 5.5.1 send EHLO first"); return; }
-  if (s->authuser.len) { bad(s, "503 5.5.1 already authenticated"); return; }
-  if (s->inmail) { bad(s, "503 5.5.1 AUTH not allowed during a mail transaction"); return; }
-  if (!auth_offered(s)) {
-    explicit_bzero(arg, strlen(arg));
-    bad(s, "538 5.7.11 encryption required for requested authentication mechanism (STARTTLS first)");
+  char const *text = auth_refusal(s, arg);
+  if (text) {
+    explicit_bzero(arg, strlen(arg));     /* it may hold a password */
+    bad(s, text);
     return;
   }
-  if (!*arg) { bad(s, "501 5.5.4 syntax: AUTH mechanism [initial-response]"); return; }
   switch (smtpauth_run(&s->auth, &s->io, &s->c, arg, &s->authuser, &text)) {
     case SMTPAUTH_OK: case SMTPAUTH_NO: say(s, text); break;
     case SMTPAUTH_BAD: bad(s, text); break;
