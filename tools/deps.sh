@@ -3,10 +3,11 @@
 # only when one is missing (so a ready machine makes no network call).
 # With the argument fuzz, also what make fuzz needs.
 pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev
-      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
-      msmtp"
+      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
+# t/81: msmtp, a real submission client with a config file
+pkgs="$pkgs msmtp"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
