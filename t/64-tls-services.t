@@ -302,7 +302,7 @@ else:
     pport, psport = free_port(), free_port()
     _shm += [pport, psport]
     r = setup(priv, pport, psport, user=None)
-    pmauth.configure(priv, {DEMO: 'demo'})
+    pmauth.configure(priv, {DEMO: 'demo'}, as_root=False)
     t.eq(r.returncode, 0, 'instance-setup -c -S as root, dedicated users')
     pkey = os.path.join(priv.root, 'etc/tls/key.pem')
     st = os.stat(pkey)

@@ -1,10 +1,14 @@
 """AUTH in the tests of the submission services: the checkpassword
 program (auth-check when it is built, else a stand-in that knows the
 given logins) and the service settings that make the tests quick and
-keep their failure tables apart."""
+keep their failure tables apart.
+
+auth-check run as root refuses a mailbox owned by root (it would run its
+program as root): services that run as root (a test as root, -u root)
+get the stand-in; service_user() names a user other than root for tests
+that want the real auth-check in an instance of their own."""
 import atexit
 import os
-import shutil
 import sys
 
 from pmtest import BIN
@@ -27,11 +31,30 @@ os.execvp(sys.argv[1], sys.argv[1:])
 '''
 
 
-def checkpassword(inst, creds):
-    """auth-check's path if built, else a stand-in for creds {login: pw}
-    written into the instance (readable by the service users)."""
+def service_user():
+    """A user for instance-setup -u whose services can run auth-check:
+    ourselves, or nobody when we are root (if it can run the programs)."""
+    import pwd
+    import subprocess
+    if os.geteuid() != 0:
+        return pwd.getpwuid(os.getuid()).pw_name
+    try:
+        pwd.getpwnam('nobody')
+    except KeyError:
+        return 'root'
+    ok = subprocess.run(['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups', 'test', '-x',
+                         os.path.join(BIN, 'smtp-recv')], stderr=subprocess.DEVNULL).returncode == 0
+    return 'nobody' if ok else 'root'
+
+
+def checkpassword(inst, creds, as_root=None):
+    """auth-check's path if built (and the services do not run as root:
+    as_root, by default whether we are root), else a stand-in for creds
+    {login: pw} written into the instance (readable by the service users)."""
+    if as_root is None:
+        as_root = os.geteuid() == 0
     prog = os.path.join(BIN, 'auth-check')
-    if os.access(prog, os.X_OK):
+    if os.access(prog, os.X_OK) and not as_root:
         return prog
     py = '/usr/bin/python3' if os.access('/usr/bin/python3', os.X_OK) else sys.executable
     prog = os.path.join(inst.root, 'checkpw-stand-in')
@@ -41,12 +64,12 @@ def checkpassword(inst, creds):
     return prog
 
 
-def configure(inst, creds, services=('submission', 'submissions'), **more):
-    """Write the AUTH settings into ROOT/service/NAME/env/ of each service;
-    returns the failure table's path (removed at exit)."""
+def configure(inst, creds, services=('submission', 'submissions'), as_root=None, **more):
+    """Write the AUTH settings into ROOT/service/NAME/env/ of each service
+    (the failure table removed at exit); returns the program's path."""
     table = '/dev/shm/pipemail-authfail-t-%d-%s' % (os.getpid(), os.path.basename(inst.root))
     atexit.register(lambda: os.path.exists(table) and os.unlink(table))
-    env = {'CHECKPASSWORD': checkpassword(inst, creds), 'AUTH_FAIL_DELAY': '50', 'AUTHFAIL_FILE': table}
+    env = {'CHECKPASSWORD': checkpassword(inst, creds, as_root), 'AUTH_FAIL_DELAY': '50', 'AUTHFAIL_FILE': table}
     env.update(more)
     for svc in services:
         d = os.path.join(inst.root, 'service', svc, 'env')
@@ -55,8 +78,8 @@ def configure(inst, creds, services=('submission', 'submissions'), **more):
         for k, v in env.items():
             with open(os.path.join(d, k), 'w') as f:
                 f.write(v + '\n')
-    return table
+    return env['CHECKPASSWORD']
 
 
-def have_auth_check():
-    return os.access(os.path.join(BIN, 'auth-check'), os.X_OK) and shutil.which('true') is not None
+def uses_auth_check(prog):
+    return os.path.basename(prog) == 'auth-check'
