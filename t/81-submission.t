@@ -25,7 +25,7 @@ import pmauth  # noqa: E402
 import pmtls  # noqa: E402
 import smtphelp  # noqa: E402
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
-from pms6 import Scan  # noqa: E402
+from pms6 import Scan, svpid  # noqa: E402
 
 t = TAP()
 for prog in ('s6-svscan', 's6-svwait', 's6-log', 's6-svc'):
@@ -58,6 +58,18 @@ if r.returncode:
 for p in ('service/submission/run', 'service/submissions/run', 'log/submission', 'log/submissions'):
     t.ok(os.path.exists(os.path.join(inst.root, p)), 'made %s' % p)
 t.ok(not os.path.exists(os.path.join(inst.root, 'service/smtps')), 'no smtps service any more')
+for bad_args, name in ((['-s', str(port), '-M', str(port)], '-M equal to -s'),
+                       (['-M', str(sub), '-S', str(sub)], '-M equal to -S'), (['-M', '0587'], 'a bad -M port')):
+    r = inst.run(['instance-setup', '-r', inst.root, '-t', os.path.join(TOP, 'services')] + bad_args, check=False)
+    t.ok(r.returncode == 100 and b'instance-setup: fatal: ' in r.stderr, '%s: exit 100' % name, r.stderr)
+old = Instance()
+os.makedirs(os.path.join(old.root, 'service/smtps'))
+r = old.run(['instance-setup', '-r', old.root, '-b', BIN, '-t', os.path.join(TOP, 'services'), '-s', str(free_port()),
+             '-S', str(free_port()), '-u', ME], check=False)
+t.ok(r.returncode == 0 and b'service=smtps action=kept (obsolete' in r.stderr and
+     os.path.isdir(os.path.join(old.root, 'service/submissions')),
+     "an smtps service of an older version: kept, said obsolete; submissions made", r.stderr)
+old.stop()
 CERT = os.path.join(inst.root, 'etc/tls/cert.pem')
 
 # The checkpassword program: auth-check when built, else a stand-in.
@@ -334,4 +346,20 @@ secrets += [plain(b'', JOHN.encode(), x.encode()) for x in [PW] + WRONG]
 t.ok(text and not [x for x in secrets if x in text], 'no password, plain or base64, in any log file',
      [x for x in secrets if x in text])
 smtphelp.crash_free(t, text, 'no sanitizer report nor crash in the logs')
+
+# no checkpassword program: the service says so, and offers no AUTH
+with open(os.path.join(scan.dir('submissions'), 'env/CHECKPASSWORD'), 'w') as f:
+    f.write('/nonexistent/checkpw\n')
+old = svpid(scan.dir('submissions'))
+subprocess.run(['s6-svc', '-r', scan.dir('submissions')])
+wait_for(lambda: svpid(scan.dir('submissions')) not in (0, old), 10)
+t.ok(scan.wait_up('submissions') and wait_port(subs, timeout=5), 'submissions restarted')
+with smtplib.SMTP_SSL('127.0.0.1', subs, timeout=20, context=ctx) as s:
+    s.ehlo()
+    feats = s.esmtp_features
+    c = s.docmd('MAIL FROM:<%s>' % JOHN)
+t.ok('auth' not in feats and c[0] == 530, 'no program: no AUTH offered, MAIL refused (530)', (feats, c))
+with open(os.path.join(inst.root, 'log/submissions/current'), errors='replace') as f:
+    t.ok('submissions: warning: no program /nonexistent/checkpw: AUTH is not offered' in f.read(),
+         'and the log says why')
 scan.stop()
