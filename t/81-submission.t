@@ -347,6 +347,29 @@ t.ok(text and not [x for x in secrets if x in text], 'no password, plain or base
      [x for x in secrets if x in text])
 smtphelp.crash_free(t, text, 'no sanitizer report nor crash in the logs')
 
+# in clear from loopback (AUTH_LOOPBACK_CLEARTEXT), under tcp-serve alone:
+# smtp-recv's code in reused workers, its arguments passed through; the
+# next session in a worker is not authenticated
+lport = free_port()
+lenv = {'SUBMISSION': '1', 'AUTH_LOOPBACK_CLEARTEXT': '1', 'AUTH_FAIL_DELAY': '0',
+        'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail-loop')}
+lp = inst.spawn(['tcp-serve', '-S', '100', '127.0.0.1', str(lport), 'smtp-recv',
+                 pmauth.checkpassword(inst, {JOHN: PW}), 'true'], env=lenv)
+t.ok(wait_port(lport), 'tcp-serve smtp-recv PROGRAM true listens')
+seen = []
+for i in range(3):
+    with smtplib.SMTP('127.0.0.1', lport, timeout=20) as s:
+        s.ehlo()
+        seen.append(s.has_extn('auth'))
+        c = s.docmd('MAIL FROM:<%s>' % JOHN)
+        if i == 0:
+            s.login(JOHN, PW)
+            c2 = s.docmd('MAIL FROM:<%s>' % JOHN)
+t.ok(all(seen) and c[0] == 530 and c2[0] == 250,
+     'AUTH offered in clear to loopback with AUTH_LOOPBACK_CLEARTEXT; a later session starts unauthenticated',
+     (seen, c, c2, inst.log(lp)))
+inst.kill(lp)
+
 # no checkpassword program: the service says so, and offers no AUTH
 with open(os.path.join(scan.dir('submissions'), 'env/CHECKPASSWORD'), 'w') as f:
     f.write('/nonexistent/checkpw\n')
