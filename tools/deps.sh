@@ -7,6 +7,8 @@ pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-d
       whois dovecot-core s-nail git git-email libmailtools-perl"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
+# t/81: msmtp, a real submission client with a config file
+pkgs="$pkgs msmtp"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
