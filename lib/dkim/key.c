@@ -114,3 +114,51 @@ int dkim_key_parse(dkim_key *k, char const *s, size_t len, char const **why)
   }
   return 1;
 }
+
+/* -- writing: the p= of a key record ------------------------------------ */
+
+/* A DER header (tag, length) for len content bytes into out; its size. */
+static size_t der_head(unsigned char *out, int tag, size_t len)
+{
+  size_t k = 0;
+  out[k++] = tag;
+  if (len < 128) out[k++] = len;
+  else if (len < 256) { out[k++] = 0x81; out[k++] = len; }
+  else { out[k++] = 0x82; out[k++] = len >> 8; out[k++] = len; }
+  return k;
+}
+
+/* A positive INTEGER from big-endian v[0..n): leading zeros dropped, one
+   added if the top bit is set. */
+static size_t der_int(unsigned char *out, unsigned char const *v, size_t n)
+{
+  while (n > 1 && !*v) { v++; n--; }
+  int pad = *v >> 7;
+  size_t k = der_head(out, 0x02, n + pad);
+  if (pad) out[k++] = 0;
+  memcpy(out + k, v, n);
+  return k + n;
+}
+
+size_t dkim_key_spki(unsigned char *out, size_t max, br_rsa_public_key const *pk)
+{
+  static unsigned char const alg[] = { 0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7,
+                                       0x0d, 0x01, 0x01, 0x01, 0x05, 0x00 };
+  unsigned char ints[DKIM_KEY_DERMAX], head[16];
+  size_t ni, nh, bits, seq;
+  if (pk->nlen + pk->elen + 16 > sizeof ints) return 0;
+  ni = der_int(ints, pk->n, pk->nlen);
+  ni += der_int(ints + ni, pk->e, pk->elen);
+  seq = der_head(head, 0x30, ni) + ni;            /* RSAPublicKey */
+  bits = der_head(head, 0x03, seq + 1) + seq + 1; /* BIT STRING */
+  nh = der_head(head, 0x30, sizeof alg + bits);
+  if (nh + sizeof alg + bits > max) return 0;
+  memcpy(out, head, nh);
+  memcpy(out + nh, alg, sizeof alg);
+  size_t k = nh + sizeof alg;
+  k += der_head(out + k, 0x03, seq + 1);
+  out[k++] = 0;
+  k += der_head(out + k, 0x30, ni);
+  memcpy(out + k, ints, ni);
+  return k + ni;
+}

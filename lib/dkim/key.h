@@ -28,4 +28,8 @@ int dkim_key_parse(dkim_key *k, char const *s, size_t len, char const **why);
 /* The RSA public key of der[0..len) (SPKI or RSAPublicKey) into pk
    (pointing into der), its size in bits into *bits. 1 ok, 0 malformed. */
 int dkim_key_der(br_rsa_public_key *pk, unsigned *bits, unsigned char const *der, size_t len);
+
+/* The SubjectPublicKeyInfo DER of pk into out (at most max bytes), as
+   p= carries it; its length, or 0 if it does not fit. */
+size_t dkim_key_spki(unsigned char *out, size_t max, br_rsa_public_key const *pk);
 #endif
