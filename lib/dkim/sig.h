@@ -56,6 +56,11 @@ int dkim_sig_parse(dkim_sig *sg, char const *v, size_t len, char const **why);
 int dkim_header_hash(unsigned char out[32], dkim_msg const *m, int relaxed,
                      dkim_name const *h, unsigned nh, hdr_field const *sf, size_t const cut[2]);
 
+/* The domain of the one From field's address, lower-cased, into out
+   (DKIM_MAXDOMAIN + 1 bytes): "a@b.example", "Name <a@b.example>".
+   1 ok; 0 if there is no From field, or several, or no valid domain. */
+int dkim_from_domain(char *out, dkim_msg const *m);
+
 /* A domain name or selector as DKIM allows (letters, digits, '-', '_'
    in labels of 1..63, no final dot), at most max bytes. */
 int dkim_name_ok(char const *s, size_t len, size_t max);
