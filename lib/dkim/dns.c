@@ -40,10 +40,10 @@ static int take(struct dns_rr_txt const *r, stralloc *out)
 int dkim_dns_txt(void *vctx, char const *name, stralloc *out)
 {
   dkim_dns const *d = vctx;
-  struct dns_ctx *ctx = dns_new(0);
+  /* udns's default context, made afresh for each lookup (as lib/mx does) */
+  struct dns_ctx *ctx = &dns_defctx;
   struct dns_rr_txt *r;
   int ret = -1;
-  if (!ctx) return -1;
   if (dns_init(ctx, 0) < 0 || (d->servers && !add_servers(ctx, d->servers))) goto end;
   dns_set_opt(ctx, DNS_OPT_TIMEOUT, d->timeout ? (int)d->timeout : 5);
   dns_set_opt(ctx, DNS_OPT_NTRIES, 2);
@@ -53,6 +53,6 @@ int dkim_dns_txt(void *vctx, char const *name, stralloc *out)
   if (r) { ret = take(r, out); free(r); }
   else if (dns_status(ctx) == DNS_E_NXDOMAIN || dns_status(ctx) == DNS_E_NODATA) ret = 0;
 end:
-  dns_free(ctx);
+  dns_close(ctx);
   return ret;
 }
