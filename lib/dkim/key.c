@@ -107,7 +107,7 @@ int dkim_key_parse(dkim_key *k, char const *s, size_t len, char const **why)
   if (n < 0) { *why = "bad base64 in p="; return 0; }
   if (!dkim_key_der(&k->pk, &k->bits, k->der, n)) { *why = "p= is not an RSA public key"; return 0; }
   if (k->bits < DKIM_KEY_MINBITS || k->bits > DKIM_KEY_MAXBITS) {
-    snprintf(k->whybuf, sizeof k->whybuf, "RSA key of %u bits refused (%u to %u)",
+    snprintf(k->whybuf, sizeof k->whybuf, "RSA key of %u bits refused: %u to %u allowed",
              k->bits, DKIM_KEY_MINBITS, DKIM_KEY_MAXBITS);
     *why = k->whybuf;
     return 0;
