@@ -111,5 +111,7 @@ int main(int argc, char const *const *argv)
   write_key(dir.s, file.s, key_pem(&sk, &pk));
   explicit_bzero(kpriv, sizeof kpriv);
   print_record(domain, argv[2], &pk);
+  stralloc_free(&dir);
+  stralloc_free(&file);
   return 0;
 }

@@ -42,5 +42,7 @@ int main(int argc, char const *const *argv)
   for (unsigned i = 0; i < n; i++)
     if (!dkim_result_fmt(&out, r + i) || !stralloc_catb(&out, "\n", 1)) strerr_diefsys(111, "out of memory");
   if (!buffer_putflush(buffer_1, out.s, out.len)) strerr_diefu1sys(111, "write to stdout");
+  stralloc_free(&msg);
+  stralloc_free(&out);
   return 0;
 }
