@@ -115,8 +115,14 @@ static void sign(stralloc *sig, char const *msg, size_t len, char const *sender)
   char const *why;
   int n = 0, found = 0;
   if (!m) strerr_diefsys(51, "out of memory");
+  if (!dkim_msg_split(m, msg, len, &why)) {
+    /* retrying would not help, nor would a refusal: the mail goes unsigned */
+    strerr_warnw2x("message passed on unsigned: ", why);
+    alloc_free(m);
+    return;
+  }
   /* From first: DMARC aligns d= with the From domain */
-  if (dkim_msg_split(m, msg, len, &why) && dkim_from_domain(dom[0], m)) n++;
+  if (dkim_from_domain(dom[0], m)) n++;
   if (sender_domain(dom[n], sender) && !(n && !strcmp(dom[0], dom[1]))) n++;
   alloc_free(m);
   for (int i = 0; i < n && !found; i++) found = load_key(dom[i], sel, &k) ? i + 1 : 0;
