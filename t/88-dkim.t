@@ -59,9 +59,16 @@ der = subprocess.run(['openssl', 'rsa', '-in', k512, '-pubout', '-outform', 'DER
                      capture_output=True).stdout
 import base64
 REC512 = 'v=DKIM1; k=rsa; p=' + base64.b64encode(der).decode()
+# a 4096-bit key (BearSSL's largest): its record (~750 bytes) needs EDNS0
+k4096 = os.path.join(tmp, 'k4096.pem')
+subprocess.run(['openssl', 'genrsa', '-traditional', '-out', k4096, '4096'], check=True, capture_output=True)
+der = subprocess.run(['openssl', 'rsa', '-in', k4096, '-pubout', '-outform', 'DER'], check=True,
+                     capture_output=True).stdout
+REC4096 = 'v=DKIM1; k=rsa; p=' + base64.b64encode(der).decode()
 
 dns = pmdns.DNS(txt={'sel1._domainkey.example.test': REC,
                      'weak._domainkey.example.test': REC512,
+                     'big._domainkey.example.test': REC4096,
                      'junk._domainkey.example.test': 'v=DKIM1; k=rsa; p=MIIBIjAN!!BgkqhkiG9w0BAQEFAA'})
 
 
@@ -197,6 +204,8 @@ for canon in ('relaxed/relaxed', 'simple/simple', 'relaxed/simple', 'simple/rela
     t.eq(ours(sm)[1], 'dkim=pass header.d=example.test header.s=sel1\n', 'dkim-verify agrees: pass (%s)' % canon)
     t.ok(ours(sm.replace(b'world', b'World'))[1].startswith('dkim=fail'), 'dkim-verify agrees: body altered fails (%s)' % canon)
     t.ok(ours(sm.replace(b'hello', b'Hello'))[1].startswith('dkim=fail'), 'dkim-verify agrees: header altered fails (%s)' % canon)
+s = pydkim('sign', k4096, 'relaxed/relaxed', 'big', 'example.test', msg=MSG)
+t.eq(ours(s)[1], 'dkim=pass header.d=example.test header.s=big\n', 'a 4096-bit key, its record over 512 bytes: pass')
 s = pydkim('sign', keyfile, 'relaxed/relaxed', 'sel1', 'example.test', 'l', msg=MSG)
 t.ok(b' l=' in s or b';l=' in s or b'\tl=' in s, 'python3-dkim signs with l=')
 t.eq(ours(s + b'appended\r\n')[1], 'dkim=pass header.d=example.test header.s=sel1\n', 'l=: text appended after the signed length still passes')
