@@ -69,12 +69,13 @@ REC4096 = 'v=DKIM1; k=rsa; p=' + base64.b64encode(der).decode()
 dns = pmdns.DNS(txt={'sel1._domainkey.example.test': REC,
                      'weak._domainkey.example.test': REC512,
                      'big._domainkey.example.test': REC4096,
-                     'junk._domainkey.example.test': 'v=DKIM1; k=rsa; p=MIIBIjAN!!BgkqhkiG9w0BAQEFAA'})
+                     'junk._domainkey.example.test': 'v=DKIM1; k=rsa; p=MIIBIjAN!!BgkqhkiG9w0BAQEFAA'},
+               servfail=['broken.test'], timeout=['slow.test'])
 
 
 def ours(msg):
     r = subprocess.run([os.path.join(pmtest.BIN, 'dkim-verify')], input=msg, capture_output=True,
-                       env=dict(inst.env, DNS_SERVER=dns.server))
+                       env=dict(inst.env, DNS_SERVER=dns.server, DKIM_TIMEOUT='1'))
     return r.returncode, r.stdout.decode(), r.stderr.decode()
 
 
@@ -225,6 +226,8 @@ for what, msg, want in (
         ('a 512-bit RSA key', s512, 'dkim=permerror (RSA key of 512 bits refused'),
         ('key record with junk base64', re.sub(rb's=sel1', b's=junk', signed, count=1), 'dkim=permerror (bad base64 in p=)'),
         ('no key record', re.sub(rb's=sel1', b's=nokey', signed, count=1), 'dkim=permerror (no key record)'),
+        ('SERVFAIL', signed.replace(b'd=example.test', b'd=broken.test', 1), 'dkim=temperror (key lookup failed temporarily) header.d=broken.test'),
+        ('no DNS answer', signed.replace(b'd=example.test', b'd=slow.test', 1), 'dkim=temperror (key lookup failed temporarily) header.d=slow.test'),
         ('no signature', b'From: a@example.test\n\nbody\n', 'dkim=none'),
         ('no header at all', b'', 'dkim=none')):
     code, out, err = ours(msg)
