@@ -26,6 +26,8 @@ PM_LDFLAGS = -Wl,-z,now
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
+# lib/DIR/*.c: a subsystem of several modules (lib/dkim). ar keeps base
+# names only: a file name must not repeat across lib/'s folders.
 LIBSRC   := $(wildcard lib/*.c lib/*/*.c)
 LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
