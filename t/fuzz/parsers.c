@@ -11,6 +11,10 @@
 #include "addr.h"
 #include "addrlist.h"
 #include "dsn.h"
+#include "dkim/key.h"
+#include "dkim/sig.h"
+#include "dkim/tags.h"
+#include "dkim/verify.h"
 #include "hdr.h"
 #include "maildir.h"
 #include "queue.h"
@@ -384,12 +388,68 @@ static void fz_subhdr(char const *s, size_t n)
   stralloc_free(&cut);
 }
 
+/* DKIM tag-lists: every tag inside the input, values within their spec,
+   no duplicate names; then the same bytes as a DKIM-Signature value and
+   as a key record. */
+static void fz_dkimtags(char const *s, size_t n)
+{
+  dkim_tags t;
+  char const *why = 0;
+  static dkim_sig sg;
+  static dkim_key k;
+  if (dkim_tags_parse(&t, s, n, &why)) {
+    CHECK(t.n >= 1 && t.n <= DKIM_TAGS_MAX);
+    for (unsigned i = 0; i < t.n; i++) {
+      dkim_tag const *g = t.t + i;
+      CHECK(g->namelen && g->name >= s && g->name + g->namelen <= s + n);
+      CHECK(g->vstart <= g->vend && g->vend <= n);
+      CHECK(g->val >= s + g->vstart && g->val + g->vallen <= s + g->vend);
+      for (unsigned j = 0; j < i; j++)
+        CHECK(t.t[j].namelen != g->namelen || memcmp(t.t[j].name, g->name, g->namelen));
+    }
+  } else CHECK(why && *why);
+  why = 0;
+  if (!dkim_sig_parse(&sg, s, n, &why)) CHECK(why && *why);
+  else CHECK(sg.nh >= 1 && sg.blen <= sizeof sg.b && sg.bcut[0] <= sg.bcut[1] && sg.bcut[1] <= n);
+  why = 0;
+  if (!dkim_key_parse(&k, s, n, &why)) CHECK(why && *why);
+  else CHECK(k.bits >= DKIM_KEY_MINBITS && k.bits <= DKIM_KEY_MAXBITS);
+}
+
+/* A whole message through dkim_verify, the key record being the input's
+   first line (a resolver table): one result per signature, each named. */
+static char const *fz_keyrec;
+static size_t fz_keyreclen;
+static int fz_txt(void *ctx, char const *name, stralloc *out)
+{
+  (void)ctx; (void)name;
+  return stralloc_catb(out, fz_keyrec, fz_keyreclen) && stralloc_0(out) ? 1 : -1;
+}
+
+static void fz_dkimverify(char const *s, size_t n)
+{
+  static dkim_result r[DKIM_MAXSIGS];
+  size_t eol = 0;
+  while (eol < n && s[eol] != '\n') eol++;
+  fz_keyrec = s;
+  fz_keyreclen = eol;
+  if (eol < n) eol++;
+  unsigned k = dkim_verify(r, s + eol, n - eol, 1800000000, &fz_txt, 0);
+  CHECK(k <= DKIM_MAXSIGS);
+  for (unsigned i = 0; i < k; i++) {
+    stralloc sa = STRALLOC_ZERO;
+    CHECK(r[i].result >= DKIM_NONE && r[i].result <= DKIM_PERMERROR);
+    CHECK(dkim_result_fmt(&sa, r + i));
+    stralloc_free(&sa);
+  }
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
-    fz_addrlist, fz_subhdr,
+    fz_addrlist, fz_subhdr, fz_dkimtags, fz_dkimverify,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);

@@ -9,7 +9,8 @@
         nullmx=['nomail.test'],                          # RFC 7505 "MX 0 ."
         servfail=['broken.test'],                        # SERVFAIL, at once
         timeout=['slow.test'],                           # no answer at all
-    )
+        txt={'s._domainkey.kate.test': 'v=DKIM1; p=...'},  # TXT, no commas;
+    )                                      # cut into strings of 255 bytes
     env['DNS_SERVER'] = dns.server                       # "127.0.0.1:PORT"
     ...
     dns.stop()                                           # also done at exit
@@ -106,7 +107,7 @@ class _ServfailResponder:
 
 class DNS:
     def __init__(self, mx=None, hosts=None, cname=None, nullmx=(), servfail=(),
-                 local=('test',), addr='127.0.0.1', port=None, extra=(), timeout=()):
+                 local=('test',), addr='127.0.0.1', port=None, extra=(), timeout=(), txt=None):
         self.addr = addr
         self.dir = tempfile.mkdtemp(prefix='pm-dns-')
         self.logfile = os.path.join(self.dir, 'dnsmasq.log')
@@ -126,6 +127,8 @@ class DNS:
         for name, addrs in (hosts or {}).items():
             args += ['--host-record=%s,%s' % (name, a) for a in addrs]
         args += ['--cname=%s,%s' % (alias, target) for alias, target in (cname or {}).items()]
+        for name, text in (txt or {}).items():
+            args.append('--txt-record=%s,%s' % (name, ','.join(text[i:i + 255] for i in range(0, len(text), 255))))
         if servfail:
             self._servfail = _ServfailResponder(addr)
             hostpart = '%s#%d' % (addr, self._servfail.port)
