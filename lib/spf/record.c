@@ -96,7 +96,7 @@ static int mech_arg(spf_term *t, char const *text, size_t pos, size_t len)
 {
   char const *s = text + pos;
   int c4 = 32, c6 = 128, r;
-  t->cidr4 = 32; t->cidr6 = 128; t->speclen = 0;
+  t->cidr4 = 32; t->cidr6 = 128; t->spec = t->speclen = 0;
   switch (t->mech) {
     case SPF_ALL: return !len;
     case SPF_IP4:

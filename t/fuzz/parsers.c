@@ -18,6 +18,7 @@
 #include "smtpc.h"
 #include "smtpcmd.h"
 #include "smtpdata.h"
+#include "spf/spf.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
 
@@ -322,11 +323,42 @@ static void fz_dsnbuild(char const *s, size_t n)
   free(b);
 }
 
+/* An SPF record (the "v=spf1 " prefix added when missing): what the
+   parser keeps lies within the record, and every domain-spec it accepted
+   expands, with all the macro letters, to a bounded name; the input as a
+   macro-string or an explanation expands without crash. */
+static void fz_spf(char const *s, size_t n)
+{
+  static spf_record r;
+  spf_macro m = { .sender = "strong-bad@email.example.com", .domain = "email.example.com",
+                  .helo = "mx.example.org", .ptr = "host.example.com", .me = "mx.test", .now = 1 };
+  char const *why;
+  char name[SPF_MAXDOMAIN + 1];
+  stralloc sa = STRALLOC_ZERO;
+  m.ip.is6 = n & 1;
+  memset(m.ip.ip, 0xa5, 16);
+  if (!stralloc_cats(&sa, spf_is_record(s, n) ? "" : "v=spf1 ") || !stralloc_catb(&sa, s, n)) abort();
+  if (spf_parse(&r, sa.s, sa.len, &why)) {
+    CHECK(r.nterms <= SPF_MAXTERMS && sa.len <= SPF_MAXRECORD);
+    for (unsigned i = 0; i < r.nterms; i++) {
+      spf_term const *t = r.term + i;
+      CHECK(t->spec + t->speclen <= sa.len && t->cidr4 <= 32 && t->cidr6 <= 128);
+      if (t->speclen && spf_expand_domain(name, r.text + t->spec, t->speclen, &m) > 0)
+        CHECK(strlen(name) <= SPF_MAXDOMAIN);
+    }
+    CHECK(r.redirect + r.redirectlen <= sa.len && r.exp + r.explen <= sa.len);
+  } else CHECK(why && *why);
+  sa.len = 0;
+  spf_expand(&sa, s, n, &m, 1);
+  stralloc_free(&sa);
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
+    fz_spf,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);
