@@ -91,5 +91,8 @@ int main(int argc, char const *const *argv)
     strerr_dief(111, "out of memory");
   if (c.why[0]) strerr_warni("result=", name, " why=", c.why);
   if (!buffer_putflush(buffer_1, out.s, out.len)) strerr_diefsys(111, "unable to write to stdout");
+  stralloc_free(&out);
+  stralloc_free(&sender);
+  stralloc_free(&c.exp);
   return 0;
 }
