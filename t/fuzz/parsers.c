@@ -9,6 +9,7 @@
 #include <skalibs/stralloc.h>
 #include <skalibs/tai.h>
 #include "addr.h"
+#include "dmarc/dmarc.h"
 #include "dsn.h"
 #include "hdr.h"
 #include "maildir.h"
@@ -353,12 +354,35 @@ static void fz_spf(char const *s, size_t n)
   stralloc_free(&sa);
 }
 
+/* A DMARC record: a parsed one has its values in range; the same bytes
+   as a Public Suffix List, asked for a few names, give an organizational
+   domain that ends the name. */
+static void fz_dmarc(char const *s, size_t n)
+{
+  dmarc_record r;
+  dmarc_psl p = DMARC_PSL_ZERO;
+  char const *why, *names[] = { "a.b.example.com", "www.city.kobe.jp", "x.y.z", "com" };
+  char out[254];
+  if (dmarc_parse(&r, s, n, &why))
+    CHECK(r.p >= DMARC_P_NONE && r.p <= DMARC_P_REJECT && r.sp >= DMARC_P_NONE && r.sp <= DMARC_P_REJECT
+          && (r.adkim == 'r' || r.adkim == 's') && (r.aspf == 'r' || r.aspf == 's') && r.pct <= 100
+          && r.nrua <= DMARC_MAXURIS && r.nruf <= DMARC_MAXURIS && r.fo && r.fo <= 15);
+  else CHECK(why && *why);
+  if (dmarc_psl_parse(&p, s, n))
+    for (unsigned i = 0; i < 4; i++)
+      if (dmarc_orgdomain(&p, names[i], out)) {
+        size_t lo = strlen(out), ln = strlen(names[i]);
+        CHECK(lo <= ln && !strcmp(names[i] + ln - lo, out) && (lo == ln || names[i][ln - lo - 1] == '.'));
+      }
+  dmarc_psl_free(&p);
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
-    fz_spf,
+    fz_spf, fz_dmarc,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);
