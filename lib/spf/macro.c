@@ -5,7 +5,7 @@
 #include <skalibs/types.h>
 #include "spf/spf.h"
 
-#define MAXPARTS (SPF_MAXRECORD / 2 + 1)
+#define MAXPARTS (SPF_MAXRECORD + 1)   /* a value of SPF_MAXRECORD delimiters */
 
 static int is_v4(ip46full const *ip) { return !ip->is6; }
 

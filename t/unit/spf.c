@@ -165,6 +165,18 @@ static void test_macros(void)
   expand_is(&m, "%{i}", "2.0.0.1.0.d.b.8.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.c.b.0.1", 0);
   m.sender = "example.com";
   expand_is(&m, "%{l}@%{o}", "postmaster@example.com", 0);
+  /* values as long as a record, all delimiters; longer ones refused */
+  static char big[SPF_MAXRECORD + 2];
+  memset(big, '.', SPF_MAXRECORD - 1);
+  big[SPF_MAXRECORD - 1] = 'a';
+  m.sender = big;
+  expand_is(&m, "%{s1}", "a", 0);
+  sa.len = 0;
+  ok(spf_expand(&sa, LEN("%{sr}"), &m, 0) == 1 && sa.len == SPF_MAXRECORD, "%%{sr} of %d bytes", SPF_MAXRECORD);
+  big[SPF_MAXRECORD] = '.';
+  ok(spf_expand(&sa, LEN("%{s}"), &m, 0) == 0, "a value over %d bytes", SPF_MAXRECORD);
+  stralloc_free(&sa);
+  m.sender = "example.com";
   /* a name over 253 bytes loses its left labels */
   char name[SPF_MAXDOMAIN + 1], spec[600];
   m.domain = "x.example.com";
