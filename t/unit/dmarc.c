@@ -58,7 +58,7 @@ static void test_records(void)
   stralloc sa = STRALLOC_ZERO;
   stralloc_cats(&sa, "v=DMARC1; p=none");
   for (int i = 0; i < DMARC_MAXTAGS; i++) {
-    char t[16];
+    char t[32];
     snprintf(t, sizeof t, "; t%d=x", i);
     stralloc_cats(&sa, t);
   }
