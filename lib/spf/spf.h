@@ -122,7 +122,8 @@ struct spf_check_s {
   /* results */
   unsigned lookups, voids;
   char why[256];        /* what decided: the mechanism, or the error */
-  stralloc exp;         /* on fail: the explanation (best effort), NUL-terminated */
+  stralloc exp;         /* on fail: the explanation (best effort), its NUL
+                           counted in exp.len; else exp.len 0 */
 };
 
 /* RFC 7208 check_host(ip, domain, sender): the result (enum spf_result).

@@ -354,6 +354,56 @@ static void fz_spf(char const *s, size_t n)
   stralloc_free(&sa);
 }
 
+/* check_host() over a zone made of the input: its lines are the TXT
+   records of d0.test, d1.test...; names beginning with "a" have an A and
+   an AAAA record, with "mx" two MX names, with "p" a PTR; names with
+   "temp" fail temporarily. The result is one of the seven, within the
+   limits, whatever the records say. */
+typedef struct { char const *s; size_t n; } fzzone;
+
+static int fz_query(void *ctx, int type, char const *name, spf_answer *a, tain const *deadline)
+{
+  fzzone const *z = ctx;
+  (void)deadline;
+  a->n = 0;
+  a->text.len = 0;
+  if (strstr(name, "temp")) return SPF_DNS_TEMP;
+  if (type == SPF_T_TXT && name[0] == 'd' && name[1] >= '0' && name[1] <= '9' && !strcmp(name + 2, ".test")) {
+    size_t i = 0, line = name[1] - '0';
+    for (; line && i < z->n; i++) if (z->s[i] == '\n') line--;
+    if (i >= z->n) return SPF_DNS_NONE;
+    size_t e = i;
+    while (e < z->n && z->s[e] != '\n') e++;
+    if (!stralloc_catb(&a->text, z->s + i, e - i) || !stralloc_0(&a->text)) return SPF_DNS_TEMP;
+    for (size_t k = 0; k + 1 < a->text.len; k++) if (!a->text.s[k]) a->text.s[k] = 1;
+    a->n = 1;
+  } else if ((type == SPF_T_A || type == SPF_T_AAAA) && name[0] == 'a') {
+    a->ip[0].is6 = type == SPF_T_AAAA;
+    memset(a->ip[0].ip, 10, 16);
+    a->n = 1;
+  } else if ((type == SPF_T_MX && !strncmp(name, "mx", 2)) || (type == SPF_T_PTR && name[0] == 'p')) {
+    if (!stralloc_catb(&a->text, "a.test\0d1.test", 14)) return SPF_DNS_TEMP;
+    a->n = 2;
+  }
+  return a->n ? SPF_DNS_OK : SPF_DNS_NONE;
+}
+
+static void fz_spfcheck(char const *s, size_t n)
+{
+  fzzone z = { s, n };
+  spf_resolver dns = { &fz_query, &z };
+  spf_check c = { .dns = &dns, .sender = "john@d0.test", .helo = "a.helo.test", .me = "mx.test" };
+  c.ip.is6 = n & 1;
+  memset(c.ip.ip, 10, 16);
+  tain_now_g();
+  tain_addsec_g(&c.deadline, 10);
+  int r = spf_check_host(&c, "d0.test");
+  CHECK(r >= SPF_NONE && r <= SPF_PERMERROR && c.lookups <= SPF_MAXLOOKUPS + 1 && c.voids <= SPF_MAXVOID + 1);
+  CHECK(strlen(c.why) < sizeof c.why);
+  if (c.exp.len) CHECK(r == SPF_FAIL && c.exp.len <= SPF_MAXEXP + 1 && c.exp.s[c.exp.len - 1] == 0);
+  stralloc_free(&c.exp);
+}
+
 /* A DMARC record: a parsed one has its values in range; the same bytes
    as a Public Suffix List, asked for a few names, give an organizational
    domain that ends the name. */
@@ -382,7 +432,7 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
-    fz_spf, fz_dmarc,
+    fz_spf, fz_dmarc, fz_spfcheck,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);
