@@ -191,11 +191,11 @@ static int mechanism(ev *e, spf_macro *m, spf_record const *rec, spf_term const 
 }
 
 /* exp= (6.2): best effort, any failure leaves no explanation. */
-static void explain(ev *e, spf_macro *m, spf_record const *rec)
+static void explain1(ev *e, spf_macro *m, spf_record const *rec)
 {
   char name[SPF_MAXDOMAIN + 1];
   spf_check *c = e->c;
-  if (!rec->explen || target(e, m, rec->text, rec->exp, rec->explen, name)) return;
+  if (target(e, m, rec->text, rec->exp, rec->explen, name)) return;
   if (lookup(e, SPF_T_TXT, name, &e->names, 0) != MATCH || e->names.n != 1) return;
   char const *s = e->names.text.s;
   size_t len = strlen(s);
@@ -204,6 +204,16 @@ static void explain(ev *e, spf_macro *m, spf_record const *rec)
   if (spf_expand(&c->exp, s, len, m, 1) <= 0) { c->exp.len = 0; return; }
   if (c->exp.len > SPF_MAXEXP) c->exp.len = SPF_MAXEXP;
   if (!stralloc_0(&c->exp)) c->exp.len = 0;
+}
+
+/* Its failures leave the why of the fail itself. */
+static void explain(ev *e, spf_macro *m, spf_record const *rec)
+{
+  char why[sizeof e->c->why];
+  if (!rec->explen) return;
+  memcpy(why, e->c->why, sizeof why);
+  explain1(e, m, rec);
+  memcpy(e->c->why, why, sizeof why);
 }
 
 /* The one SPF record of domain into rec: MATCH, or NOMATCH for none. */

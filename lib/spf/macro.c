@@ -156,6 +156,19 @@ int spf_expand(stralloc *out, char const *s, size_t len, spf_macro const *m, int
   return 1;
 }
 
+/* Labels of 1 to 63 bytes (an empty one is a malformed name, not a
+   query to make). */
+static int labels_ok(char const *s)
+{
+  size_t lab = 0;
+  for (; *s; s++) {
+    if (*s != '.') { if (++lab > 63) return 0; }
+    else if (!lab) return 0;
+    else lab = 0;
+  }
+  return lab > 0;
+}
+
 int spf_expand_domain(char *name, char const *s, size_t len, spf_macro const *m)
 {
   stralloc sa = STRALLOC_ZERO;
@@ -172,5 +185,5 @@ int spf_expand_domain(char *name, char const *s, size_t len, spf_macro const *m)
   memcpy(name, sa.s + from, n - from);
   name[n - from] = 0;
   stralloc_free(&sa);
-  return n > from;
+  return n > from && labels_ok(name);
 }

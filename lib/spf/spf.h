@@ -73,7 +73,8 @@ struct spf_macro_s {
    bounded (SPF_MAXRECORD). */
 int spf_expand(stralloc *out, char const *s, size_t len, spf_macro const *m, int exp);
 /* A domain-spec expanded into name (SPF_MAXDOMAIN + 1 bytes), left labels
-   dropped until it fits (7.3), a final dot removed: 1, 0 malformed, -1 ENOMEM. */
+   dropped until it fits (7.3), a final dot removed: 1, 0 malformed (also
+   an empty label or one over 63 bytes), -1 ENOMEM. */
 int spf_expand_domain(char *name, char const *s, size_t len, spf_macro const *m);
 /* The reverse name of ip: "4.3.2.1" or the 32 nibbles "b.a.9...." (no
    ".in-addr.arpa"), into out (64 bytes); its length. */

@@ -186,6 +186,11 @@ static void test_macros(void)
   ok(spf_expand_domain(name, spec, strlen(spec), &m) == 1 && strlen(name) <= SPF_MAXDOMAIN
      && strlen(name) > 240 && name[0] == 'a' && !strcmp(name + strlen(name) - 13, "x.example.com"), "long name cut at the left");
   ok(spf_expand_domain(name, LEN("%{d}."), &m) == 1 && !strcmp(name, "x.example.com"), "final dot removed");
+  ok(spf_expand_domain(name, LEN("a..%{d}"), &m) == 0, "empty label");
+  memset(spec, 'a', 64);
+  strcpy(spec + 64, ".%{d}");
+  ok(spf_expand_domain(name, spec, strlen(spec), &m) == 0, "label over 63 bytes");
+  ok(spf_expand_domain(name, spec + 1, strlen(spec + 1), &m) == 1, "label of 63 bytes");
 }
 
 /* ---- RFC 7208 appendix A ---------------------------------------------- */
@@ -260,6 +265,8 @@ static void test_edges(void)
     { SPF_T_TXT, "expinc.test", "v=spf1 include:exp.test -all exp=why2.test" },
     { SPF_T_TXT, "why2.test", "outer explanation for %{s}" },
     { SPF_T_TXT, "expbad.test", "v=spf1 -all exp=nowhere.test" },
+    { SPF_T_TXT, "expt.test", "v=spf1 -all exp=x.temp.test" },
+    { SPF_T_TXT, "emptylabel.test", "v=spf1 a:foo..%{d} -all" },
     { SPF_T_TXT, "soft.test", "v=spf1 ip4:10.0.0.1 ~all" },
     { SPF_T_TXT, "hard.test", "v=spf1 ip4:10.0.0.1 -all" },
     { SPF_T_TXT, "query.test", "v=spf1 ip4:10.0.0.1 ?all" },
@@ -317,6 +324,9 @@ static void test_edges(void)
   ok(C.exp.len && !strcmp(C.exp.s, "outer explanation for bob@expinc.test"), "the outer record's exp=");
   is_result(check(z, "10.0.0.1", "expbad.test", "a@expbad.test"), SPF_FAIL, "exp= without TXT: still fail");
   ok(!C.exp.len, "and no explanation");
+  is_result(check(z, "10.0.0.1", "expt.test", "a@expt.test"), SPF_FAIL, "exp= lookup fails: still fail");
+  ok(!C.exp.len && !strcmp(C.why, "-all matched in expt.test"), "no explanation, the why of the fail: %s", C.why);
+  is_result(check(z, "10.0.0.1", "emptylabel.test", "a@emptylabel.test"), SPF_PERMERROR, "empty label after expansion");
   is_result(check(z, "10.0.0.2", "soft.test", "a@soft.test"), SPF_SOFTFAIL, "~all");
   is_result(check(z, "10.0.0.2", "hard.test", "a@hard.test"), SPF_FAIL, "-all");
   is_result(check(z, "10.0.0.2", "query.test", "a@query.test"), SPF_NEUTRAL, "?all");
