@@ -1,11 +1,13 @@
 /* DMARC (RFC 7489): the policy record parser (6.3, 6.4) and the
    organizational domain (3.2) from the Public Suffix List. The policy
-   lookup and the alignment checks are left to the caller (auth-verify).
+   alignment checks are left to the caller (auth-verify).
    Nothing here prints or exits. */
 #ifndef PM_DMARC_H
 #define PM_DMARC_H
 #include <stddef.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
+#include "spf/spf.h"      /* the resolver interface, shared */
 
 #define DMARC_MAXRECORD 4096   /* a DMARC record, its TXT strings joined */
 #define DMARC_MAXTAGS 32       /* tags of one record */
@@ -68,4 +70,17 @@ void dmarc_psl_free(dmarc_psl *p);
    Rules in Unicode (U-labels) never match: names are compared in their
    ASCII form. */
 int dmarc_orgdomain(dmarc_psl const *p, char const *domain, char *out);
+
+/* ---- policy discovery (6.6.3) ----------------------------------------- */
+
+enum { DMARC_NORECORD, DMARC_FOUND, DMARC_TEMPFAIL };
+
+/* The policy of the RFC5322.From domain: the one DMARC record of
+   _dmarc.DOMAIN, or, when that name has none at all, of _dmarc.ORGDOMAIN.
+   DMARC_FOUND with r and the policy domain (254 bytes; when it is not
+   domain, r->sp applies); DMARC_NORECORD (no record, several, or an
+   invalid one: no DMARC processing); DMARC_TEMPFAIL (DNS failure).
+   *why says what was found or not. */
+int dmarc_discover(dmarc_record *r, char *policydomain, spf_resolver const *dns,
+                   dmarc_psl const *psl, char const *domain, tain const *deadline, char const **why);
 #endif

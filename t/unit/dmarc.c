@@ -4,7 +4,9 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <strings.h>
 #include <skalibs/stralloc.h>
+#include <skalibs/tai.h>
 #include "tap.h"
 #include "dmarc/dmarc.h"
 
@@ -132,9 +134,76 @@ static void test_psl(void)
   dmarc_psl_free(&p);
 }
 
+/* An in-memory zone of TXT records; names ending in "temp.test" fail. */
+typedef struct { char const *name, *txt; } rr;
+static rr const *zone;
+static unsigned nq;
+
+static int zquery(void *ctx, int type, char const *name, spf_answer *a, tain const *deadline)
+{
+  (void)ctx; (void)deadline;
+  size_t len = strlen(name);
+  nq++;
+  a->n = 0;
+  a->text.len = 0;
+  if (type != SPF_T_TXT) return SPF_DNS_NONE;
+  if (len >= 9 && !strcasecmp(name + len - 9, "temp.test")) return SPF_DNS_TEMP;
+  for (rr const *r = zone; r->name; r++)
+    if (!strcasecmp(r->name, name)) {
+      if (!stralloc_cats(&a->text, r->txt) || !stralloc_0(&a->text)) return SPF_DNS_TEMP;
+      a->n++;
+    }
+  return a->n ? SPF_DNS_OK : SPF_DNS_NONE;
+}
+
+static void test_discover(void)
+{
+  static rr const z[] = {
+    { "_dmarc.john.test", "v=DMARC1; p=reject; sp=quarantine" },
+    { "_dmarc.sub.john.test", "v=DMARC1; p=none" },
+    { "_dmarc.two.test", "v=DMARC1; p=reject" }, { "_dmarc.two.test", "v=DMARC1; p=none" },
+    { "_dmarc.other.test", "some text" },
+    { "_dmarc.bad.test", "v=DMARC1; p=bogus" },
+    { "_dmarc.badsub.john.test", "v=DMARC1; p=bogus" },
+    { "_dmarc.many.test", "v=DMARC1; p=none" }, { "_dmarc.many.test", "v=DMARC1; p=none" },
+    { 0, 0 },
+  };
+  static char const list[] = "test\n";
+  dmarc_psl p = DMARC_PSL_ZERO;
+  spf_resolver dns = { &zquery, 0 };
+  char pd[254];
+  tain deadline;
+  dmarc_record r;
+  char const *w;
+  zone = z;
+  dmarc_psl_parse(&p, list, sizeof list - 1);
+  tain_now_g();
+  tain_addsec_g(&deadline, 10);
+#define DISC(d) (nq = 0, dmarc_discover(&r, pd, &dns, &p, d, &deadline, &w))
+  ok(DISC("john.test") == DMARC_FOUND && !strcmp(pd, "john.test") && r.p == DMARC_P_REJECT && nq == 1,
+     "the domain's own record");
+  ok(DISC("a.b.John.test.") == DMARC_FOUND && !strcmp(pd, "john.test") && r.sp == DMARC_P_QUARANTINE && nq == 2,
+     "no record: the organizational domain's, sp= applies");
+  ok(DISC("sub.john.test") == DMARC_FOUND && !strcmp(pd, "sub.john.test") && r.p == DMARC_P_NONE,
+     "a subdomain's own record first");
+  ok(DISC("x.other.test") == DMARC_NORECORD && nq == 2 && !strcmp(w, "no DMARC record"),
+     "no DMARC record anywhere (TXT without one)");
+  ok(DISC("two.test") == DMARC_NORECORD && !strcmp(w, "several DMARC records"), "two records: none");
+  ok(DISC("x.many.test") == DMARC_NORECORD && nq == 2 && !strcmp(pd, "many.test")
+     && !strcmp(w, "several DMARC records"), "two records at the org domain");
+  ok(DISC("bad.test") == DMARC_NORECORD && !strcmp(w, "no valid p= tag") && nq == 1, "invalid record: none");
+  ok(DISC("badsub.john.test") == DMARC_NORECORD && nq == 1, "an invalid record stops the search");
+  ok(DISC("temp.test") == DMARC_TEMPFAIL, "DNS failure: temporary");
+  ok(DISC("x.temp.test") == DMARC_TEMPFAIL, "DNS failure at the org domain: temporary");
+  ok(DISC("test") == DMARC_NORECORD && nq == 1, "a public suffix: no org domain to try");
+  ok(DISC("") == DMARC_NORECORD && !nq, "empty domain");
+  dmarc_psl_free(&p);
+}
+
 int main(void)
 {
   test_records();
   test_psl();
+  test_discover();
   return done_testing();
 }
