@@ -27,8 +27,13 @@ PM_LDFLAGS = -Wl,-z,now
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
 # lib/DIR/*.c: a subsystem of several modules (lib/dkim). ar keeps base
-# names only: a file name must not repeat across lib/'s folders.
+# names only, and a second member of the same name replaces the first:
+# a file name must not repeat across lib/'s folders (checked below).
 LIBSRC   := $(wildcard lib/*.c lib/*/*.c)
+LIBDUPS  := $(shell for f in $(notdir $(LIBSRC)); do echo $$f; done | sort | uniq -d)
+ifneq ($(LIBDUPS),)
+$(error lib/ has two source files named $(LIBDUPS): ar would keep one; rename one of them)
+endif
 LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
