@@ -1,0 +1,48 @@
+#include <string.h>
+#include "msgcrlf.h"
+
+void msgcrlf_add (msgcrlf *m, char const *s, size_t n)
+{
+  unsigned char cr = m->cr ;
+  uint64_t size = m->size + n ;
+  char const *end = s + n, *p = s ;
+  if (!n) return ;
+  /* one extra byte per LF that has no CR before it */
+  while ((p = memchr(p, '\n', end - p)))
+  {
+    if (p == s ? !cr : p[-1] != '\r') size++ ;
+    p++ ;
+  }
+  m->size = size ;
+  m->cr = end[-1] == '\r' ;
+  m->bol = end[-1] == '\n' ;
+}
+
+uint64_t msgcrlf_total (msgcrlf const *m)
+{
+  return m->size + (m->bol ? 0 : 2 - m->cr) ;
+}
+
+char const *msgcrlf_end (msgcrlf const *m)
+{
+  return m->bol ? "" : m->cr ? "\n" : "\r\n" ;
+}
+
+size_t msgcrlf_encode (msgcrlf *m, int dot, char const *in, size_t n, char *out)
+{
+  size_t o = 0, stuffed = 0 ;
+  unsigned char cr = m->cr, bol = m->bol ;
+  for (size_t i = 0 ; i < n ; i++)
+  {
+    char c = in[i] ;
+    if (bol && dot && c == '.') { out[o++] = '.' ; stuffed++ ; }
+    if (c == '\n' && !cr) out[o++] = '\r' ;
+    out[o++] = c ;
+    cr = c == '\r' ;
+    bol = c == '\n' ;
+  }
+  m->cr = cr ;
+  m->bol = bol ;
+  m->size += o - stuffed ;
+  return o ;
+}
