@@ -35,6 +35,7 @@ struct mbox_s {
   uint64_t total, delbytes ;  /* octets (CRLF sizes) of all, of the marked */
   unsigned int errors ;
   unsigned long retr, top ;
+  char *input ;             /* $POP3_INPUT: commands pipelined with the login */
 } ;
 
 static mbox M = { .l = MDLIST_ZERO } ;
@@ -321,6 +322,24 @@ static char const *envor (char const *name, char const *def)
   return s && *s ? s : def ;
 }
 
+/* Commands pipelined with the login first (whole lines, from pop3-serve),
+   then the client's. */
+static int next_line (mbox *m, char **line, size_t *len)
+{
+  if (m->input && *m->input)
+  {
+    char *nl = strchr(m->input, '\n') ;
+    if (!nl) nl = m->input + strlen(m->input) ;
+    *line = m->input ;
+    *len = nl - m->input ;
+    m->input = *nl ? nl + 1 : nl ;
+    if (*len && (*line)[*len - 1] == '\r') (*len)-- ;
+    if (*len > POP3_LINEMAX) return LINEIO_TOOLONG ;
+    return LINEIO_LINE ;
+  }
+  return lineio_getline(&m->io, POP3_LINEMAX, line, len) ;
+}
+
 int pop3mbox_main (int argc, char const *const *argv)
 {
   mbox *m = &M ;
@@ -330,6 +349,11 @@ int pop3mbox_main (int argc, char const *const *argv)
   m->user = envor("AUTHUSER", envor("USER", "unknown")) ;
   m->ip = envor("TCPREMOTEIP", "unknown") ;
   signal(SIGPIPE, SIG_IGN) ;
+  if (getenv("POP3_INPUT"))
+  {
+    m->input = strdup(getenv("POP3_INPUT")) ;
+    unsetenv("POP3_INPUT") ;
+  }
   lineio_init(&m->io, 0, 1, pm_env_ulong("POP3_TIMEOUT", POP3_TIMEOUT)) ;
   /* from here on the client has been answered by the time we exit */
   if (!maildir_check(m->dir)) strerr_diefu2sys(111, "open Maildir ", m->dir) ;
@@ -348,7 +372,7 @@ int pop3mbox_main (int argc, char const *const *argv)
   {
     char *line ;
     size_t len ;
-    int r = lineio_getline(&m->io, POP3_LINEMAX, &line, &len) ;
+    int r = next_line(m, &line, &len) ;
     if (r < 0) leave(m, errno == ETIMEDOUT ? "timeout" : "read error") ;
     if (r == LINEIO_EOF) leave(m, "disconnect") ;
     if (r == LINEIO_TOOLONG) { bad(m, "-ERR line too long") ; continue ; }

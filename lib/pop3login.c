@@ -1,0 +1,317 @@
+/* Before login, unprivileged: it never opens a mailbox. A login runs the
+   checkpassword program (qmail-popup's way), which execs the mailbox part
+   as the mailbox's owner on success; that child then talks to the client
+   and this process only waits for it. A failed login (exit 1) comes back
+   here, so that the client may try again, up to a bound. */
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "lineio.h"
+#include "pop3.h"
+#include "pop3login.h"
+#include "root.h"
+#include "saslplain.h"
+#include "srvconn.h"
+
+#define USAGE "pop3-serve checkpassword [args...]"
+#define USERMAX 255
+#define AUTHFAILMAX 3
+#define PIPELINEMAX 4096      /* commands sent after a login's before its reply */
+#define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
+
+typedef struct login_s login ;
+struct login_s {
+  lineio io ;
+  srvconn c ;
+  char const *const *argv ;  /* checkpassword and its arguments */
+  char user[USERMAX + 1] ;   /* from USER; "" if none */
+  int plaintext ;            /* login allowed without TLS */
+  int stlsdone ;             /* TLS started by STLS: the child talks on its fds */
+  unsigned int errors, fails, timeout, faildelay ;
+} ;
+
+static login L ;
+
+static void leave (login *s, char const *why) gccattr_noreturn ;
+static void leave (login *s, char const *why)
+{
+  lineio_flush(&s->io) ;
+  strerr_warni("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " status=end reason=", why) ;
+  _exit(0) ;
+}
+
+static void say (login *s, char const *text)
+{
+  if (!pop3_say(&s->io, text)) leave(s, errno == ETIMEDOUT ? "timeout" : "disconnect") ;
+}
+
+static void bad (login *s, char const *text)
+{
+  if (++s->errors >= POP3_ERRMAX)
+  {
+    say(s, "-ERR too many errors, closing connection") ;
+    leave(s, "errors") ;
+  }
+  say(s, text) ;
+}
+
+static int may_login (login *s)
+{
+  return s->c.tls || s->plaintext ;
+}
+
+/* A user name goes into a log line and to the checkpassword program. */
+static int user_ok (char const *u)
+{
+  size_t n = strlen(u) ;
+  if (!n || n > USERMAX) return 0 ;
+  for (; *u ; u++) if ((unsigned char)*u <= ' ' || *u == 127) return 0 ;
+  return 1 ;
+}
+
+/* Commands the client sent after its login command, before the reply
+   (PIPELINING): they are the mailbox part's, which gets them in
+   $POP3_INPUT (whole lines). 0 if too many. */
+static int pass_pipelined (login *s)
+{
+  char *v ;
+  size_t n = lineio_avail(&s->io) ;
+  if (!n) { unsetenv("POP3_INPUT") ; return 1 ; }
+  /* the client is in the middle of a line: it will finish it */
+  while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
+  {
+    if (lineio_avail(&s->io) > PIPELINEMAX || lineio_fill(&s->io) <= 0) return 0 ;
+  }
+  n = lineio_avail(&s->io) ;
+  if (n > PIPELINEMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
+  v = malloc(n + 1) ;
+  if (!v) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(v, lineio_peek(&s->io), n) ;
+  v[n] = 0 ;
+  if (setenv("POP3_INPUT", v, 1) < 0) strerr_diefu1sys(111, "set $POP3_INPUT") ;
+  free(v) ;
+  return 1 ;
+}
+
+/* The child: credentials on fd 3, the client on 0/1, then checkpassword. */
+static void child (login *s, int fd) gccattr_noreturn ;
+static void child (login *s, int fd)
+{
+  if (fd_move(3, fd) < 0) _exit(111) ;
+  if (s->stlsdone)
+  {
+    unsigned int r, w ;
+    char const *rs = getenv("SSLREADFD"), *ws = getenv("SSLWRITEFD") ;
+    if (!rs || !ws || !uint0_scan(rs, &r) || !uint0_scan(ws, &w)
+     || fd_copy(0, r) < 0 || fd_copy(1, w) < 0) _exit(111) ;
+    /* the mailbox part is under TLS now, implicitly */
+    if (setenv("SSL_PROTOCOL", s->c.tlsproto[0] ? s->c.tlsproto : "TLS", 1) < 0) _exit(111) ;
+  }
+  execvp(s->argv[0], (char *const *)s->argv) ;
+  strerr_warnwu2sys("run ", s->argv[0]) ;
+  _exit(111) ;
+}
+
+/* Give user and pass to the checkpassword program. Returns only after a
+   failed login; a successful one ends with the session. */
+static void do_login (login *s, char const *user, char const *pass)
+{
+  char tbuf[UINT64_FMT + 1] ;
+  int p[2], wstat ;
+  pid_t pid ;
+  size_t ul = strlen(user), pl = strlen(pass) ;
+  if (!pass_pipelined(s)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
+  tbuf[uint64_fmt(tbuf, (uint64_t)time(0))] = 0 ;
+  if (pipe(p) < 0) strerr_diefu1sys(111, "make a pipe") ;
+  pid = fork() ;
+  if (pid < 0) strerr_diefu1sys(111, "fork") ;
+  if (!pid) { fd_close(p[1]) ; child(s, p[0]) ; }
+  fd_close(p[0]) ;
+  /* at most ~1.3 KB: the pipe holds it, no deadlock with the child */
+  if (fd_write(p[1], user, ul + 1) < (ssize_t)ul + 1 || fd_write(p[1], pass, pl + 1) < (ssize_t)pl + 1
+   || fd_write(p[1], tbuf, strlen(tbuf) + 1) < 0)
+    strerr_warnwu1sys("give the credentials to the checkpassword program") ;
+  fd_close(p[1]) ;
+  if (waitpid(pid, &wstat, 0) < 0) strerr_diefu1sys(111, "wait for the checkpassword program") ;
+  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 1)
+  {
+    strerr_warnw("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " user=", user, " status=authfail") ;
+    /* TODO: count per IP across processes with lib/authfail (submission's) */
+    if (s->faildelay) sleep(s->faildelay) ;
+    unsetenv("POP3_INPUT") ;
+    if (++s->fails >= AUTHFAILMAX)
+    {
+      say(s, "-ERR [AUTH] authentication failed, closing connection") ;
+      leave(s, "authfail") ;
+    }
+    say(s, "-ERR [AUTH] authentication failed") ;
+    return ;
+  }
+  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 111)
+  {
+    say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
+    leave(s, "tempfail") ;
+  }
+  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 2)
+  {
+    strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
+    say(s, "-ERR [SYS/PERM] login is misconfigured") ;
+    leave(s, "misuse") ;
+  }
+  if (!WIFEXITED(wstat))
+  {
+    say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
+    leave(s, "crash") ;
+  }
+  /* the mailbox part ran the session */
+  _exit(0) ;
+}
+
+static void c_capa (login *s, char *arg)
+{
+  (void)arg ;
+  if (!pop3_capa(&s->io, 1, may_login(s), s->c.starttls > 0)) leave(s, "disconnect") ;
+}
+
+static void c_user (login *s, char *arg)
+{
+  if (!may_login(s)) { bad(s, "-ERR [AUTH] plaintext login refused: STLS first") ; return ; }
+  if (!user_ok(arg)) { bad(s, "-ERR syntax: USER name") ; return ; }
+  strcpy(s->user, arg) ;
+  say(s, "+OK send PASS") ;
+}
+
+static void c_pass (login *s, char *arg)
+{
+  if (!s->user[0]) { bad(s, "-ERR USER first") ; return ; }
+  if (!*arg) { bad(s, "-ERR syntax: PASS password") ; return ; }
+  do_login(s, s->user, arg) ;
+  memset(arg, 0, strlen(arg)) ;   /* the password stays in no buffer */
+  s->user[0] = 0 ;
+}
+
+static void auth_plain (login *s, char *resp)
+{
+  char dec[SASLPLAIN_MAX + 1] ;
+  char const *user, *pass ;
+  if (!strcmp(resp, "*")) { bad(s, "-ERR AUTH cancelled") ; return ; }
+  if (!saslplain_decode(resp, strlen(resp), dec, &user, &pass))
+  {
+    bad(s, errno == EPERM ? "-ERR [AUTH] authorization identity refused" : "-ERR malformed AUTH PLAIN response") ;
+    return ;
+  }
+  if (!user_ok(user)) { bad(s, "-ERR [AUTH] bad user name") ; return ; }
+  do_login(s, user, pass) ;
+  memset(dec, 0, sizeof dec) ;
+}
+
+static void c_auth (login *s, char *arg)
+{
+  char *resp ;
+  if (!*arg)   /* the mechanisms (RFC 1734's AUTH with no argument) */
+  {
+    if (may_login(s)) say(s, "+OK\r\nPLAIN\r\n.") ;
+    else say(s, "+OK\r\n.") ;
+    return ;
+  }
+  resp = strchr(arg, ' ') ;
+  if (resp) *resp++ = 0 ;
+  if (strcasecmp(arg, "PLAIN")) { bad(s, "-ERR unsupported SASL mechanism") ; return ; }
+  if (!may_login(s)) { bad(s, "-ERR [AUTH] plaintext login refused: STLS first") ; return ; }
+  if (!resp)
+  {
+    char *line ;
+    size_t len ;
+    int r ;
+    say(s, "+ ") ;
+    r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == LINEIO_EOF) leave(s, "disconnect") ;
+    if (r == LINEIO_TOOLONG || memchr(line, 0, len)) { bad(s, "-ERR malformed AUTH PLAIN response") ; return ; }
+    line[len] = 0 ;
+    resp = line ;
+  }
+  auth_plain(s, resp) ;
+}
+
+static void c_stls (login *s, char *arg)
+{
+  size_t dropped = 0 ;
+  if (*arg) { bad(s, "-ERR syntax: STLS takes no argument") ; return ; }
+  if (s->c.tls) { bad(s, "-ERR already under TLS") ; return ; }
+  if (s->c.starttls <= 0) { bad(s, "-ERR STLS not available") ; return ; }
+  say(s, "+OK begin TLS negotiation") ;
+  if (!srvconn_starttls(&s->c, &s->io, s->timeout, &dropped)) leave(s, "tls-failed") ;
+  s->stlsdone = 1 ;
+  s->user[0] = 0 ;   /* RFC 2595 4: nothing from before TLS is kept */
+}
+
+static void c_quit (login *s, char *arg)
+{
+  (void)arg ;
+  say(s, "+OK bye") ;
+  leave(s, "quit") ;
+}
+
+static void c_later (login *s, char *arg)
+{
+  (void)arg ;
+  bad(s, "-ERR not logged in") ;
+}
+
+static struct { char const *verb ; void (*f)(login *, char *) ; } const cmds[] = {
+  { "CAPA", c_capa }, { "USER", c_user }, { "PASS", c_pass }, { "AUTH", c_auth },
+  { "STLS", c_stls }, { "QUIT", c_quit },
+  { "STAT", c_later }, { "LIST", c_later }, { "UIDL", c_later }, { "RETR", c_later },
+  { "TOP", c_later }, { "DELE", c_later }, { "RSET", c_later }, { "NOOP", c_later },
+} ;
+
+static void dispatch (login *s, char *line)
+{
+  char verb[5], *arg ;
+  if (pop3_cmd(line, verb, &arg))
+    for (size_t i = 0 ; i < sizeof cmds / sizeof *cmds ; i++)
+      if (!strcmp(verb, cmds[i].verb)) { cmds[i].f(s, arg) ; return ; }
+  bad(s, "-ERR unknown command") ;
+}
+
+int pop3login_main (int argc, char const *const *argv)
+{
+  login *s = &L ;
+  PROG = "pop3-serve" ;
+  if (argc < 2) strerr_dieusage(100, USAGE) ;
+  s->argv = argv + 1 ;
+  signal(SIGPIPE, SIG_IGN) ;
+  s->timeout = pm_env_ulong("POP3_LOGIN_TIMEOUT", 60) ;
+  s->faildelay = pm_env_ulong("POP3_FAILDELAY", 2) ;
+  if (!s->timeout) s->timeout = 60 ;
+  if (s->faildelay > 60) s->faildelay = 60 ;
+  s->plaintext = !!getenv("POP3_PLAINTEXT") ;
+  srvconn_init(&s->c) ;
+  if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
+  lineio_init(&s->io, 0, 1, s->timeout) ;
+  lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
+  say(s, "+OK pipemail POP3 server ready") ;
+  for (;;)
+  {
+    char *line ;
+    size_t len ;
+    int r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == LINEIO_EOF) leave(s, "disconnect") ;
+    if (r == LINEIO_TOOLONG) { bad(s, "-ERR line too long") ; continue ; }
+    if (memchr(line, 0, len)) { bad(s, "-ERR NUL byte in command") ; continue ; }
+    line[len] = 0 ;
+    dispatch(s, line) ;
+  }
+}
