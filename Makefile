@@ -17,6 +17,9 @@ PM_CFLAGS = -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror $(OPT) -Ilib \
 # sanitizer runtimes dynamically, so it sets STATIC to nothing.
 STATIC  ?= -Wl,-Bstatic
 LDLIBS  = $(STATIC) -ls6 -lskarnet -lbearssl -ludns -Wl,-Bdynamic
+# libcrypt (password hashes of /etc/shadow and Dovecot, lib/pwcrypt.c) only
+# where a password hash is verified; dynamically: see INSTALL.
+$(B)/bin/auth-check $(B)/bin/user-add $(B)/unit/pwhash: LDLIBS += -lcrypt
 # Symbols bound at start-up, not at first call: a server that forks a child
 # per connection or delivery would otherwise resolve them again in each one.
 PM_LDFLAGS = -Wl,-z,now

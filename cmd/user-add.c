@@ -16,7 +16,7 @@
 #include "root.h"
 #include "users.h"
 
-#define USAGE "user-add [-q QUOTABYTES] [-m MAILBOX] ADDRESS"
+#define USAGE "user-add [-q QUOTABYTES] [-m MAILBOX] [-H HASH] ADDRESS"
 #define PASSWORD_MAX 1024
 
 /* The first line of stdin, without its end; no echo on a terminal. */
@@ -25,6 +25,8 @@ static void read_password(stralloc *pw)
   struct termios old, t ;
   int tty = isatty(0) && tcgetattr(0, &old) == 0 ;
   char c ;
+  /* room for all of it at once: no realloc leaves a copy behind */
+  if (!stralloc_ready(pw, PASSWORD_MAX + 1)) strerr_diefusys(111, "stralloc_ready") ;
   if (tty) {
     t = old ;
     t.c_lflag &= ~(tcflag_t)ECHO ;
@@ -112,7 +114,7 @@ int main (int argc, char const *const *argv)
 {
   stralloc addr = STRALLOC_ZERO, pw = STRALLOC_ZERO, hash = STRALLOC_ZERO, line = STRALLOC_ZERO,
            mbox = STRALLOC_ZERO, path = STRALLOC_ZERO, err = STRALLOC_ZERO ;
-  char const *mailbox = 0 ;
+  char const *mailbox = 0, *readyhash = 0 ;
   uint64_t quota = 0 ;
   char fmt[UINT64_FMT] ;
   size_t at ;
@@ -120,11 +122,12 @@ int main (int argc, char const *const *argv)
   {
     subgetopt l = SUBGETOPT_ZERO ;
     for (;;) {
-      int opt = subgetopt_r(argc, argv, "q:m:", &l) ;
+      int opt = subgetopt_r(argc, argv, "q:m:H:", &l) ;
       if (opt == -1) break ;
       switch (opt) {
         case 'q' : if (!*l.arg || l.arg[uint64_scan(l.arg, &quota)]) strerr_dief(100, "invalid quota: ", l.arg) ; break ;
         case 'm' : mailbox = l.arg ; break ;
+        case 'H' : readyhash = l.arg ; break ;
         default : strerr_dieusage(100, USAGE) ;
       }
     }
@@ -144,12 +147,19 @@ int main (int argc, char const *const *argv)
     mailbox = mbox.s ;
   }
 
-  read_password(&pw) ;
-  if (pw.len) {
-    if (!pwhash_make(&hash, pw.s, pw.len)) strerr_diefusys(111, "hash the password") ;
-    memset(pw.s, 0, pw.len) ;
+  if (readyhash) {
+    /* one a line of etc/users can hold and auth-check can verify */
+    if (!pwhash_valid(readyhash)) strerr_dief(100, "not a password hash auth-check can verify: ", readyhash) ;
+    if (!stralloc_cats(&hash, readyhash)) strerr_diefusys(111, "stralloc_catb") ;
   }
-  else strerr_warnw("empty password: logins disabled for ", addr.s) ;
+  else {
+    read_password(&pw) ;
+    if (pw.len) {
+      if (!pwhash_make(&hash, pw.s, pw.len)) strerr_diefusys(111, "hash the password") ;
+      explicit_bzero(pw.s, pw.len) ;
+    }
+    else strerr_warnw("empty password: logins disabled for ", addr.s) ;
+  }
   fmt[uint64_fmt(fmt, quota)] = 0 ;
   /* address:hash:mailbox:quota */
   if (!stralloc_catb(&line, addr.s, addr.len) || !stralloc_catb(&line, ":", 1)

@@ -36,8 +36,8 @@ void pwhash_pbkdf2_sha256(unsigned char *out, size_t outlen, char const *pw, siz
     memcpy(out, t, n) ;
     out += n ; outlen -= n ; block++ ;
   }
-  memset(u, 0, sizeof u) ; memset(t, 0, sizeof t) ;
-  memset(&kc, 0, sizeof kc) ; memset(&hc, 0, sizeof hc) ;
+  explicit_bzero(u, sizeof u) ; explicit_bzero(t, sizeof t) ;
+  explicit_bzero(&kc, sizeof kc) ; explicit_bzero(&hc, sizeof hc) ;
 }
 
 size_t pwhash_ab64_fmt(char *out, unsigned char const *s, size_t n)
@@ -108,13 +108,13 @@ int pwhash_make(stralloc *out, char const *pw, size_t len)
   w += pwhash_ab64_fmt(buf + w, salt, sizeof salt) ;
   buf[w++] = '$' ;
   w += pwhash_ab64_fmt(buf + w, dk, sizeof dk) ;
-  memset(dk, 0, sizeof dk) ;
+  explicit_bzero(dk, sizeof dk) ;
   if (!stralloc_catb(out, buf, w) || !stralloc_0(out)) return 0 ;
   out->len-- ;
   return 1 ;
 }
 
-int pwhash_verify(char const *hash, char const *pw, size_t len)
+static int pbkdf2_verify(char const *hash, char const *pw, size_t len)
 {
   unsigned char salt[64], want[PWHASH_LEN], got[PWHASH_LEN] ;
   uint32_t iter ;
@@ -135,6 +135,28 @@ int pwhash_verify(char const *hash, char const *pw, size_t len)
   if (pwhash_ab64_scan(want, sizeof want, hash, hlen) != PWHASH_LEN) return -1 ;
   pwhash_pbkdf2_sha256(got, sizeof got, pw, len, salt, (size_t)saltlen, iter) ;
   for (unsigned i = 0 ; i < PWHASH_LEN ; i++) diff |= got[i] ^ want[i] ;
-  memset(got, 0, sizeof got) ;
+  explicit_bzero(got, sizeof got) ;
   return !diff ;
+}
+
+int pwhash_verify(char const *hash, char const *pw, size_t len)
+{
+  if (!strncmp(hash, PREFIX, PREFIXLEN)) return pbkdf2_verify(hash, pw, len) ;
+  return pwhash_crypt_verify(hash, pw, len) ;
+}
+
+void pwhash_verify_dummy(char const *pw, size_t len)
+{
+  static unsigned char const salt[PWHASH_SALTLEN] = "pipemail-dummy" ;
+  unsigned char got[PWHASH_LEN] ;
+  pwhash_pbkdf2_sha256(got, sizeof got, pw, len, salt, sizeof salt, PWHASH_ITER) ;
+  explicit_bzero(got, sizeof got) ;
+}
+
+int pwhash_valid(char const *hash)
+{
+  if (!*hash) return 0 ;
+  for (char const *p = hash ; *p ; p++)
+    if (*p <= ' ' || *p >= 0x7f || *p == ':') return 0 ;
+  return pwhash_verify(hash, "", 0) >= 0 ;
 }

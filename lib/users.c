@@ -134,6 +134,20 @@ int users_lookup(users const *u, char const *addr, size_t len, users_entry *e)
   return r ;
 }
 
+int users_login(users const *u, char const *addr, size_t len, stralloc *canon, users_entry *e)
+{
+  cdb_data d ;
+  int r ;
+  memset(e, 0, sizeof *e) ;
+  /* a valid address has a local part: "@domain" (a catch-all) is none */
+  if (!addr_valid(addr, len)) return USERS_NONE ;
+  canon->len = 0 ;
+  if (!addr_canon(canon, addr, len)) return -1 ;
+  r = find(u, 'U', canon->s, canon->len, &d) ;
+  if (r <= 0) return r ;
+  return entry_user(&d, e) ;
+}
+
 int users_mailbox_path(stralloc *sa, char const *mailbox)
 {
   if (mailbox[0] != '/') return pm_path(sa, mailbox) ;

@@ -63,6 +63,11 @@ int users_isdomain(users const *u, char const *domain, size_t len) ;
 /* Look up addr (any case). Tries the address, then without a +tag in the
    local part, then the catch-all "@domain". Returns USERS_*; on -1, errno. */
 int users_lookup(users const *u, char const *addr, size_t len, users_entry *e) ;
+/* Look up addr (any case) for a login: only a mailbox user whose canonical
+   address is addr's (no +tag stripping, no catch-all, no alias). Returns
+   USERS_MAILBOX with canon = the canonical address (NUL-terminated), or
+   USERS_NONE; on -1, errno. */
+int users_login(users const *u, char const *addr, size_t len, stralloc *canon, users_entry *e) ;
 /* Mailbox path: ROOT/mailbox unless absolute. NUL-terminated. */
 int users_mailbox_path(stralloc *sa, char const *mailbox) ;
 /* Compile the text sources into etc/users.cdb atomically (write tmp, fsync,

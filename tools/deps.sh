@@ -2,8 +2,9 @@
 # Install the Debian packages that building, running and testing need,
 # only when one is missing (so a ready machine makes no network call).
 # With the argument fuzz, also what make fuzz needs.
-pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev
-      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base"
+pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev libcrypt-dev
+      ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
+      whois dovecot-core"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
 missing=
@@ -18,3 +19,7 @@ fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends $missing >&2 || {
   echo "deps: fatal: apt-get install failed" >&2; exit 111; }
+# dovecot-core is here for doveadm pw (t/80); the IMAP/POP3 service its
+# package starts (where invoke-rc.d allows it) is not wanted: stopped, disabled
+case " $missing " in *" dovecot-core "*)
+  $sudo systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true ;; esac

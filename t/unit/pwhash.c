@@ -1,5 +1,7 @@
 /* lib/pwhash: PBKDF2-HMAC-SHA256 vectors (RFC 7914 section 11, the
-   RFC 6070 inputs for SHA-256), passlib hashes, make/verify, ab64. */
+   RFC 6070 inputs for SHA-256), passlib hashes, make/verify, ab64; the
+   crypt(3) and Dovecot forms (the SHA-crypt specification's vectors, hashes
+   made by mkpasswd and doveadm pw), pwhash_valid. */
 #include <stdlib.h>
 #include "tap.h"
 #include "pwhash.h"
@@ -17,6 +19,64 @@ static void vector(char const *pw, size_t pwlen, char const *salt, size_t saltle
   pwhash_pbkdf2_sha256(dk, dklen, pw, pwlen, (unsigned char const *)salt, saltlen, iter) ;
   hex(got, dk, dklen) ;
   is_str(got, want, name) ;
+}
+
+/* verify gives want for pw, and 0 (no match) for another password */
+static void both(char const *hash, char const *pw, char const *name)
+{
+  ok(pwhash_verify(hash, pw, strlen(pw)) == 1, "%s verifies", name) ;
+  ok(pwhash_verify(hash, "wrong", 5) == 0, "%s, wrong password", name) ;
+}
+
+static void crypt_forms(void)
+{
+  static char const y[] = "$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR7" ; /* pw1 */
+  static char const d6[] = "{SHA512-CRYPT}$6$jqAKxD2ZKmFVEYN/$lLuU89uVZNYvJejuJT0mRbc9tjcqHabuYe.JtkDct/dmWuYCgjusv8zc1.P1xIxq6pp6GVAdV9qLkBI4SwQQP0" ; /* pw2 */
+  char buf[600] ;
+  both("$6$saltstring$svn8UoSVapNtMuq1ukKS4tPQd8iKwSMHWjl/O817G3uBnIFNjnQJuesI68u4OTLiBFdcbYEdFCoEOfaS35inz1", "Hello world!", "SHA-512-crypt spec vector") ;
+  both("$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", "SHA-512-crypt rounds= vector") ;
+  both("$5$rounds=10000$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA", "Hello world!", "SHA-256-crypt rounds= vector") ;
+  both(y, "pw1", "yescrypt (mkpasswd)") ;
+  both("$2b$05$Ed9OGNalQQ0biz.djj9eYuuWjYLSrWKWjFpvHI2Ut7.dBMU2HKzxS", "pw3", "bcrypt $2b$ (mkpasswd)") ;
+  both("$5$xY56Qg.5OLT.tJcH$rSrGmXukrDZ6bZ1wBDZW0cck1C1GpgSx9c.H8J89TmC", "pw5", "SHA-256-crypt (mkpasswd)") ;
+  both("$7$CU..../....OYOINz5LpYXxIl3eAq9yH0$D9kSULOAHI0glk.zYBEBCC19TTMZN2KPUSPgQettuiA", "pw9", "scrypt (mkpasswd)") ;
+  both("$gy$j9T$JutBCDw15O2voU15B.1l11$geCpcuuay3KA2zRY.nLVkYGpEdfHxY6DjJvyNxzkOo/", "pw10", "gost-yescrypt (mkpasswd)") ;
+  both(d6, "pw2", "{SHA512-CRYPT} (doveadm pw)") ;
+  both("{sha512-crypt}$6$jqAKxD2ZKmFVEYN/$lLuU89uVZNYvJejuJT0mRbc9tjcqHabuYe.JtkDct/dmWuYCgjusv8zc1.P1xIxq6pp6GVAdV9qLkBI4SwQQP0", "pw2", "scheme in lower case") ;
+  both("{BLF-CRYPT}$2y$05$UhOVVI2MXgTnRaukiJ3D8OVH6.tJRmh5O24fsU4VZTzJbJbDA5XQ6", "pw6", "{BLF-CRYPT} $2y$ (doveadm pw)") ;
+  both("{CRYPT}$2y$05$WqilLSr3zq0svPtabx6DIO6nEBK3aMC7tauauGdl9L4scV2V6qTNC", "pw7", "{CRYPT} (doveadm pw)") ;
+  both("{SHA256-CRYPT}$5$sFPHjMCUF1H0hbeF$ITIT642B/n1xobBQ2V651a3ezaaJz7A4t9LSvT74dm4", "pw8", "{SHA256-CRYPT} (doveadm pw)") ;
+  ok(pwhash_verify(y, "pw1\0x", 6) == 0, "a password with a NUL matches no crypt hash") ;
+  memset(buf, 'a', sizeof buf) ;
+  ok(pwhash_verify(y, buf, sizeof buf) == 0, "a password of 600 bytes matches none") ;
+
+  /* refused: never a match */
+  ok(pwhash_verify("{PLAIN}pw", "pw", 2) == -1, "{PLAIN} refused") ;
+  ok(pwhash_verify("{CLEAR}pw", "pw", 2) == -1, "{CLEAR} refused") ;
+  ok(pwhash_verify("{PBKDF2}$1$c1saO1i7QuBxcmZa$5000$546e12868f2a5eed3f68ca740be9db39d4cf2349", "x", 1) == -1, "Dovecot {PBKDF2} (not crypt(3)) refused") ;
+  ok(pwhash_verify("$1$rJoe7Lb8$1IYvfsCie4nVTi2NujmXh1", "x", 1) == -1, "MD5-crypt refused") ;
+  ok(pwhash_verify("Oy/DWG1.ynoxE", "x", 1) == -1, "DES crypt refused") ;
+  ok(pwhash_verify("{CRYPT}Oy/DWG1.ynoxE", "x", 1) == -1, "{CRYPT} DES refused") ;
+  ok(pwhash_verify("{SHA256-CRYPT}$6$jqAKxD2ZKmFVEYN/$lLuU89uVZNYvJejuJT0mRbc9tjcqHabuYe.JtkDct/dmWuYCgjusv8zc1.P1xIxq6pp6GVAdV9qLkBI4SwQQP0", "pw2", 3) == -1, "scheme and kind disagree") ;
+  ok(pwhash_verify("{SHA512-CRYPT$6$jqAKxD2ZKmFVEYN/$lLuU89uVZNYvJejuJT0mRbc9tjcqHabuYe.JtkDct/dmWuYCgjusv8zc1.P1xIxq6pp6GVAdV9qLkBI4SwQQP0", "pw2", 3) == -1, "unclosed scheme") ;
+  ok(pwhash_verify("{}$6$jqAKxD2ZKmFVEYN/$lLuU89uVZNYvJejuJT0mRbc9tjcqHabuYe.JtkDct/dmWuYCgjusv8zc1.P1xIxq6pp6GVAdV9qLkBI4SwQQP0", "pw2", 3) == -1, "empty scheme") ;
+  ok(pwhash_verify("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR", "pw1", 3) == -1, "truncated yescrypt") ;
+  ok(pwhash_verify("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR7x", "pw1", 3) == -1, "yescrypt with a byte more") ;
+  ok(pwhash_verify("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR8", "pw1", 3) == 0, "yescrypt, last byte changed: no match") ;
+  ok(pwhash_verify("$y$", "pw1", 3) == -1, "bare $y$") ;
+  ok(pwhash_verify("$2b$99$Ed9OGNalQQ0biz.djj9eYuuWjYLSrWKWjFpvHI2Ut7.dBMU2HKzxS", "pw3", 3) == -1, "bcrypt cost out of range") ;
+  ok(pwhash_verify("$2b$17$Ed9OGNalQQ0biz.djj9eYuuWjYLSrWKWjFpvHI2Ut7.dBMU2HKzxS", "pw3", 3) == -1, "bcrypt cost above the bound (16)") ;
+  ok(pwhash_verify("$6$rounds=10000001$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", 12) == -1, "SHA-crypt rounds above the bound") ;
+  ok(pwhash_verify("$6$rounds=99999999999999999999999$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.", "Hello world!", 12) == -1, "SHA-crypt rounds overflowing") ;
+  ok(pwhash_verify("$5$rounds=-1$saltstringsaltst$3xv.VbSHBb41AL9AvLeujZkZRBAwqFMz2.opqey6IcA", "Hello world!", 12) == -1, "SHA-crypt negative rounds") ;
+  ok(pwhash_verify("!$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR7", "pw1", 3) == -1, "locked shadow entry") ;
+
+  /* valid: what user-add -H takes */
+  ok(pwhash_valid(y) && pwhash_valid(d6), "crypt forms valid") ;
+  ok(pwhash_valid("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ"), "pbkdf2 valid") ;
+  ok(!pwhash_valid("") && !pwhash_valid("{PLAIN}x") && !pwhash_valid("$1$rJoe7Lb8$1IYvfsCie4nVTi2NujmXh1"), "empty, {PLAIN}, MD5-crypt not valid") ;
+  ok(!pwhash_valid("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tm"), "short pbkdf2 not valid") ;
+  ok(!pwhash_valid("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR:") && !pwhash_valid("$y$j9T$mQFmgfaqJYooj5QCV0oCY1$z5sVty3UtV1/x70h1w2cmGYs4CbdOXoPxs9DtS59wR "), "':' or blank not valid") ;
 }
 
 int main(void)
@@ -70,6 +130,8 @@ int main(void)
   ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQQQQ", "password", 8) == -1, "long hash part") ;
   ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQ!k31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ", "password", 8) == -1, "bad salt character") ;
   ok(pwhash_verify("$pbkdf2-sha256$1212$4vjV83LKPjQzk31VI4E0Vw$hsYF68OiOUPdDZ1Fg.fJPeq1h/gXXY7acBp9/6c.tmQ$", "password", 8) == -1, "trailing field") ;
+
+  crypt_forms() ;
 
   /* ab64 */
   {

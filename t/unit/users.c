@@ -127,6 +127,19 @@ int main(void)
   ok(e.targetslen && !memcmp(e.targets, "demo@example.test\0big@example.test\0remote@far.away\0\"x,y\"@far.away\0", e.targetslen), "targets: domain added, lower-cased, quoted comma") ;
   ok(users_lookup(&u, "postmaster+x@example.test", 25, &e) == USERS_ALIAS, "alias +tag") ;
 
+  /* logins: exact mailbox users only */
+  {
+    stralloc c = STRALLOC_ZERO ;
+    ok(users_login(&u, "DEMO@Example.Test", 17, &c, &e) == USERS_MAILBOX && !strcmp(c.s, "demo@example.test") && !strcmp(e.hash, "$pbkdf2-sha256$1$AA$BB"), "login: exact, any case, canonical address") ;
+    ok(users_login(&u, "\"A B\"@other.test", 16, &c, &e) == USERS_MAILBOX && !strcmp(e.hash, "h4"), "login: quoted local part") ;
+    ok(users_login(&u, "demo+x@example.test", 19, &c, &e) == USERS_NONE, "login: no +tag stripping") ;
+    ok(users_login(&u, "unknown@other.test", 18, &c, &e) == USERS_NONE, "login: no catch-all") ;
+    ok(users_login(&u, "@other.test", 11, &c, &e) == USERS_NONE, "login: a catch-all key is no login") ;
+    ok(users_login(&u, "postmaster@example.test", 23, &c, &e) == USERS_NONE, "login: no alias") ;
+    ok(users_login(&u, "demo", 4, &c, &e) == USERS_NONE && users_login(&u, "", 0, &c, &e) == USERS_NONE, "login: no domain, empty") ;
+    stralloc_free(&c) ;
+  }
+
   resolve(&u, "demo@example.test", "demo@example.test ", "resolve a user") ;
   resolve(&u, "Demo+X@example.test", "demo+x@example.test ", "resolve keeps the tag") ;
   resolve(&u, "someone@far.away", "someone@far.away ", "resolve a remote address") ;
