@@ -4,7 +4,7 @@
 # the s6 service directories instantiated from the templates.
 # See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-S SMTPSPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -23,11 +23,11 @@ check_port() { # what value
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-smtpsport='' mkcert=''
-while getopts :r:b:s:S:ci:u:d:m:t: opt; do
+smtpsport='' subport='' mkcert=''
+while getopts :r:b:s:S:M:ci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
-  S) smtpsport=$OPTARG ;; c) mkcert=1 ;;
+  S) smtpsport=$OPTARG ;; M) subport=$OPTARG ;; c) mkcert=1 ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
   esac
@@ -41,8 +41,13 @@ check_path BINDIR "$bindir"
 [ -n "${root#/}" ] || bad "ROOT must not be /"
 check_port SMTP "$port"
 if [ -n "$smtpsport" ]; then
-  check_port SMTPS "$smtpsport"
-  [ "$smtpsport" != "$port" ] || bad "SMTP and SMTPS ports are the same: $port"
+  check_port submissions "$smtpsport"
+  [ "$smtpsport" != "$port" ] || bad "SMTP and submissions ports are the same: $port"
+fi
+if [ -n "$subport" ]; then
+  check_port submission "$subport"
+  [ "$subport" != "$port" ] && [ "$subport" != "$smtpsport" ] ||
+    bad "the submission port is the same as another: $subport"
 fi
 case $ip in '' | *[!0-9A-Fa-f.:]*) bad "bad IP address: $ip" ;; esac
 case $user in *[!a-z0-9_-]* | -*) bad "bad user name: $user" ;; esac
@@ -92,7 +97,8 @@ fi
 
 umask 022
 logs="$root/log/smtp $root/log/queue"
-[ -n "$smtpsport" ] && logs="$logs $root/log/smtps"
+[ -n "$subport" ] && logs="$logs $root/log/submission"
+[ -n "$smtpsport" ] && logs="$logs $root/log/submissions"
 # shellcheck disable=SC2086 # $logs: paths checked by check_path
 for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" $logs; do
   mkdir -p "$d" || fatal "unable to create $d"
@@ -144,15 +150,17 @@ fi
 
 # Service directories: template files (re)written atomically, so an
 # update is safe under a running s6-svscan; env/ and supervise/ are kept.
-# smtps only with -S; an smtps made before is then left as it is.
+# submission only with -M, submissions only with -S; one made before is
+# then left as it is, and so is the smtps service of older versions
+# (submissions replaces it).
 subst="s|@ROOT@|$root|g; s|@BINDIR@|$bindir|g; s|@PORT@|$port|g; s|@IP@|$ip|g;
-  s|@SMTPSPORT@|$smtpsport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
+  s|@SUBMISSIONSPORT@|$smtpsport|g; s|@SUBMISSIONPORT@|$subport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
   s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g"
 for t in "$templates"/*/; do
   name=$(basename "$t")
   dst=$root/service/$name
-  if [ "$name" = smtps ] && [ -z "$smtpsport" ]; then
-    [ -d "$dst" ] && info "service=smtps action=kept (no -S; to remove it: s6-svc -dx $dst, then rm -r $dst)"
+  if { [ "$name" = submissions ] && [ -z "$smtpsport" ]; } || { [ "$name" = submission ] && [ -z "$subport" ]; }; then
+    [ -d "$dst" ] && info "service=$name action=kept (not asked for; to remove it: s6-svc -dx $dst, then rm -r $dst)"
     continue
   fi
   (cd "$t" && find . -type d) | while read -r d; do mkdir -p "$dst/$d" || exit 111; done ||
@@ -197,9 +205,11 @@ if [ "$uid" = 0 ] && command -v s6-setuidgid >/dev/null 2>&1; then
     fatal "user $1 cannot reach $3 (test $2): a directory above it is closed to other users (e.g. a home of mode 0700); use a BINDIR (-b, e.g. after make install) and a ROOT (-r) that every user can enter"
   done
 fi
+[ -d "$root/service/smtps" ] && [ ! -d "$templates/smtps" ] &&
+  info "service=smtps action=kept (obsolete: the submissions service (-S) replaces it; to remove it: s6-svc -dx $root/service/smtps, then rm -r $root/service/smtps)"
 cert=none
 [ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
-info "root=$root smtp=$ip:$port smtps=${smtpsport:+$ip:}${smtpsport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
-[ -n "$smtpsport" ] && [ "$cert" = none ] &&
-  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): smtps stays down until there is one (-c makes one)" >&2
+info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
+[ -n "$smtpsport$subport" ] && [ "$cert" = none ] &&
+  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): submission and submissions stay down until there is one (-c makes one)" >&2
 exit 0

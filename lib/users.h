@@ -7,10 +7,13 @@
                         mailbox is relative to ROOT (e.g. mail/example.test/demo)
                         or absolute; quota in bytes, 0 or empty = none
      ROOT/etc/aliases   alias: target[, target...]     (at most 1000 targets)
+     ROOT/etc/senders   login: address[, @domain...]  (see senders.h)
    compiled by users_compile() into ROOT/etc/users.cdb, which programs read:
      "D" domain        -> ""
      "U" address       -> hash \0 mailbox \0 quota
      "A" address       -> target \0 target \0 ...
+     "S" login         -> address \0 @domain \0 ...   (who may send as whom;
+                          every user gets one, see senders.h)
    Addresses and domains are stored lower-cased.
 */
 /* Details (see also THE SOURCE FILES in user-add(8)):

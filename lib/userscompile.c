@@ -1,5 +1,7 @@
-/* users_compile: etc/domains, etc/users and etc/aliases into
-   etc/users.cdb, checked line by line (see users.h). */
+/* users_compile: etc/domains, etc/users, etc/aliases and etc/senders
+   into etc/users.cdb, checked line by line (see users.h, senders.h). The
+   cdb is built twice: the default senders (sendersmake.c) follow the
+   aliases through a first build of it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,9 +23,9 @@ typedef struct { uint32_t off, len, line, file ; } keyref ;
 
 typedef struct {
   cdbmaker cm ;
-  stralloc src, pool, dpool, tmp, *err ;
-  genalloc keys, doms ;   /* keyref into pool, dpool */
-  stralloc path[3] ;
+  stralloc src, pool, dpool, spool, tmp, *err ;
+  genalloc keys, doms, logins ;   /* keyref into pool, dpool, spool */
+  stralloc path[USRC_N] ;
   int file ;
   unsigned line ;
 } compiler ;
@@ -253,15 +255,87 @@ static int do_aliases(compiler *c)
   return ok ;
 }
 
-/* Every address defined once, as a user or as an alias. */
-static int check_dups(compiler *c)
+/* One allowed sender of etc/senders: an address or "@domain", any domain. */
+static int take_sender(compiler *c, char const *s, size_t len, stralloc *data)
+{
+  if (len && s[0] == '@') {
+    size_t start = data->len ;
+    if (!addr_domain_valid(s + 1, len - 1)) return synerr(c, "invalid domain", s, len) ;
+    if (!stralloc_catb(data, s, len) || !stralloc_0(data)) return 0 ;
+    case_lowerb(data->s + start, len) ;
+    return 1 ;
+  }
+  if (!addr_valid(s, len)) return synerr(c, "invalid address", s, len) ;
+  if (!addr_canon(&c->tmp, s, len)) return 0 ;
+  return stralloc_catb(data, c->tmp.s, c->tmp.len + 1) ;
+}
+
+static int badlogin(char const *s, size_t len)
+{
+  if (!len || len > ADDR_MAX) return 1 ;
+  for (size_t i = 0 ; i < len ; i++) if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) return 1 ;
+  return 0 ;
+}
+
+static int do_senders(compiler *c)
+{
+  usrc_lines l = { .s = c->src.s, .len = c->src.len } ;
+  stralloc data = STRALLOC_ZERO ;
+  char const *s ; size_t len ;
+  int r, ok = 0 ;
+  while ((r = usrc_next(&l, &s, &len))) {
+    size_t n ;
+    unsigned nt = 0 ;
+    char const *a ; size_t alen ;
+    c->line = l.line ;
+    if (r < 0) { synerr(c, "line too long", 0, 0) ; goto end ; }
+    n = usrc_field_end(s, len, ':') ;
+    if (n == len) { synerr(c, "expected login: address, ...", 0, 0) ; goto end ; }
+    a = s ; alen = n ; usrc_trim(&a, &alen) ;
+    if (badlogin(a, alen)) { synerr(c, "invalid login", a, alen) ; goto end ; }
+    if (!addkey(&c->spool, &c->logins, c, a, alen)) goto end ;
+    case_lowerb(c->spool.s + c->spool.len - alen, alen) ;
+    s += n + 1 ; len -= n + 1 ;
+    data.len = 0 ;
+    for (;;) {
+      char const *t = s ; size_t tl = usrc_field_end(s, len, ','), m = tl ;
+      usrc_trim(&t, &tl) ;
+      if (++nt > USRC_TARGETSMAX) { synerr(c, "too many addresses", 0, 0) ; goto end ; }
+      if (tl && !take_sender(c, t, tl, &data)) goto end ;
+      if (m == len) break ;
+      s += m + 1 ; len -= m + 1 ;
+    }
+    if (!cdbadd(c, 'S', c->spool.s + c->spool.len - alen, alen, data.s, data.len)) goto end ;
+  }
+  ok = 1 ;
+ end:
+  stralloc_free(&data) ;
+  return ok ;
+}
+
+/* The first key of g (sorted) defined twice, or n. */
+static size_t first_dup(genalloc *g, stralloc *pool)
 {
   keyref const *k ;
-  size_t n = genalloc_len(keyref, &c->keys) ;
-  sortkeys(&c->keys, &c->pool) ;
-  k = genalloc_s(keyref const, &c->keys) ;
-  for (size_t i = 1 ; i < n ; i++) {
-    if (k[i].len != k[i-1].len || memcmp(c->pool.s + k[i].off, c->pool.s + k[i-1].off, k[i].len)) continue ;
+  size_t n = genalloc_len(keyref, g) ;
+  sortkeys(g, pool) ;
+  k = genalloc_s(keyref const, g) ;
+  for (size_t i = 1 ; i < n ; i++)
+    if (k[i].len == k[i-1].len && !memcmp(pool->s + k[i].off, pool->s + k[i-1].off, k[i].len)) return i ;
+  return n ;
+}
+
+/* Every address defined once, as a user or as an alias; every login of
+   etc/senders once. */
+static int check_dups(compiler *c)
+{
+  for (int pass = 0 ; pass < 2 ; pass++) {
+    genalloc *g = pass ? &c->logins : &c->keys ;
+    stralloc *pool = pass ? &c->spool : &c->pool ;
+    keyref const *k ;
+    size_t i = first_dup(g, pool) ;
+    if (i == genalloc_len(keyref, g)) continue ;
+    k = genalloc_s(keyref const, g) ;
     {
       stralloc where = STRALLOC_ZERO ;
       char fmt[UINT_FMT] ;
@@ -271,7 +345,7 @@ static int check_dups(compiler *c)
        && stralloc_cats(&where, c->path[k[i-1].file].s)
        && stralloc_catb(&where, ":", 1)
        && stralloc_catb(&where, fmt, uint_fmt(fmt, k[i-1].line)) && stralloc_0(&where) ;
-      if (r) synerr(c, where.s, c->pool.s + k[i].off, k[i].len) ;
+      if (r) synerr(c, where.s, pool->s + k[i].off, k[i].len) ;
       stralloc_free(&where) ;
       return 0 ;
     }
@@ -281,8 +355,8 @@ static int check_dups(compiler *c)
 
 static int compile_sources(compiler *c)
 {
-  static int (*const step[3])(compiler *) = { &do_domains, &do_users, &do_aliases } ;
-  for (int i = 0 ; i < 3 ; i++) {
+  static int (*const step[USRC_N])(compiler *) = { &do_domains, &do_users, &do_aliases, &do_senders } ;
+  for (int i = 0 ; i < USRC_N ; i++) {
     c->file = i ; c->line = 0 ;
     if (!usrc_read(usrc_name[i], &c->src)) {
       if (errno == EFBIG) return synerr(c, "larger than 64 MiB", 0, 0) ;
@@ -294,35 +368,59 @@ static int compile_sources(compiler *c)
   return check_dups(c) ;
 }
 
+/* Pass 1: the sources into path, not durably: read back, then removed. */
+static int pass1(compiler *c, char const *path)
+{
+  int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), ok, e ;
+  if (fd < 0) return 0 ;
+  ok = cdbmake_start(&c->cm, fd) && compile_sources(c) && cdbmake_finish(&c->cm) ;
+  e = errno ;
+  if (close(fd) < 0 && ok) return 0 ;
+  errno = e ;
+  return ok ;
+}
+
+/* Pass 2: the records of from and the default senders into tmp, with
+   cdbpath's owner and mode, durably. */
+static int pass2(char const *from, char const *tmp, char const *cdbpath)
+{
+  cdbmaker cm = CDBMAKER_ZERO ;
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640), ok, e ;
+  if (fd < 0) return 0 ;
+  ok = usrc_keepmode(fd, cdbpath) && cdbmake_start(&cm, fd) && usrc_senders_defaults(&cm, from)
+    && cdbmake_finish(&cm) && fd_sync(fd) == 0 ;
+  e = errno ;
+  genalloc_free(diuint32, &cm.hplist) ;
+  if (close(fd) < 0 && ok) return 0 ;
+  errno = e ;
+  return ok ;
+}
+
 int users_compile(stralloc *err)
 {
   compiler c = { .cm = CDBMAKER_ZERO, .src = STRALLOC_ZERO, .pool = STRALLOC_ZERO, .dpool = STRALLOC_ZERO,
-                 .tmp = STRALLOC_ZERO, .err = err, .keys = GENALLOC_ZERO, .doms = GENALLOC_ZERO } ;
-  stralloc tmp = STRALLOC_ZERO, cdbpath = STRALLOC_ZERO, etc = STRALLOC_ZERO ;
-  int fd = -1, ok = 0, e ;
+                 .spool = STRALLOC_ZERO, .tmp = STRALLOC_ZERO, .err = err, .keys = GENALLOC_ZERO,
+                 .doms = GENALLOC_ZERO, .logins = GENALLOC_ZERO } ;
+  stralloc tmp = STRALLOC_ZERO, tmp1 = STRALLOC_ZERO, cdbpath = STRALLOC_ZERO, etc = STRALLOC_ZERO ;
+  int ok = 0, e ;
   err->len = 0 ;
-  for (int i = 0 ; i < 3 ; i++) if (!pm_path(&c.path[i], usrc_name[i])) goto end ;
+  for (int i = 0 ; i < USRC_N ; i++) if (!pm_path(&c.path[i], usrc_name[i])) goto end ;
   if (!pm_path(&etc, "etc") || !pm_path(&cdbpath, "etc/users.cdb")
-   || !pm_path(&tmp, "etc/users.cdb.tmp")) goto end ;
+   || !pm_path(&tmp, "etc/users.cdb.tmp") || !pm_path(&tmp1, "etc/users.cdb.tmp1")) goto end ;
   if (mkdir(etc.s, 0755) < 0 && errno != EEXIST) goto end ;
-  fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640) ;
-  if (fd < 0) goto end ;
-  if (!usrc_keepmode(fd, cdbpath.s) || !cdbmake_start(&c.cm, fd)) goto end ;
-  if (!compile_sources(&c)) goto end ;
-  if (!cdbmake_finish(&c.cm) || fd_sync(fd) < 0) goto end ;
-  if (close(fd) < 0) { fd = -1 ; goto end ; }
-  fd = -1 ;
+  if (!pass1(&c, tmp1.s) || !pass2(tmp1.s, tmp.s, cdbpath.s)) goto end ;
   if (rename(tmp.s, cdbpath.s) < 0 || !usrc_dirsync(etc.s)) goto end ;
   ok = 1 ;
  end:
   e = errno ;
-  if (fd >= 0) fd_close(fd) ;
   if (!ok && tmp.s) unlink(tmp.s) ;
-  for (int i = 0 ; i < 3 ; i++) stralloc_free(&c.path[i]) ;
-  stralloc_free(&c.src) ; stralloc_free(&c.pool) ; stralloc_free(&c.dpool) ; stralloc_free(&c.tmp) ;
-  genalloc_free(keyref, &c.keys) ; genalloc_free(keyref, &c.doms) ;
+  if (tmp1.s) unlink(tmp1.s) ;
+  for (int i = 0 ; i < USRC_N ; i++) stralloc_free(&c.path[i]) ;
+  stralloc_free(&c.src) ; stralloc_free(&c.pool) ; stralloc_free(&c.dpool) ;
+  stralloc_free(&c.spool) ; stralloc_free(&c.tmp) ;
+  genalloc_free(keyref, &c.keys) ; genalloc_free(keyref, &c.doms) ; genalloc_free(keyref, &c.logins) ;
   genalloc_free(diuint32, &c.cm.hplist) ;
-  stralloc_free(&tmp) ; stralloc_free(&cdbpath) ; stralloc_free(&etc) ;
+  stralloc_free(&tmp) ; stralloc_free(&tmp1) ; stralloc_free(&cdbpath) ; stralloc_free(&etc) ;
   errno = e ;
   return ok ;
 }

@@ -9,7 +9,7 @@
 #include "root.h"
 #include "userssrc.h"
 
-char const *const usrc_name[3] = { "etc/domains", "etc/users", "etc/aliases" } ;
+char const *const usrc_name[USRC_N] = { "etc/domains", "etc/users", "etc/aliases", "etc/senders" } ;
 
 int usrc_read(char const *rel, stralloc *sa)
 {

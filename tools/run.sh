@@ -1,8 +1,10 @@
 #!/bin/sh
 # make run: make (or reuse) a demo instance in RUN_DIR, with a self-signed
 # certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
-# STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
-# (PM_RUN_SMTP_PORT and PM_RUN_SMTPS_PORT change them).
+# STARTTLS on 127.0.0.1:2525, message submission with STARTTLS on
+# 127.0.0.1:2587 and over implicit TLS on 127.0.0.1:2465, AUTH as
+# demo@example.test, password demo (PM_RUN_SMTP_PORT,
+# PM_RUN_SUBMISSION_PORT and PM_RUN_SUBMISSIONS_PORT change the ports).
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -11,7 +13,8 @@ run=$1
 top=$(cd "$(dirname "$0")/.." && pwd) || die "unable to find the source tree"
 bin=${PM_BUILD:-$top/build}/bin
 [ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
-sp=${PM_RUN_SMTP_PORT:-2525} ssp=${PM_RUN_SMTPS_PORT:-2465}
+sp=${PM_RUN_SMTP_PORT:-2525} msp=${PM_RUN_SUBMISSION_PORT:-2587}
+ssp=${PM_RUN_SUBMISSIONS_PORT:-${PM_RUN_SMTPS_PORT:-2465}}
 
 # As root the services drop to users of their own (instance-setup(8)),
 # which cannot enter a checkout under a private directory (root's home is
@@ -37,7 +40,7 @@ export PATH PIPEMAIL_ROOT
 svc=$run/service
 
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -S "$ssp" -c -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -c -i 127.0.0.1 \
     -d example.test -m mx.example.test
 }
 setup || die "instance-setup failed"
@@ -67,37 +70,47 @@ env --default-signal=INT,QUIT s6-setsid s6-svscan "$svc" &
 svscan=$!
 
 i=0
-until { s6-svok "$svc/smtp" && s6-svok "$svc/smtps"; } 2>/dev/null || [ $i -ge 50 ]; do
+until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions"; } 2>/dev/null || [ $i -ge 50 ]; do
   sleep 0.1; i=$((i + 1))
 done
-if s6-svwait -U -t 10000 "$svc/smtp" "$svc/smtps" 2>/dev/null; then
+if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
+  a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
 
 pipemail is running: instance $run
-SMTP with STARTTLS on 127.0.0.1:$sp, SMTP over implicit TLS on 127.0.0.1:$ssp
+SMTP with STARTTLS on 127.0.0.1:$sp (mail to local users), message
+submission (AUTH before MAIL, then mail anywhere) with STARTTLS on
+127.0.0.1:$msp and over implicit TLS on 127.0.0.1:$ssp
 (self-signed certificate for mx.example.test: $run/etc/tls/cert.pem).
 Local domain example.test, user demo@example.test (password demo),
 postmaster@example.test -> demo@example.test.
 
-Send a mail (swaks does not check the certificate unless --tls-verify):
+Send a mail to demo (swaks does not check the certificate unless --tls-verify):
   swaks --server 127.0.0.1:$sp --from you@example.org --to demo@example.test
   swaks --server 127.0.0.1:$sp --tls --from you@example.org --to demo@example.test
-  swaks --server 127.0.0.1:$ssp --tlsc --from you@example.org --to demo@example.test
-Python's smtplib, STARTTLS and implicit TLS, not checking the certificate:
+Submit one as demo, with AUTH (LOGIN or PLAIN), over STARTTLS and implicit TLS:
+  swaks --server 127.0.0.1:$msp --tls --auth LOGIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test
+  swaks --server 127.0.0.1:$ssp --tlsc --auth PLAIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test
+msmtp (STARTTLS, AUTH PLAIN; tls_certcheck off: the certificate is self-signed):
+  printf 'From: demo@example.test\nSubject: hello\n\nhello, pipemail\n' | msmtp --host=127.0.0.1 --port=$msp --tls=on --tls-starttls=on --tls-certcheck=off --auth=plain --user=demo@example.test --passwordeval='echo demo' --from=demo@example.test demo@example.test
+Python's smtplib, login() over STARTTLS and over implicit TLS, not checking the certificate:
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", $msp); s.starttls(context=ssl._create_unverified_context()); s.login("demo@example.test", "demo"); s.sendmail("demo@example.test", ["demo@example.test"], $a); s.quit()'
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", $ssp, context=ssl._create_unverified_context()); s.login("demo@example.test", "demo"); s.sendmail("demo@example.test", ["demo@example.test"], $a); s.quit()'
+Without AUTH, on the SMTP port:
   python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", $sp); s.starttls(context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
-  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", $ssp, context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
 By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
   openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:$sp
   openssl s_client -quiet -crlf -connect 127.0.0.1:$ssp
-It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS).
-Logs: $run/log/{smtp,smtps,queue}/current (s6-tai64nlocal < FILE)
+It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS,
+or ESMTPSA and the user's name when submitted with AUTH).
+Logs: $run/log/{smtp,submission,submissions,queue}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
 EOF
 else
-  echo "run: warning: the smtp or smtps service is not up; see $run/log/smtp/current and $run/log/smtps/current" >&2
+  echo "run: warning: the smtp, submission or submissions service is not up; see $run/log/{smtp,submission,submissions}/current" >&2
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.
