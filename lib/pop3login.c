@@ -19,7 +19,8 @@
 #include "pop3.h"
 #include "pop3login.h"
 #include "root.h"
-#include "saslplain.h"
+#include "authfail.h"
+#include "sasl.h"
 #include "srvconn.h"
 
 #define USAGE "pop3-serve checkpassword [args...]"
@@ -36,7 +37,9 @@ struct login_s {
   char user[USERMAX + 1] ;   /* from USER; "" if none */
   int plaintext ;            /* login allowed without TLS */
   int stlsdone ;             /* TLS started by STLS: the child talks on its fds */
-  unsigned int errors, fails, timeout, faildelay ;
+  unsigned int errors, fails, timeout ;
+  unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
+  authfail fail ;            /* failures per client address, across sessions */
 } ;
 
 static login L ;
@@ -64,17 +67,51 @@ static void bad (login *s, char const *text)
   say(s, text) ;
 }
 
+static char const *peerip (login const *s) { return s->c.ip ? s->c.ip : "unknown" ; }
+
+static void pause_ms (unsigned long ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 } ;
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
+}
+
+/* An address with too many failed logins (across sessions and the other
+   servers sharing the table) is refused for a while. */
+static void check_locked (login *s)
+{
+  long r = authfail_locked(&s->fail, peerip(s)) ;
+  if (r < 0) strerr_warnwu2sys("read the table of failed logins ", s->fail.path) ;
+  if (r <= 0) return ;
+  strerr_warni("session=", s->c.id, " ip=", peerip(s), " auth=locked-out") ;
+  say(s, "-ERR [AUTH] too many failed logins from your address, try again later") ;
+  leave(s, "locked-out") ;
+}
+
+/* A failed login: counted for the address, answered after a delay that
+   grows with its failures, logged in the form fail2ban's postfix filter
+   (mode auth) matches, as smtp-recv's are. */
+static void failed (login *s, char const *mech, char const *user)
+{
+  char nb[ULONG_FMT] ;
+  long n = authfail_add(&s->fail, peerip(s)) ;
+  if (n < 0) strerr_warnwu2sys("update the table of failed logins ", s->fail.path) ;
+  nb[ulong_fmt(nb, n > 0 ? (unsigned long)n : 1)] = 0 ;
+  pause_ms(s->faildelay << (n > 4 ? 3 : n > 1 ? n - 1 : 0)) ;
+  strerr_warnw("session=", s->c.id, " client=", s->c.host ? s->c.host : "unknown", "[", peerip(s),
+               "]: SASL ", mech, " authentication failed: user=<", user, "> failures=", nb) ;
+}
+
 static int may_login (login *s)
 {
   return s->c.tls || s->plaintext ;
 }
 
 /* A user name goes into a log line and to the checkpassword program. */
-static int user_ok (char const *u)
+static int user_ok (char const *u, size_t n)
 {
-  size_t n = strlen(u) ;
   if (!n || n > USERMAX) return 0 ;
-  for (; *u ; u++) if ((unsigned char)*u <= ' ' || *u == 127) return 0 ;
+  for (size_t i = 0 ; i < n ; i++)
+    if ((unsigned char)u[i] <= ' ' || u[i] == 127 || u[i] == '<' || u[i] == '>') return 0 ;
   return 1 ;
 }
 
@@ -123,7 +160,7 @@ static void child (login *s, int fd)
 
 /* Give user and pass to the checkpassword program. Returns only after a
    failed login; a successful one ends with the session. */
-static void do_login (login *s, char const *user, char const *pass)
+static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
   char tbuf[UINT64_FMT + 1] ;
   int p[2], wstat ;
@@ -145,10 +182,9 @@ static void do_login (login *s, char const *user, char const *pass)
   if (waitpid(pid, &wstat, 0) < 0) strerr_diefu1sys(111, "wait for the checkpassword program") ;
   if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 1)
   {
-    strerr_warnw("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " user=", user, " status=authfail") ;
-    /* TODO: count per IP across processes with lib/authfail (submission's) */
-    if (s->faildelay) sleep(s->faildelay) ;
+    failed(s, mech, user) ;
     unsetenv("POP3_INPUT") ;
+    check_locked(s) ;
     if (++s->fails >= AUTHFAILMAX)
     {
       say(s, "-ERR [AUTH] authentication failed, closing connection") ;
@@ -174,6 +210,7 @@ static void do_login (login *s, char const *user, char const *pass)
     leave(s, "crash") ;
   }
   /* the mailbox part ran the session */
+  authfail_clear(&s->fail, peerip(s)) ;
   _exit(0) ;
 }
 
@@ -186,7 +223,7 @@ static void c_capa (login *s, char *arg)
 static void c_user (login *s, char *arg)
 {
   if (!may_login(s)) { bad(s, "-ERR [AUTH] plaintext login refused: STLS first") ; return ; }
-  if (!user_ok(arg)) { bad(s, "-ERR syntax: USER name") ; return ; }
+  if (!user_ok(arg, strlen(arg))) { bad(s, "-ERR syntax: USER name") ; return ; }
   strcpy(s->user, arg) ;
   say(s, "+OK send PASS") ;
 }
@@ -195,24 +232,42 @@ static void c_pass (login *s, char *arg)
 {
   if (!s->user[0]) { bad(s, "-ERR USER first") ; return ; }
   if (!*arg) { bad(s, "-ERR syntax: PASS password") ; return ; }
-  do_login(s, s->user, arg) ;
-  memset(arg, 0, strlen(arg)) ;   /* the password stays in no buffer */
+  do_login(s, "LOGIN", s->user, arg) ;
+  explicit_bzero(arg, strlen(arg)) ;   /* the password stays in no buffer */
   s->user[0] = 0 ;
 }
 
+/* AUTH PLAIN's response (base64, wiped here). */
 static void auth_plain (login *s, char *resp)
 {
-  char dec[SASLPLAIN_MAX + 1] ;
-  char const *user, *pass ;
-  if (!strcmp(resp, "*")) { bad(s, "-ERR AUTH cancelled") ; return ; }
-  if (!saslplain_decode(resp, strlen(resp), dec, &user, &pass))
+  size_t len = strlen(resp) ;
+  char dec[POP3_LINEMAX / 4 * 3 + 1] ;
+  char user[USERMAX + 1], pass[SASL_PASSMAX + 1] ;
+  sasl_cred cr ;
+  ssize_t n ;
+  if (len == 1 && resp[0] == '*') { bad(s, "-ERR AUTH cancelled") ; return ; }
+  n = sasl_b64decode(dec, resp, len) ;
+  explicit_bzero(resp, len) ;
+  if (n < 0) { bad(s, "-ERR cannot decode the response (base64)") ; return ; }
+  switch (sasl_plain(dec, n, &cr))
   {
-    bad(s, errno == EPERM ? "-ERR [AUTH] authorization identity refused" : "-ERR malformed AUTH PLAIN response") ;
-    return ;
+    case SASL_OK : break ;
+    case SASL_AUTHZID : bad(s, "-ERR [AUTH] acting for another user is not supported") ; goto wipe ;
+    default : bad(s, "-ERR malformed AUTH PLAIN response") ; goto wipe ;
   }
-  if (!user_ok(user)) { bad(s, "-ERR [AUTH] bad user name") ; return ; }
-  do_login(s, user, pass) ;
-  memset(dec, 0, sizeof dec) ;
+  if (!user_ok(cr.user, cr.userlen) || !cr.passlen || cr.passlen > SASL_PASSMAX)
+  {
+    bad(s, "-ERR [AUTH] unusable user name or password") ;
+    goto wipe ;
+  }
+  memcpy(user, cr.user, cr.userlen) ; user[cr.userlen] = 0 ;
+  memcpy(pass, cr.pass, cr.passlen) ; pass[cr.passlen] = 0 ;
+  explicit_bzero(dec, n) ;
+  do_login(s, "PLAIN", user, pass) ;
+  explicit_bzero(pass, sizeof pass) ;
+  return ;
+ wipe:
+  explicit_bzero(dec, n) ;
 }
 
 static void c_auth (login *s, char *arg)
@@ -293,14 +348,16 @@ int pop3login_main (int argc, char const *const *argv)
   s->argv = argv + 1 ;
   signal(SIGPIPE, SIG_IGN) ;
   s->timeout = pm_env_ulong("POP3_LOGIN_TIMEOUT", 60) ;
-  s->faildelay = pm_env_ulong("POP3_FAILDELAY", 2) ;
+  s->faildelay = pm_env_ulong("AUTH_FAIL_DELAY", 1000) ;
   if (!s->timeout) s->timeout = 60 ;
-  if (s->faildelay > 60) s->faildelay = 60 ;
+  if (s->faildelay > 10000) s->faildelay = 10000 ;
+  authfail_init(&s->fail) ;
   s->plaintext = !!getenv("POP3_PLAINTEXT") ;
   srvconn_init(&s->c) ;
   if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
   lineio_init(&s->io, 0, 1, s->timeout) ;
   lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
+  check_locked(s) ;
   say(s, "+OK pipemail POP3 server ready") ;
   for (;;)
   {

@@ -10,6 +10,7 @@
 import base64
 import os
 import poplib
+import re
 import socket
 import sys
 import time
@@ -23,6 +24,7 @@ STUB = os.path.join(pmtest.HERE, 'checkpw-stub')
 inst = Instance(users={'demo@example.test': 'demo'})
 MD = inst.maildir('demo@example.test')
 TABLE = os.path.join(inst.root, 'checkpw-table')
+FAILTABLE = os.path.join(inst.root, 'authfail')
 with open(TABLE, 'w') as f:
     f.write('demo@example.test demo %s\n' % MD)
 
@@ -40,7 +42,7 @@ def crlf(data):
 
 def start(env=None, prog=('pop3-mailbox',)):
     port = free_port()
-    e = {'CHECKPW_TABLE': TABLE, 'POP3_FAILDELAY': '0'}
+    e = {'CHECKPW_TABLE': TABLE, 'AUTH_FAIL_DELAY': '0', 'AUTHFAIL_FILE': FAILTABLE}
     e.update(env or {})
     p = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'pop3-serve', STUB] + list(prog), env=e)
     if not wait_port(port):
@@ -230,7 +232,9 @@ t.ok(b'-ERR [AUTH]' in out and b'signing off' in out, 'a bad password: -ERR [AUT
 out = chat(port, b'USER x\r\nPASS a\r\nUSER x\r\nPASS b\r\nUSER x\r\nPASS c\r\nNOOP\r\n')
 t.ok(out.count(b'-ERR [AUTH]') == 3 and b'closing' in out and not out.endswith(b'not logged in\r\n'),
      'three bad passwords end the session', out)
-t.ok(wait_for(lambda: 'user=x status=authfail' in inst.log(srv), 5), 'failed logins are logged with the IP and user')
+t.ok(wait_for(lambda: re.search(r'pop3-serve: warning: session=\S+ client=unknown\[127\.0\.0\.1\]: '
+                                r'SASL LOGIN authentication failed: user=<x> failures=\d', inst.log(srv)), 5),
+     'failed logins are logged as submission logs them (fail2ban postfix filter)', inst.log(srv))
 t.ok('secret' not in inst.log(srv) and 'PASS' not in inst.log(srv), 'no password in the log')
 
 # -- bad input ------------------------------------------------------------
@@ -253,3 +257,15 @@ port2, _ = start()
 out = chat(port2, b'CAPA\r\nUSER demo@example.test\r\nAUTH PLAIN ' + ir + b'\r\nQUIT\r\n')
 t.ok(b'\r\nUSER\r\n' not in out and b'SASL' not in out and out.count(b'STLS first') == 2,
      'without TLS and POP3_PLAINTEXT: no USER/SASL in CAPA, logins refused', out)
+
+# -- lock-out across connections -------------------------------------------
+port3, _ = start({'POP3_PLAINTEXT': '1', 'AUTH_MAXFAIL': '2', 'AUTHFAIL_FILE': FAILTABLE + '-3'})
+out = chat(port3, b'USER x\r\nPASS a\r\nUSER x\r\nPASS b\r\n')
+t.ok(out.count(b'-ERR [AUTH]') == 2 and b'too many failed logins' in out, 'AUTH_MAXFAIL failed logins lock the address out', out)
+sk = socket.create_connection(('127.0.0.1', port3), 10)
+out = sk.recv(4096)
+sk.close()
+t.ok(out.startswith(b'-ERR [AUTH] too many failed logins') and b'+OK' not in out,
+     '... and its next connection is refused at once', out)
+out = chat(port, b'USER demo@example.test\r\nPASS demo\r\nQUIT\r\n')
+t.ok(b'signing off' in out, '... not on a server with another table', out)

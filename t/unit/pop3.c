@@ -1,4 +1,4 @@
-/* Unit tests of lib/msgcrlf, lib/pop3, lib/saslplain and lib/mdlist. */
+/* Unit tests of lib/msgcrlf, lib/pop3 and lib/mdlist. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -9,7 +9,6 @@
 #include "mdlist.h"
 #include "msgcrlf.h"
 #include "pop3.h"
-#include "saslplain.h"
 #include "tap.h"
 
 #define S(x) x, sizeof(x) - 1
@@ -71,22 +70,6 @@ static void pop3_tests (void)
   }
 }
 
-static void sasl_tests (void)
-{
-  char out[SASLPLAIN_MAX + 1] ;
-  char const *user, *pass ;
-  ok(saslplain_decode(S("AGRlbW8Ac2VjcmV0"), out, &user, &pass) && !strcmp(user, "demo") && !strcmp(pass, "secret"), "PLAIN \\0demo\\0secret") ;
-  ok(saslplain_decode(S("ZGVtbwBkZW1vAHNlY3JldA=="), out, &user, &pass) && !strcmp(user, "demo"), "PLAIN demo\\0demo\\0secret (authzid = authcid)") ;
-  errno = 0 ;
-  ok(!saslplain_decode(S("b3RoZXIAZGVtbwBzZWNyZXQ="), out, &user, &pass) && errno == EPERM, "PLAIN other\\0demo\\0secret: EPERM") ;
-  errno = 0 ;
-  ok(!saslplain_decode(S("!!!!"), out, &user, &pass) && errno == EINVAL, "bad base64: EINVAL") ;
-  ok(!saslplain_decode(S("AGRlbW8Ac2VjcmV0="), out, &user, &pass), "bad length refused") ;
-  ok(!saslplain_decode(S("ZGVtbw=="), out, &user, &pass) && errno == EPROTO, "no NULs: EPROTO") ;
-  ok(!saslplain_decode(S("AGRlbW8A"), out, &user, &pass), "empty password refused") ;
-  ok(!saslplain_decode(S("YQ=a"), out, &user, &pass), "padding in the middle refused") ;
-}
-
 static void put (char const *path, char const *s)
 {
   int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600) ;
@@ -145,7 +128,6 @@ int main (void)
 {
   msgcrlf_tests() ;
   pop3_tests() ;
-  sasl_tests() ;
   mdlist_tests() ;
   return done_testing() ;
 }
