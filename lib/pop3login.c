@@ -143,7 +143,6 @@ static int pass_pipelined (login *s)
 static void child (login *s, int fd) gccattr_noreturn ;
 static void child (login *s, int fd)
 {
-  if (fd_move(3, fd) < 0) _exit(111) ;
   if (s->stlsdone)
   {
     unsigned int r, w ;
@@ -153,6 +152,8 @@ static void child (login *s, int fd)
     /* the mailbox part is under TLS now, implicitly */
     if (setenv("SSL_PROTOCOL", s->c.tlsproto[0] ? s->c.tlsproto : "TLS", 1) < 0) _exit(111) ;
   }
+  /* after the TLS descriptors are on 0 and 1: one of them may be 3 */
+  if (fd_move(3, fd) < 0) _exit(111) ;
   execvp(s->argv[0], (char *const *)s->argv) ;
   strerr_warnwu2sys("run ", s->argv[0]) ;
   _exit(111) ;
