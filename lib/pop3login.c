@@ -17,6 +17,7 @@
 #include <skalibs/types.h>
 #include "lineio.h"
 #include "pop3.h"
+#include "pop3auth.h"
 #include "pop3login.h"
 #include "root.h"
 #include "authfail.h"
@@ -36,7 +37,7 @@ struct login_s {
   char const *const *argv ;  /* checkpassword and its arguments */
   char user[USERMAX + 1] ;   /* from USER; "" if none */
   int plaintext ;            /* login allowed without TLS */
-  int stlsdone ;             /* TLS started by STLS: the child talks on its fds */
+  int stlsdone ;             /* TLS started by STLS: the mailbox part talks on its fds */
   unsigned int errors, fails, timeout ;
   unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
   authfail fail ;            /* failures per client address, across sessions */
@@ -117,12 +118,13 @@ static int user_ok (char const *u, size_t n)
 
 /* Commands the client sent after its login command, before the reply
    (PIPELINING): they are the mailbox part's, which gets them in
-   $POP3_INPUT (whole lines). 0 if too many. */
-static int pass_pipelined (login *s)
+   $POP3_INPUT (whole lines). *input: a copy of them, NUL-terminated
+   (malloc'd, or ""). 0 if too many. */
+static int pipelined (login *s, char **input)
 {
-  char *v ;
   size_t n = lineio_avail(&s->io) ;
-  if (!n) { unsetenv("POP3_INPUT") ; return 1 ; }
+  *input = "" ;
+  if (!n) return 1 ;
   /* the client is in the middle of a line: it will finish it */
   while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
   {
@@ -130,89 +132,48 @@ static int pass_pipelined (login *s)
   }
   n = lineio_avail(&s->io) ;
   if (n > PIPELINEMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
-  v = malloc(n + 1) ;
-  if (!v) strerr_diefu1sys(111, "allocate memory") ;
-  memcpy(v, lineio_peek(&s->io), n) ;
-  v[n] = 0 ;
-  if (setenv("POP3_INPUT", v, 1) < 0) strerr_diefu1sys(111, "set $POP3_INPUT") ;
-  free(v) ;
+  *input = malloc(n + 1) ;
+  if (!*input) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(*input, lineio_peek(&s->io), n) ;
+  (*input)[n] = 0 ;
+  /* left in the buffer too: after a failed login they are ours */
   return 1 ;
 }
 
-/* The child: credentials on fd 3, the client on 0/1, then checkpassword. */
-static void child (login *s, int fd) gccattr_noreturn ;
-static void child (login *s, int fd)
-{
-  if (s->stlsdone)
-  {
-    unsigned int r, w ;
-    char const *rs = getenv("SSLREADFD"), *ws = getenv("SSLWRITEFD") ;
-    if (!rs || !ws || !uint0_scan(rs, &r) || !uint0_scan(ws, &w)
-     || fd_copy(0, r) < 0 || fd_copy(1, w) < 0) _exit(111) ;
-    /* the mailbox part is under TLS now, implicitly */
-    if (setenv("SSL_PROTOCOL", s->c.tlsproto[0] ? s->c.tlsproto : "TLS", 1) < 0) _exit(111) ;
-  }
-  /* after the TLS descriptors are on 0 and 1: one of them may be 3 */
-  if (fd_move(3, fd) < 0) _exit(111) ;
-  execvp(s->argv[0], (char *const *)s->argv) ;
-  strerr_warnwu2sys("run ", s->argv[0]) ;
-  _exit(111) ;
-}
-
-/* Give user and pass to the checkpassword program. Returns only after a
-   failed login; a successful one ends with the session. */
+/* Give user and pass to the checkpassword program (lib/pop3auth). Returns
+   only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
-  char tbuf[UINT64_FMT + 1] ;
-  int p[2], wstat ;
-  pid_t pid ;
-  size_t ul = strlen(user), pl = strlen(pass) ;
-  if (!pass_pipelined(s)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
+  char *input ;
+  int st ;
+  if (!pipelined(s, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  r.input = input ;
   if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
-  tbuf[uint64_fmt(tbuf, (uint64_t)time(0))] = 0 ;
-  if (pipe(p) < 0) strerr_diefu1sys(111, "make a pipe") ;
-  pid = fork() ;
-  if (pid < 0) strerr_diefu1sys(111, "fork") ;
-  if (!pid) { fd_close(p[1]) ; child(s, p[0]) ; }
-  fd_close(p[0]) ;
-  /* at most ~1.3 KB: the pipe holds it, no deadlock with the child */
-  if (fd_write(p[1], user, ul + 1) < (ssize_t)ul + 1 || fd_write(p[1], pass, pl + 1) < (ssize_t)pl + 1
-   || fd_write(p[1], tbuf, strlen(tbuf) + 1) < 0)
-    strerr_warnwu1sys("give the credentials to the checkpassword program") ;
-  fd_close(p[1]) ;
-  if (waitpid(pid, &wstat, 0) < 0) strerr_diefu1sys(111, "wait for the checkpassword program") ;
-  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 1)
+  st = pop3auth_login(&r) ;
+  if (*input) free(input) ;
+  switch (st)
   {
-    failed(s, mech, user) ;
-    unsetenv("POP3_INPUT") ;
-    check_locked(s) ;
-    if (++s->fails >= AUTHFAILMAX)
-    {
-      say(s, "-ERR [AUTH] authentication failed, closing connection") ;
-      leave(s, "authfail") ;
-    }
-    say(s, "-ERR [AUTH] authentication failed") ;
-    return ;
+    case POP3AUTH_DONE :   /* the mailbox part ran the session */
+      authfail_clear(&s->fail, peerip(s)) ;
+      _exit(0) ;
+    case POP3AUTH_FAIL : break ;
+    case POP3AUTH_MISUSE :
+      strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
+      say(s, "-ERR [SYS/PERM] login is misconfigured") ;
+      leave(s, "misuse") ;
+    default :
+      say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
+      leave(s, st == POP3AUTH_CRASH ? "crash" : "tempfail") ;
   }
-  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 111)
+  failed(s, mech, user) ;
+  check_locked(s) ;
+  if (++s->fails >= AUTHFAILMAX)
   {
-    say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
-    leave(s, "tempfail") ;
+    say(s, "-ERR [AUTH] authentication failed, closing connection") ;
+    leave(s, "authfail") ;
   }
-  if (WIFEXITED(wstat) && WEXITSTATUS(wstat) == 2)
-  {
-    strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
-    say(s, "-ERR [SYS/PERM] login is misconfigured") ;
-    leave(s, "misuse") ;
-  }
-  if (!WIFEXITED(wstat))
-  {
-    say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
-    leave(s, "crash") ;
-  }
-  /* the mailbox part ran the session */
-  authfail_clear(&s->fail, peerip(s)) ;
-  _exit(0) ;
+  say(s, "-ERR [AUTH] authentication failed") ;
 }
 
 static void c_capa (login *s, char *arg)
@@ -354,6 +315,8 @@ int pop3login_main (int argc, char const *const *argv)
   if (s->faildelay > 10000) s->faildelay = 10000 ;
   authfail_init(&s->fail) ;
   s->plaintext = !!getenv("POP3_PLAINTEXT") ;
+  /* as root with POP3_UID/POP3_GID: the network side drops to them */
+  pop3auth_split(s->argv, pm_env_ulong("POP3_UID", 0), pm_env_ulong("POP3_GID", 0)) ;
   srvconn_init(&s->c) ;
   if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
   lineio_init(&s->io, 0, 1, s->timeout) ;

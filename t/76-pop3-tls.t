@@ -30,12 +30,14 @@ inst.run(['maildir-deliver', MD], input=MSG, env={'SENDER': 'a@example.org', 'RE
 WANT = (b'Return-Path: <a@example.org>\nDelivered-To: demo@example.test\n' + MSG).replace(b'\n', b'\r\n')
 
 
-def start(mode, checkpw=(STUB,)):
+def start(mode, checkpw=(STUB,), more=None):
+    global last
     port = free_port()
-    env = {'CERTFILE': CERT, 'KEYFILE': KEY, 'CHECKPW_TABLE': TABLE, 'AUTH_FAIL_DELAY': '0',
-           'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail')}
+    env = dict(more or {})
+    env.update({'CERTFILE': CERT, 'KEYFILE': KEY, 'CHECKPW_TABLE': TABLE, 'AUTH_FAIL_DELAY': '0',
+           'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail')})
     args = ['tcp-serve', '127.0.0.1', str(port), 'tls-serve'] + (['-S'] if mode == 'stls' else [])
-    p = inst.spawn(args + ['pop3-serve'] + list(checkpw) + ['pop3-mailbox'], env=env)
+    p = last = inst.spawn(args + ['pop3-serve'] + list(checkpw) + ['pop3-mailbox'], env=env)
     if not wait_port(port):
         raise RuntimeError('server did not start: ' + inst.log(p))
     return port
@@ -105,3 +107,46 @@ if os.path.exists(os.path.join(pmtest.BIN, 'auth-check')):
     c.quit()
 else:
     t.skip('auth-check in front of pop3-mailbox', 'auth-check not built')
+
+
+def tree(pid):
+    """{pid: (name, uid)} of pid's descendants"""
+    kids = {}
+    for d in os.listdir('/proc'):
+        if d.isdigit():
+            try:
+                st = open('/proc/%s/stat' % d).read()
+                name = st[st.index('(') + 1:st.rindex(')')]
+                ppid = int(st[st.rindex(')') + 2:].split()[1])
+                uid = int([l for l in open('/proc/%s/status' % d) if l.startswith('Uid:')][0].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append((int(d), name, uid))
+    out, todo = {}, [pid]
+    while todo:
+        for k, name, uid in kids.get(todo.pop(), []):
+            out[k] = (name, uid)
+            todo.append(k)
+    return out
+
+
+if os.getuid() == 0 and os.path.exists(os.path.join(pmtest.BIN, 'auth-check')):
+    # as root: the network side of pop3-serve drops to POP3_UID/POP3_GID,
+    # its privileged half runs auth-check, which runs pop3-mailbox as the
+    # mailbox's owner
+    pw = pwd.getpwnam('nobody')
+    port = start('stls', checkpw=('auth-check',), more={'POP3_UID': str(pw.pw_uid), 'POP3_GID': str(pw.pw_gid)})
+    c = poplib.POP3('127.0.0.1', port, timeout=20)
+    c.stls(CTX)
+    c.user('demo@example.test')
+    c.pass_('demo')
+    procs = sorted(tree(last.pid).values())
+    c.quit()
+    t.ok(('pop3-serve', 0) in procs and ('pop3-serve', pw.pw_uid) in procs and ('pop3-mailbox', pw.pw_uid) in procs
+         and ('pop3-mailbox', 0) not in procs,
+         'as root: pop3-serve talks as POP3_UID, its root half only logs in, pop3-mailbox as the owner', procs)
+    c = poplib.POP3('127.0.0.1', port, timeout=20)
+    c.stls(CTX)
+    t.eq(fetch(c), (1, WANT), 'as root, split: STLS, login, STAT, RETR')
+else:
+    t.skip('privilege split', 'not root or no auth-check')
