@@ -4,6 +4,7 @@
    and this process only waits for it. A failed login (exit 1) comes back
    here, so that the client may try again, up to a bound. */
 #include <errno.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,7 @@ struct login_s {
   unsigned int errors, fails, timeout ;
   unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
   authfail fail ;            /* failures per client address, across sessions */
+  jmp_buf end ;              /* leave() returns from pop3login_main through it */
 } ;
 
 static login L ;
@@ -50,7 +52,8 @@ static void leave (login *s, char const *why)
 {
   lineio_flush(&s->io) ;
   strerr_warni("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " status=end reason=", why) ;
-  _exit(0) ;
+  /* back to pop3login_main, which returns (a fuzzer runs many sessions) */
+  longjmp(s->end, 1) ;
 }
 
 static void say (login *s, char const *text)
@@ -156,7 +159,7 @@ static void do_login (login *s, char const *mech, char const *user, char const *
   {
     case POP3AUTH_DONE :   /* the mailbox part ran the session */
       authfail_clear(&s->fail, peerip(s)) ;
-      _exit(0) ;
+      longjmp(s->end, 1) ;
     case POP3AUTH_FAIL : break ;
     case POP3AUTH_MISUSE :
       strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
@@ -308,6 +311,10 @@ int pop3login_main (int argc, char const *const *argv)
   PROG = "pop3-serve" ;
   if (argc < 2) strerr_dieusage(100, USAGE) ;
   s->argv = argv + 1 ;
+  s->user[0] = 0 ;
+  s->stlsdone = 0 ;
+  s->errors = s->fails = 0 ;
+  if (setjmp(s->end)) return 0 ;
   signal(SIGPIPE, SIG_IGN) ;
   s->timeout = pm_env_ulong("POP3_LOGIN_TIMEOUT", 60) ;
   s->faildelay = pm_env_ulong("AUTH_FAIL_DELAY", 1000) ;

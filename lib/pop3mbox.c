@@ -3,6 +3,7 @@
    memory and done at QUIT only, so that a dropped connection deletes
    nothing (RFC 1939 6). */
 #include <errno.h>
+#include <setjmp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -36,13 +37,17 @@ struct mbox_s {
   unsigned int errors ;
   unsigned long retr, top ;
   char *input ;             /* $POP3_INPUT: commands pipelined with the login */
+  char *inputbuf ;          /* its copy (input moves along it) */
+  int lockfd ;
+  jmp_buf end ;             /* leave() returns from pop3mbox_main through it */
 } ;
 
 static mbox M = { .l = MDLIST_ZERO } ;
 static char rbuf[65536] ;
 static char ebuf[2 * sizeof rbuf] ;
 
-/* The session ends without UPDATE: nothing is deleted. */
+/* The session ends without UPDATE: nothing is deleted. Back to
+   pop3mbox_main, which returns (a fuzzer runs many sessions in a process). */
 static void leave (mbox *m, char const *why) gccattr_noreturn ;
 static void leave (mbox *m, char const *why)
 {
@@ -51,7 +56,7 @@ static void leave (mbox *m, char const *why)
   r[ulong_fmt(r, m->retr)] = 0 ;
   t[ulong_fmt(t, m->top)] = 0 ;
   strerr_warni("user=", m->user, " ip=", m->ip, " retr=", r, " top=", t, " deleted=0 status=end reason=", why) ;
-  _exit(0) ;
+  longjmp(m->end, 1) ;
 }
 
 static void say (mbox *m, char const *s)
@@ -275,7 +280,7 @@ static void c_quit (mbox *m, char *arg)
   d[uint32_fmt(d, gone)] = 0 ;
   r[ulong_fmt(r, m->retr)] = 0 ;
   strerr_warni("user=", m->user, " ip=", m->ip, " retr=", r, " deleted=", d, " status=quit") ;
-  _exit(0) ;
+  longjmp(m->end, 1) ;
 }
 
 static void c_login (mbox *m, char *arg)
@@ -301,7 +306,7 @@ static void dispatch (mbox *m, char *line)
 }
 
 /* One session at a time on a mailbox: a lock that dies with its holder.
-   0 if another session holds it. */
+   The locked fd, or -1 if another session holds it. */
 static int lock (char const *dir)
 {
   stralloc sa = STRALLOC_ZERO ;
@@ -311,9 +316,10 @@ static int lock (char const *dir)
   fd = open(sa.s, O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
   if (fd < 0) strerr_diefu2sys(111, "open ", sa.s) ;
   stralloc_free(&sa) ;
-  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return 1 ;
+  if (flock(fd, LOCK_EX | LOCK_NB) == 0) return fd ;
   if (errno != EWOULDBLOCK) strerr_diefu2sys(111, "lock ", LOCKFILE) ;
-  return 0 ;
+  fd_close(fd) ;
+  return -1 ;
 }
 
 static char const *envor (char const *name, char const *def)
@@ -345,19 +351,33 @@ int pop3mbox_main (int argc, char const *const *argv)
   mbox *m = &M ;
   PROG = "pop3-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
+  m->n = m->ndel = m->errors = 0 ;
+  m->total = m->delbytes = 0 ;
+  m->retr = m->top = 0 ;
+  m->del = 0 ;
+  m->input = m->inputbuf = 0 ;
+  m->lockfd = -1 ;
+  if (setjmp(m->end))
+  {
+    free(m->del) ;
+    free(m->inputbuf) ;
+    if (m->lockfd >= 0) fd_close(m->lockfd) ;
+    return 0 ;
+  }
   m->dir = argc == 2 ? argv[1] : "." ;
   m->user = envor("AUTHUSER", envor("USER", "unknown")) ;
   m->ip = envor("TCPREMOTEIP", "unknown") ;
   signal(SIGPIPE, SIG_IGN) ;
   if (getenv("POP3_INPUT"))
   {
-    m->input = strdup(getenv("POP3_INPUT")) ;
+    m->input = m->inputbuf = strdup(getenv("POP3_INPUT")) ;
     unsetenv("POP3_INPUT") ;
   }
   lineio_init(&m->io, 0, 1, pm_env_ulong("POP3_TIMEOUT", POP3_TIMEOUT)) ;
   /* from here on the client has been answered by the time we exit */
   if (!maildir_check(m->dir)) strerr_diefu2sys(111, "open Maildir ", m->dir) ;
-  if (!lock(m->dir))
+  m->lockfd = lock(m->dir) ;
+  if (m->lockfd < 0)
   {
     say(m, "-ERR [IN-USE] another POP3 session holds this mailbox") ;
     leave(m, "in-use") ;
