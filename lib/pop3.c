@@ -1,4 +1,7 @@
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <skalibs/sha256.h>
 #include "pop3.h"
 
@@ -65,4 +68,10 @@ int pop3_capa (lineio *io, int prelogin, int user, int stls)
       && (!prelogin || !stls || pop3_say(io, "STLS"))
       && pop3_say(io, "IMPLEMENTATION pipemail")
       && pop3_say(io, ".") ;
+}
+
+void pop3_nodelay (int fd)
+{
+  int one = 1 ;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) ;   /* ENOTSOCK: a pipe */
 }

@@ -30,6 +30,12 @@ void pop3_uidl (char const *name, size_t len, char *out) ;
    SASL PLAIN (if user) and STLS (if stls). 1 ok, 0 write error. */
 int pop3_capa (lineio *io, int prelogin, int user, int stls) ;
 
+/* A POP3 server writes a message in several segments, then waits for the
+   next command: with Nagle's algorithm the last, partial segment would wait
+   for the client's delayed ACK (40 ms per RETR). Sets TCP_NODELAY on fd if
+   it is a TCP socket (else nothing: a pipe from tls-serve). */
+void pop3_nodelay (int fd) ;
+
 /* Queue s and CRLF. 1 ok, 0 write error. */
 int pop3_say (lineio *io, char const *s) ;
 #endif

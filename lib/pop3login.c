@@ -327,6 +327,7 @@ int pop3login_main (int argc, char const *const *argv)
   srvconn_init(&s->c) ;
   if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
   lineio_init(&s->io, 0, 1, s->timeout) ;
+  pop3_nodelay(1) ;
   lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
   check_locked(s) ;
   say(s, "+OK pipemail POP3 server ready") ;
