@@ -71,6 +71,7 @@ static int add (mdlist *l, char const *dir, char const *name)
 {
   mdmsg m = { .name = l->names.len, .baselen = mdlist_base(name) } ;
   int hassize = mdlist_field(name, 'S', &m.size) ;
+  uint64_scan(name, &m.time) ;   /* 0 if none */
   if (mdlist_len(l) >= MDLIST_MAX) return (errno = E2BIG, 0) ;
   if (!hassize || !mdlist_field(name, 'W', &m.vsize))
   {
@@ -115,13 +116,9 @@ static char const *sortnames ;
 /* delivery time (the leading number) first, then the name */
 static int cmp (void const *a, void const *b)
 {
-  char const *x = sortnames + ((mdmsg const *)a)->name ;
-  char const *y = sortnames + ((mdmsg const *)b)->name ;
-  uint64_t tx = 0, ty = 0 ;
-  uint64_scan(x, &tx) ;
-  uint64_scan(y, &ty) ;
-  if (tx != ty) return tx < ty ? -1 : 1 ;
-  return strcmp(x, y) ;
+  mdmsg const *x = a, *y = b ;
+  if (x->time != y->time) return x->time < y->time ? -1 : 1 ;
+  return strcmp(sortnames + x->name, sortnames + y->name) ;
 }
 
 static void dedup (mdlist *l)

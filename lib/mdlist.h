@@ -24,6 +24,7 @@ struct mdmsg_s {
   size_t name ;                  /* offset of the file name (in cur/) in names */
   uint64_t size ;                /* file size */
   uint64_t vsize ;               /* size with CRLF line ends */
+  uint64_t time ;                /* the name's leading number: delivery time */
   unsigned int baselen ;         /* length of the unique part of the name */
 } ;
 

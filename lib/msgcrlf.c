@@ -28,18 +28,33 @@ char const *msgcrlf_end (msgcrlf const *m)
   return m->bol ? "" : m->cr ? "\n" : "\r\n" ;
 }
 
+/* Line by line: memchr finds the LFs, memcpy moves the rest. */
 size_t msgcrlf_encode (msgcrlf *m, int dot, char const *in, size_t n, char *out)
 {
-  size_t o = 0, stuffed = 0 ;
+  size_t o = 0, i = 0, stuffed = 0 ;
   unsigned char cr = m->cr, bol = m->bol ;
-  for (size_t i = 0 ; i < n ; i++)
+  while (i < n)
   {
-    char c = in[i] ;
-    if (bol && dot && c == '.') { out[o++] = '.' ; stuffed++ ; }
-    if (c == '\n' && !cr) out[o++] = '\r' ;
-    out[o++] = c ;
-    cr = c == '\r' ;
-    bol = c == '\n' ;
+    char const *nl ;
+    size_t span ;
+    if (bol && dot && in[i] == '.') { out[o++] = '.' ; stuffed++ ; }
+    nl = memchr(in + i, '\n', n - i) ;
+    if (!nl)
+    {
+      memcpy(out + o, in + i, n - i) ;
+      o += n - i ;
+      cr = in[n-1] == '\r' ;
+      bol = 0 ;
+      break ;
+    }
+    span = nl - (in + i) ;
+    memcpy(out + o, in + i, span) ;
+    o += span ;
+    if (span ? in[i + span - 1] != '\r' : !cr) out[o++] = '\r' ;
+    out[o++] = '\n' ;
+    i += span + 1 ;
+    cr = 0 ;
+    bol = 1 ;
   }
   m->cr = cr ;
   m->bol = bol ;
