@@ -217,6 +217,22 @@ c.quit()
 out = chat(port, b'USER demo@example.test\r\nPASS demo\r\nSTAT\r\nNOOP\r\nQUIT\r\n')
 t.ok(out.count(b'+OK') == 6 and b'signing off' in out, 'commands pipelined after PASS are answered', out)
 
+s = socket.create_connection(('127.0.0.1', port), 10)
+s.recv(4096)
+s.sendall(b'USER demo@example.test\r\nPASS demo\r\n' + b'NOOP\r\n' * 1000)
+out = b''
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        out += b
+except OSError:
+    pass
+s.close()
+t.ok(b'-ERR too many pipelined commands' in out and b'messages (' not in out,
+     'more than 4 KB pipelined after PASS: -ERR, no login', out)
+
 # -- AUTH PLAIN -----------------------------------------------------------
 ir = base64.b64encode(b'\0demo@example.test\0demo')
 out = chat(port, b'AUTH PLAIN ' + ir + b'\r\nSTAT\r\nQUIT\r\n')
