@@ -1,8 +1,9 @@
-/* Before login, unprivileged: it never opens a mailbox. A login runs the
-   checkpassword program (qmail-popup's way), which execs the mailbox part
-   as the mailbox's owner on success; that child then talks to the client
-   and this process only waits for it. A failed login (exit 1) comes back
-   here, so that the client may try again, up to a bound. */
+/* Before login: it never opens a mailbox (and, as root, drops its ids:
+   lib/pop3auth). A login runs the checkpassword program (qmail-popup's
+   way), which execs the mailbox part as the mailbox's owner on success;
+   that process then talks to the client and this one only waits for it.
+   A failed login (exit 1) comes back here, so that the client may try
+   again, up to a bound. */
 #include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -10,18 +11,14 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-#include <sys/wait.h>
-#include <skalibs/allreadwrite.h>
-#include <skalibs/djbunix.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
+#include "authfail.h"
 #include "lineio.h"
 #include "pop3.h"
 #include "pop3auth.h"
 #include "pop3login.h"
 #include "root.h"
-#include "authfail.h"
 #include "sasl.h"
 #include "srvconn.h"
 
