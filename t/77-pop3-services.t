@@ -8,7 +8,9 @@ owner."""
 import os
 import poplib
 import pwd
+import re
 import shutil
+import subprocess
 import socket
 import sys
 
@@ -61,6 +63,11 @@ ctx = pmtls.client_context(None, verify=False)
 def stop_shm():
     for d in shm:
         shutil.rmtree(d, ignore_errors=True)
+    ck = subprocess.run(['cksum'], input=inst.root.encode(), stdout=subprocess.PIPE).stdout.split()[0].decode()
+    try:
+        os.unlink('/dev/shm/pipemail-authfail-pop-' + ck)   # the failed-login table (services/pop3/run)
+    except OSError:
+        pass
 
 
 c = poplib.POP3('127.0.0.1', pport, timeout=20)
@@ -113,5 +120,32 @@ if ROOT:
          'as root: tls-serve as pmtls, pop3-serve talks as pmpop, pop3-mailbox as pmqueue', procs)
 else:
     t.skip('process owners as root', 'not root')
+
+# failed logins: in the log as smtp-recv's are, which fail2ban's stock filter matches
+for pw in ('wrong1', 'wrong2'):
+    c = poplib.POP3_SSL('127.0.0.1', psport, timeout=20, context=ctx)
+    c.user(DEMO)
+    try:
+        c.pass_(pw)
+    except poplib.error_proto:
+        pass
+    c.close()
+cur = os.path.join(inst.root, 'log/pop3s/current')
+fl = wait_for(lambda: [ln for ln in open(cur).read().splitlines() if 'authentication failed' in ln][1:] and
+              [ln for ln in open(cur).read().splitlines() if 'authentication failed' in ln], 10) or []
+t.ok(len(fl) == 2 and all(re.search(r'pop3-serve: warning: session=\S+ client=\S*\[127\.0\.0\.1\]: SASL LOGIN '
+                                    r'authentication failed: user=<demo@example\.test> failures=\d+$', ln) for ln in fl),
+     'failed logins logged, one line each', fl)
+if shutil.which('fail2ban-regex') and fl:
+    only = os.path.join(inst.root, 'f2b.log')
+    with open(only, 'w') as f:
+        f.write(''.join(ln + '\n' for ln in fl))
+    r = subprocess.run(['fail2ban-regex', only, 'postfix[mode=auth]'], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=120)
+    out = r.stdout.decode(errors='replace')
+    t.ok(re.search(r'^Lines: 2 lines, 0 ignored, 2 matched, 0 missed', out, re.M),
+         "fail2ban's stock filter postfix[mode=auth] matches them", out[-1500:])
+else:
+    t.skip('fail2ban-regex', 'fail2ban not installed')
 scan.stop()
 stop_shm()
