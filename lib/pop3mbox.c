@@ -373,7 +373,10 @@ int pop3mbox_main (int argc, char const *const *argv)
     m->input = m->inputbuf = strdup(getenv("POP3_INPUT")) ;
     unsetenv("POP3_INPUT") ;
   }
-  lineio_init(&m->io, 0, 1, pm_env_ulong("POP3_TIMEOUT", POP3_TIMEOUT)) ;
+  {
+    unsigned long t = pm_env_ulong("POP3_TIMEOUT", POP3_TIMEOUT) ;
+    lineio_init(&m->io, 0, 1, t ? t : POP3_TIMEOUT) ;
+  }
   pop3_nodelay(1) ;
   /* from here on the client has been answered by the time we exit */
   if (!maildir_check(m->dir)) strerr_diefu2sys(111, "open Maildir ", m->dir) ;
