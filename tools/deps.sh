@@ -4,7 +4,7 @@
 # With the argument fuzz, also what make fuzz needs.
 pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev libcrypt-dev
       ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
-      whois dovecot-core s-nail git git-email libmailtools-perl"
+      whois dovecot-core s-nail git git-email libmailtools-perl fetchmail getmail6"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
 # t/81: msmtp, a real submission client with a config file

@@ -3,8 +3,10 @@
 # certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
 # STARTTLS on 127.0.0.1:2525, message submission with STARTTLS on
 # 127.0.0.1:2587 and over implicit TLS on 127.0.0.1:2465, AUTH as
-# demo@example.test, password demo (PM_RUN_SMTP_PORT,
-# PM_RUN_SUBMISSION_PORT and PM_RUN_SUBMISSIONS_PORT change the ports).
+# demo@example.test, password demo, POP3 with STLS on 127.0.0.1:2110 and
+# over implicit TLS on 127.0.0.1:2995 (PM_RUN_SMTP_PORT,
+# PM_RUN_SUBMISSION_PORT, PM_RUN_SUBMISSIONS_PORT, PM_RUN_POP3_PORT and
+# PM_RUN_POP3S_PORT change the ports).
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -15,6 +17,7 @@ bin=${PM_BUILD:-$top/build}/bin
 [ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
 sp=${PM_RUN_SMTP_PORT:-2525} msp=${PM_RUN_SUBMISSION_PORT:-2587}
 ssp=${PM_RUN_SUBMISSIONS_PORT:-${PM_RUN_SMTPS_PORT:-2465}}
+pp=${PM_RUN_POP3_PORT:-2110} psp=${PM_RUN_POP3S_PORT:-2995}
 
 # As root the services drop to users of their own (instance-setup(8)),
 # which cannot enter a checkout under a private directory (root's home is
@@ -40,7 +43,7 @@ export PATH PIPEMAIL_ROOT
 svc=$run/service
 
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -c -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -p "$pp" -P "$psp" -c -i 127.0.0.1 \
     -d example.test -m mx.example.test
 }
 setup || die "instance-setup failed"
@@ -70,10 +73,11 @@ env --default-signal=INT,QUIT s6-setsid s6-svscan "$svc" &
 svscan=$!
 
 i=0
-until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions"; } 2>/dev/null || [ $i -ge 50 ]; do
+until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions" &&
+        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s"; } 2>/dev/null || [ $i -ge 50 ]; do
   sleep 0.1; i=$((i + 1))
 done
-if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" 2>/dev/null; then
+if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
@@ -104,13 +108,19 @@ By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
   openssl s_client -quiet -crlf -connect 127.0.0.1:$ssp
 It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS,
 or ESMTPSA and the user's name when submitted with AUTH).
-Logs: $run/log/{smtp,submission,submissions,queue}/current (s6-tai64nlocal < FILE)
+Read demo's mailbox by POP3 with STLS on 127.0.0.1:$pp or implicit TLS on
+127.0.0.1:$psp (Python's poplib, not checking the certificate):
+  python3 -c 'import poplib, ssl; c = poplib.POP3("127.0.0.1", $pp); c.stls(ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.stat()); print(b"\n".join(c.retr(1)[1]).decode(errors="replace")); c.quit()'
+  python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", $psp, context=ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.uidl()); c.quit()'
+fetchmail into an mbox, keeping the mail on the server (a second run fetches nothing new):
+  printf 'poll 127.0.0.1 service $psp protocol pop3 user "demo@example.test" password "demo" ssl sslcertck off keep mda "cat >> /tmp/demo.mbox"\n' > /tmp/demo.fetchmailrc; chmod 600 /tmp/demo.fetchmailrc; fetchmail -f /tmp/demo.fetchmailrc --uidl -i /tmp/demo.fetchids
+Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,queue}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
 EOF
 else
-  echo "run: warning: the smtp, submission or submissions service is not up; see $run/log/{smtp,submission,submissions}/current" >&2
+  echo "run: warning: the smtp, submission, submissions, pop3 or pop3s service is not up; see $run/log/{smtp,submission,submissions,pop3,pop3s}/current" >&2
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.
