@@ -26,7 +26,7 @@ PM_LDFLAGS = -Wl,-z,now
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
-LIBSRC   := $(wildcard lib/*.c)
+LIBSRC   := $(wildcard lib/*.c lib/*/*.c)
 LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
@@ -34,7 +34,7 @@ BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 .PHONY: all deps check check-asan bench fuzz run install install-sendmail clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
-$(B)/lib/%.o: lib/%.c lib/*.h
+$(B)/lib/%.o: lib/%.c lib/*.h $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -c -o $@ $<
 $(B)/libpipemail.a: $(LIBOBJ)
