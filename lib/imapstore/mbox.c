@@ -251,13 +251,13 @@ static int keep_uid (uint32_t uid, void *arg)
 /* The uidlist is lost: a new UIDVALIDITY; every file gets a new UID. */
 static int lost (imapbox *b)
 {
-  uint32_t v = uidlist_validity(b->root.s, b->u.uidvalidity) ;
+  uint32_t old = b->u.uidvalidity > b->uidvalidity ? b->u.uidvalidity : b->uidvalidity ;
+  uint32_t v = uidlist_validity(b->root.s, old) ;
   if (!v) return 0 ;
   uidlist_reset(&b->u, v) ;
   if (imapbox_len(b))
   {
     size_t ns = mdlist_len(&b->scan) ;
-    if (b->loaded) b->validity_changed = 1 ;
     genalloc_setlen(imapmsg, &b->msgs, 0) ;
     b->names.len = 0 ;
     genalloc_setlen(size_t, &b->fresh, 0) ;
@@ -290,6 +290,8 @@ static int give_uids (imapbox *b, imapbox_changes *c)
 {
   int fd, r = uidlist_read(&b->u, b->dir.s) ;
   if (!r || !sort_fresh(b)) return 0 ;
+  /* another session found the list lost and renumbered: our UIDs are void */
+  if (r > 0 && b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
   if (r > 0 && !need_uids(b)) return imapbox_add_fresh(b, -1, c) ;
   fd = uidlist_lock(b->dir.s) ;
   if (fd < 0) return 0 ;
@@ -349,6 +351,9 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   if (!update(b, expunge_ok, c)) return 0 ;
   if (!b->loaded) genalloc_setlen(uint32_t, &c->flagged, 0) ;
   if (!give_uids(b, c)) return 0 ;
+  if (b->loaded && b->u.uidvalidity != b->uidvalidity) b->validity_changed = 1 ;
+  if (b->validity_changed) return 1 ;
+  b->uidvalidity = b->u.uidvalidity ;
   b->loaded = 1 ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
   for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)

@@ -60,20 +60,21 @@ struct imapbox_s {
   stralloc names ;
   int loaded ;
   int validity_changed ;   /* the uidlist was lost: UIDs renumbered */
+  uint32_t uidvalidity ;   /* the view's */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
   genalloc idx, where, fresh ;
 } ;
 #define IMAPBOX_ZERO { .root = STRALLOC_ZERO, .dir = STRALLOC_ZERO, .u = UIDLIST_ZERO, .kw = KWLIST_ZERO, \
-  .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .scan = MDLIST_ZERO, \
+  .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
   .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
   .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO }
 
 #define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
 #define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))
 #define imapbox_name(b, i) ((b)->names.s + imapbox_msg(b, i)->name)
-#define imapbox_uidvalidity(b) ((b)->u.uidvalidity)
+#define imapbox_uidvalidity(b) ((b)->uidvalidity)
 #define imapbox_uidnext(b) ((b)->u.uidnext)
 
 /* What changed in a sync, for the server to report, in this order. */

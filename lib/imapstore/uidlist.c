@@ -87,9 +87,12 @@ static int parse_line (uidlist *u, char const *s, size_t len, uint32_t *last)
   }
   if (name >= len) return 0 ;
   e.rest = u->text.len ;
-  e.base = e.rest + name ;
-  e.baselen = mdlist_base(s + name) ;
-  if (!e.baselen || e.baselen > len - name) return 0 ;
+  e.baselen = 0 ;
+  while (name + e.baselen < len && s[name + e.baselen] != ',' && s[name + e.baselen] != ':') e.baselen++ ;
+  if (!e.baselen) return 0 ;
+  /* a version 1 line ("UID NAME") is kept as version 3 writes it */
+  if (!name && !stralloc_catb(&u->text, ":", 1)) return -1 ;
+  e.base = u->text.len + name ;
   if (!stralloc_catb(&u->text, s, len) || !stralloc_0(&u->text)) return -1 ;
   *last = e.uid ;
   return genalloc_append(uident, &u->ents, &e) ? 1 : -1 ;
