@@ -269,6 +269,38 @@ static void t_folders (void)
      "wildcards") ;
 }
 
+/* Two processes change flags of the same messages at once, each by
+   rename: every change of each lands, no message is lost or doubled. */
+static void t_race (void)
+{
+  imapbox a = IMAPBOX_ZERO ;
+  imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
+  pid_t pid ;
+  int st, fails = 0, rounds = 300 ;
+  mkdir(P(".Race"), 0700) ;
+  ok(maildir_make(P(".Race"), 1) && deliver(MSG("r1"), "Race") && deliver(MSG("r2"), "Race"), "race folder") ;
+  pid = fork() ;
+  if (!pid)
+  {
+    imapbox b = IMAPBOX_ZERO ;
+    int bad = 0 ;
+    if (!imapbox_init(&b, top, "Race") || !imapbox_sync(&b, 1, &c)) _exit(2) ;
+    for (int i = 0 ; i < rounds ; i++)
+      bad += !imapbox_store(&b, i & 1, i & 2 ? IMAPBOX_DEL : IMAPBOX_ADD, IMAPF_FLAGGED, 0) ;
+    bad += !imapbox_store(&b, 0, IMAPBOX_ADD, IMAPF_DRAFT, 0) || !imapbox_store(&b, 1, IMAPBOX_ADD, IMAPF_DRAFT, 0) ;
+    _exit(bad ? 1 : 0) ;
+  }
+  ok(imapbox_init(&a, top, "Race") && imapbox_sync(&a, 1, &c), "this session loads it") ;
+  for (int i = 0 ; i < rounds ; i++)
+    fails += !imapbox_store(&a, i & 1, i & 2 ? IMAPBOX_DEL : IMAPBOX_ADD, IMAPF_SEEN, 0) ;
+  fails += !imapbox_store(&a, 0, IMAPBOX_ADD, IMAPF_ANSWERED, 0) || !imapbox_store(&a, 1, IMAPBOX_ADD, IMAPF_ANSWERED, 0) ;
+  ok(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && !WEXITSTATUS(st) && !fails, "every store of both processes done") ;
+  ok(imapbox_sync(&a, 1, &c) && imapbox_len(&a) == 2 && !genalloc_len(uint32_t, &c.expunged)
+     && imapbox_msg(&a, 0)->flags == (IMAPF_DRAFT | IMAPF_ANSWERED) && imapbox_msg(&a, 1)->flags == (IMAPF_DRAFT | IMAPF_ANSWERED),
+     "both files there once, with the last flags of both") ;
+  imapbox_free(&a) ; imapbox_changes_free(&c) ;
+}
+
 static int dump (char const *root, char const *folder)
 {
   imapbox b = IMAPBOX_ZERO ;
@@ -304,6 +336,7 @@ int main (int argc, char **argv)
   t_flags() ;
   t_view() ;
   t_folders() ;
+  t_race() ;
   rm_rf(top) ;
   return done_testing() ;
 }
