@@ -223,36 +223,6 @@ int imapstore_create (char const *root, char const *name)
   return ok ;
 }
 
-/* remove a folder directory: its files, tmp/ new/ cur/, then itself */
-static int rmfolder (char const *dir)
-{
-  char const *subs[3] = { "tmp", "new", "cur" } ;
-  stralloc p = STRALLOC_ZERO ;
-  int ok = 1 ;
-  for (unsigned int k = 0 ; k < 3 && ok ; k++)
-  {
-    DIR *d ;
-    p.len = 0 ;
-    if (!stralloc_cats(&p, dir) || !stralloc_catb(&p, "/", 1) || !stralloc_cats(&p, subs[k]) || !stralloc_0(&p)) { ok = 0 ; break ; }
-    d = opendir(p.s) ;
-    if (!d) { if (errno != ENOENT) ok = 0 ; continue ; }
-    for (;;)
-    {
-      struct dirent *e = readdir(d) ;
-      stralloc f = STRALLOC_ZERO ;
-      if (!e) break ;
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue ;
-      if (stralloc_copy(&f, &p) && (f.len--, stralloc_catb(&f, "/", 1)) && stralloc_cats(&f, e->d_name) && stralloc_0(&f)) unlink(f.s) ;
-      stralloc_free(&f) ;
-    }
-    closedir(d) ;
-    if (rmdir(p.s) < 0 && errno != ENOENT) ok = 0 ;
-  }
-  stralloc_free(&p) ;
-  /* the rest: maildirfolder, dovecot-uidlist, keywords, ... */
-  return ok && rm_rf(dir) == 0 ;
-}
-
 int imapstore_delete (char const *root, char const *name)
 {
   stralloc p = STRALLOC_ZERO ;
@@ -261,7 +231,15 @@ int imapstore_delete (char const *root, char const *name)
   if (is_inbox(name)) return (errno = EPERM, 0) ;
   if (!imapstore_folder_dir(&p, root, name)) goto end ;
   if (access(p.s, F_OK) < 0) goto end ;
-  ok = rmfolder(p.s) ;
+  /* out of sight at once (a name LIST skips: two dots), then removed */
+  {
+    char tmp[64] ;
+    stralloc t = STRALLOC_ZERO ;
+    snprintf(tmp, sizeof tmp, "/..deleted.%d", (int)getpid()) ;
+    if (stralloc_cats(&t, root) && stralloc_cats(&t, tmp) && stralloc_0(&t))
+      ok = rename(p.s, t.s) == 0 && rm_rf(t.s) == 0 ;
+    stralloc_free(&t) ;
+  }
  end:
   stralloc_free(&p) ;
   return ok ;
@@ -297,6 +275,21 @@ static int move_inbox (char const *root, char const *dir)
   return ok ;
 }
 
+/* the keyword letters of INBOX's messages keep their meaning */
+static int copy_keywords (char const *root, char const *dir)
+{
+  stralloc a = STRALLOC_ZERO, s = STRALLOC_ZERO ;
+  int ok = 0 ;
+  if (!stralloc_cats(&a, root) || !stralloc_cats(&a, "/dovecot-keywords") || !stralloc_0(&a)) goto end ;
+  if (!openslurpclose(&s, a.s)) { ok = errno == ENOENT ; goto end ; }
+  a.len = 0 ;
+  if (!stralloc_cats(&a, dir) || !stralloc_cats(&a, "/dovecot-keywords") || !stralloc_0(&a)) goto end ;
+  ok = openwritenclose_suffix(a.s, s.s, s.len, ".tmp") ;
+ end:
+  stralloc_free(&a) ; stralloc_free(&s) ;
+  return ok ;
+}
+
 int imapstore_rename (char const *root, char const *from, char const *to)
 {
   stralloc a = STRALLOC_ZERO, b = STRALLOC_ZERO, x = STRALLOC_ZERO ;
@@ -308,7 +301,7 @@ int imapstore_rename (char const *root, char const *from, char const *to)
   if (access(b.s, F_OK) == 0) { errno = EEXIST ; goto end ; }
   if (is_inbox(from))
   {
-    ok = imapstore_create(root, to) && move_inbox(root, b.s) ;
+    ok = imapstore_create(root, to) && copy_keywords(root, b.s) && move_inbox(root, b.s) ;
     goto end ;
   }
   if (!imapstore_folder_dir(&a, root, from)) goto end ;

@@ -34,6 +34,7 @@ int imapbox_init (imapbox *b, char const *root, char const *folder)
   b->names.len = 0 ;
   b->loaded = b->validity_changed = 0 ;
   b->u.ino = 0 ;
+  b->scan.lazy = b->scan2.lazy = 1 ;
   return kwlist_read(&b->kw, b->dir.s) ;
 }
 
@@ -307,6 +308,18 @@ static int drop_uid (uint32_t uid, void *arg)
   return uid != *(uint32_t *)arg ;
 }
 
+/* Sizes another program did not put in the name (the scan is lazy):
+   read once, here, not at every sync. */
+static int sizes (imapbox *b, char const *name, imapmsg *m)
+{
+  uint64_t v ;
+  if (mdlist_field(name, 'S', &v) && mdlist_field(name, 'W', &v)) return 1 ;
+  b->tmp.len = 0 ;
+  if (!stralloc_cats(&b->tmp, b->dir.s) || !stralloc_cats(&b->tmp, "/cur/")
+   || !stralloc_cats(&b->tmp, name) || !stralloc_0(&b->tmp)) return 0 ;
+  return mdlist_sizes(b->tmp.s, &m->size, &m->vsize) ;
+}
+
 /* Append the fresh files to the view with their UIDs (under the lock fd,
    new ones where missing, then the list committed; without it, files
    without a usable UID wait for the next sync). */
@@ -320,6 +333,7 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
     mdmsg const *s = mdlist_msg(&b->scan, fresh[k]) ;
     char const *name = mdlist_name(&b->scan, fresh[k]) ;
     imapmsg m = { .size = s->size, .vsize = s->vsize, .baselen = s->baselen, .name = b->names.len } ;
+    if (!sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
     m.uid = uidlist_find(&b->u, name, s->baselen) ;
     if (m.uid <= top)
     {

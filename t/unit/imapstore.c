@@ -216,13 +216,21 @@ static void t_view (void)
   }
   ok(!imapbox_copy(&a, (size_t[]){ 0 }, 1, "Nope", 0, &uv, uids, &c) && errno == ENOENT, "copy to a missing folder: ENOENT") ;
 
+  /* another program's file, no sizes in its name, straight into new/ */
+  put("new/1500000000.M1P1.other", MSG("x")) ;
+  ok(imapbox_sync(&a, 1, &c) && c.added == 1 && imapbox_len(&a) == 2 && imapbox_msg(&a, 1)->size == strlen(MSG("x"))
+     && imapbox_msg(&a, 1)->vsize == strlen(MSG("x")) + 4 && !strcmp(imapbox_name(&a, 1), "1500000000.M1P1.other:2,"),
+     "a file without sizes in its name: moved to cur/, sizes read once") ;
+  ok(imapbox_store(&a, 1, IMAPBOX_SET, IMAPF_SEEN, 0) && imapbox_sync(&a, 1, &c) && imapbox_msg(&a, 1)->size == strlen(MSG("x")),
+     "its sizes stay known after a rename") ;
+
   /* a lost (deleted) uidlist: UIDVALIDITY changes, never reused UIDs */
   {
     imapbox x = IMAPBOX_ZERO ;
     uint32_t old = imapbox_uidvalidity(&a) ;
     put("dovecot-uidlist", "3 V1 N2 G00\n1 :x") ;
     ok(imapbox_init(&x, top, "INBOX") && imapbox_sync(&x, 1, &c) && imapbox_uidvalidity(&x) > old
-       && imapbox_len(&x) == 1 && U(&x, 0) == 1, "torn uidlist: a new, greater UIDVALIDITY, UIDs from 1") ;
+       && imapbox_len(&x) == 2 && U(&x, 0) == 1 && U(&x, 1) == 2, "torn uidlist: a new, greater UIDVALIDITY, UIDs from 1") ;
     ok(imapbox_sync(&a, 1, &c) || 1, "the loaded session syncs") ;
     ok(a.validity_changed, "the loaded session is told its UIDs are void") ;
     imapbox_free(&x) ;
@@ -256,7 +264,7 @@ static void t_folders (void)
   {
     imapbox o = IMAPBOX_ZERO, i = IMAPBOX_ZERO ;
     imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
-    ok(imapbox_init(&o, top, "Old") && imapbox_sync(&o, 1, &c) && imapbox_len(&o) == 2
+    ok(imapbox_init(&o, top, "Old") && imapbox_sync(&o, 1, &c) && imapbox_len(&o) == 3
        && imapbox_init(&i, top, "INBOX") && imapbox_sync(&i, 1, &c) && imapbox_len(&i) == 0,
        "INBOX's messages moved, INBOX empty") ;
     imapbox_free(&o) ; imapbox_free(&i) ; imapbox_changes_free(&c) ;
