@@ -165,7 +165,7 @@ int mdlist_scan (mdlist *l, char const *dir)
   closedir(d) ;
   if (!ok) return 0 ;
   sortnames = l->names.s ;
-  qsort(genalloc_s(mdmsg, &l->msgs), mdlist_len(l), sizeof(mdmsg), cmp) ;
+  if (mdlist_len(l) > 1) qsort(genalloc_s(mdmsg, &l->msgs), mdlist_len(l), sizeof(mdmsg), cmp) ;
   dedup(l) ;
   return 1 ;
 }

@@ -99,7 +99,10 @@ def fetched(out):
 
 
 def ours(folder='INBOX'):
-    r = subprocess.run([HELPER, 'dump', MD, folder], capture_output=True, check=True)
+    r = subprocess.run([HELPER, "dump", MD, folder], capture_output=True)
+    if r.returncode:
+        t.diag(r.stderr.decode())
+        r.check_returncode()
     lines = r.stdout.decode().splitlines()
     v, n = re.match(r'V (\d+) N (\d+)', lines[0]).groups()
     msgs = {}

@@ -176,7 +176,7 @@ int imapstore_list (imapfolders *f, char const *root, char const *pattern, int s
     for (size_t o = 0 ; o < subs.len ; o += strlen(subs.s + o) + 1)
       if (imapstore_match(pattern, subs.s + o) && !listed(&existing, subs.s + o)
        && !add(f, subs.s + o, IMAPLIST_SUBSCRIBED | IMAPLIST_NOSELECT | IMAPLIST_NONEXISTENT)) goto end ;
-  qsort_r(genalloc_s(imapfolder, &f->list), imapfolders_len(f), sizeof(imapfolder), cmp_str, f->names.s) ;
+  if (imapfolders_len(f) > 1) qsort_r(genalloc_s(imapfolder, &f->list), imapfolders_len(f), sizeof(imapfolder), cmp_str, f->names.s) ;
   ok = 1 ;
  end:
   stralloc_free(&ns.names) ; genalloc_free(size_t, &ns.offs) ;

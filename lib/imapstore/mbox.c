@@ -68,7 +68,7 @@ static int sort_idx (genalloc *idx, size_t n, int (*cmp)(void const *, void cons
   if (!genalloc_ready(size_t, idx, n)) return 0 ;
   for (size_t i = 0 ; i < n ; i++) genalloc_s(size_t, idx)[i] = i ;
   genalloc_setlen(size_t, idx, n) ;
-  qsort_r(genalloc_s(size_t, idx), n, sizeof(size_t), cmp, arg) ;
+  if (n > 1) qsort_r(genalloc_s(size_t, idx), n, sizeof(size_t), cmp, arg) ;
   return 1 ;
 }
 

@@ -171,7 +171,7 @@ static int sortnames (uidlist *u)
   if (!genalloc_ready(size_t, &u->byname, n)) return 0 ;
   for (size_t i = 0 ; i < n ; i++) genalloc_s(size_t, &u->byname)[i] = i ;
   genalloc_setlen(size_t, &u->byname, n) ;
-  qsort_r(genalloc_s(size_t, &u->byname), n, sizeof(size_t), cmpname, u) ;
+  if (n > 1) qsort_r(genalloc_s(size_t, &u->byname), n, sizeof(size_t), cmpname, u) ;
   u->sorted = 1 ;
   return 1 ;
 }

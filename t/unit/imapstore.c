@@ -324,6 +324,8 @@ static int dump (char const *root, char const *folder)
       if (m->kw & (1u << k)) printf(" %s", kwlist_name(&b.kw, k) ? kwlist_name(&b.kw, k) : "?") ;
     printf("\n") ;
   }
+  imapbox_free(&b) ;
+  imapbox_changes_free(&c) ;
   return 0 ;
 }
 
