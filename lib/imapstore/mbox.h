@@ -139,4 +139,16 @@ int imapstore_append (char const *root, char const *folder, int fd, uint64_t max
 int imapbox_copy (imapbox *b, size_t const *idx, size_t n, char const *folder, int move,
                   uint32_t *uidvalidity, uint32_t *uids, imapbox_changes *c) ;
 void imapbox_free (imapbox *b) ;
+
+/* STATUS of a folder that is not selected, without taking anything from
+   the session that selects it next: files not yet numbered count as
+   recent (they will be to that session) and UIDNEXT counts them as
+   numbered (RFC 3501: it must grow when mail arrives). Only a folder
+   with no uidlist yet is numbered here (its UIDVALIDITY must stay). */
+typedef struct imapstatus_s imapstatus ;
+struct imapstatus_s {
+  uint32_t messages, recent, unseen, uidnext, uidvalidity ;
+  uint64_t size ;      /* RFC 8438 STATUS=SIZE, and QUOTA's usage */
+} ;
+int imapstore_status (char const *root, char const *folder, imapstatus *st) ;
 #endif

@@ -224,13 +224,23 @@ static void t_view (void)
   ok(imapbox_store(&a, 1, IMAPBOX_SET, IMAPF_SEEN, 0) && imapbox_sync(&a, 1, &c) && imapbox_msg(&a, 1)->size == strlen(MSG("x")),
      "its sizes stay known after a rename") ;
 
+  {
+    imapstatus st ;
+    int okst = deliver(MSG("s"), 0) && imapstore_status(top, "INBOX", &st) ;
+    ok(okst && st.messages == 3 && st.recent == 1
+       && st.uidnext == imapbox_uidnext(&a) + 1 && st.uidvalidity == imapbox_uidvalidity(&a) && st.unseen == 1,
+       "STATUS: the new delivery counted recent, UIDNEXT past it, nothing numbered") ;
+    ok(imapbox_sync(&a, 1, &c) && c.added == 1 && imapbox_msg(&a, 2)->recent && U(&a, 2) == st.uidnext - 1,
+       "the selected session numbers it as STATUS predicted, recent to it") ;
+  }
+
   /* a lost (deleted) uidlist: UIDVALIDITY changes, never reused UIDs */
   {
     imapbox x = IMAPBOX_ZERO ;
     uint32_t old = imapbox_uidvalidity(&a) ;
     put("dovecot-uidlist", "3 V1 N2 G00\n1 :x") ;
     ok(imapbox_init(&x, top, "INBOX") && imapbox_sync(&x, 1, &c) && imapbox_uidvalidity(&x) > old
-       && imapbox_len(&x) == 2 && U(&x, 0) == 1 && U(&x, 1) == 2, "torn uidlist: a new, greater UIDVALIDITY, UIDs from 1") ;
+       && imapbox_len(&x) == 3 && U(&x, 0) == 1 && U(&x, 2) == 3, "torn uidlist: a new, greater UIDVALIDITY, UIDs from 1") ;
     ok(imapbox_sync(&a, 1, &c) || 1, "the loaded session syncs") ;
     ok(a.validity_changed, "the loaded session is told its UIDs are void") ;
     imapbox_free(&x) ;
@@ -264,7 +274,7 @@ static void t_folders (void)
   {
     imapbox o = IMAPBOX_ZERO, i = IMAPBOX_ZERO ;
     imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
-    ok(imapbox_init(&o, top, "Old") && imapbox_sync(&o, 1, &c) && imapbox_len(&o) == 3
+    ok(imapbox_init(&o, top, "Old") && imapbox_sync(&o, 1, &c) && imapbox_len(&o) == 4
        && imapbox_init(&i, top, "INBOX") && imapbox_sync(&i, 1, &c) && imapbox_len(&i) == 0,
        "INBOX's messages moved, INBOX empty") ;
     imapbox_free(&o) ; imapbox_free(&i) ; imapbox_changes_free(&c) ;
