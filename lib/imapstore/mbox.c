@@ -169,7 +169,7 @@ static char const *scan_name (imapbox *b, size_t s)
 /* Update the view's messages from where[]: names, flags (changes into c),
    vanished ones removed (expunge_ok) or marked gone. New names go into
    b->tmp, then become b->names. */
-static int update (imapbox *b, int expunge_ok, imapbox_changes *c)
+static int update (imapbox *b, size_t n0, imapbox_changes *c)
 {
   size_t n = imapbox_len(b), j ;
   size_t const *where = genalloc_s(size_t, &b->where) ;
@@ -177,11 +177,14 @@ static int update (imapbox *b, int expunge_ok, imapbox_changes *c)
   b->tmp.len = 0 ;
   for (j = 0 ; j < n ; j++)
   {
-    char const *name = where[j] != NONE ? scan_name(b, where[j]) : b->names.s + m[j].name ;
+    /* the n0 old ones as found now; those just added as they are */
+    size_t w = j < n0 ? where[j] : NONE ;
+    char const *name = w != NONE ? scan_name(b, w) : b->names.s + m[j].name ;
     size_t off = b->tmp.len ;
     if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
     m[j].name = off ;
-    if (where[j] == NONE) { m[j].gone = 1 ; continue ; }
+    if (j >= n0) continue ;
+    if (w == NONE) { m[j].gone = 1 ; continue ; }
     m[j].gone = 0 ;
     {
       uint32_t f, kw ;
@@ -190,9 +193,7 @@ static int update (imapbox *b, int expunge_ok, imapbox_changes *c)
       m[j].flags = f ; m[j].kw = kw ;
     }
   }
-  if (!stralloc_copy(&b->names, &b->tmp)) return 0 ;
-  if (!expunge_ok) return 1 ;
-  return imapbox_remove_gone(b, c) ;
+  return stralloc_copy(&b->names, &b->tmp) ;
 }
 
 int imapbox_remove_gone (imapbox *b, imapbox_changes *c)
@@ -346,27 +347,33 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
     imapflags_parse(name, &m.flags, &m.kw) ;
     if (!stralloc_catb(&b->names, name, strlen(name) + 1) || !genalloc_append(imapmsg, &b->msgs, &m)) goto err ;
   }
-  if (fd >= 0 && !uidlist_commit(&b->u, b->dir.s, fd)) return 0 ;
+  if (fd >= 0 && !uidlist_commit(&b->u, b->dir.s, fd)) { fd = -1 ; goto err ; }
   c->added = (uint32_t)(imapbox_len(b) - n0) ;
   return 1 ;
  err:
+  /* no UID that is not on disk reaches the view */
+  genalloc_setlen(imapmsg, &b->msgs, n0) ;
   if (fd >= 0) uidlist_unlock(b->dir.s, fd) ;
   return 0 ;
 }
 
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
 {
-  size_t missing ;
+  size_t missing, n0 ;
   uint32_t kwall = 0 ;
   changes_clear(c) ;
   if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   if (!match(b, &missing)) return 0 ;
   if (missing && !rematch(b)) return 0 ;
-  if (!update(b, expunge_ok, c)) return 0 ;
-  if (!b->loaded) genalloc_setlen(uint32_t, &c->flagged, 0) ;
+  /* UIDs first: if that fails (the lock held too long), the view is as
+     it was, and the next sync finds every change again */
+  n0 = imapbox_len(b) ;
   if (!give_uids(b, c)) return 0 ;
   if (b->loaded && b->u.uidvalidity != b->uidvalidity) b->validity_changed = 1 ;
   if (b->validity_changed) return 1 ;
+  if (!update(b, n0, c)) return 0 ;
+  if (!b->loaded) genalloc_setlen(uint32_t, &c->flagged, 0) ;
+  if (expunge_ok && !imapbox_remove_gone(b, c)) return 0 ;
   b->uidvalidity = b->u.uidvalidity ;
   b->loaded = 1 ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;

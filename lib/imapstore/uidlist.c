@@ -204,6 +204,7 @@ int uidlist_add (uidlist *u, char const *name, uint32_t *uid)
    || !genalloc_append(uident, &u->ents, &e)) return 0 ;
   u->uidnext++ ;
   u->sorted = 0 ;
+  u->ino = 0 ;  /* differs from the file until committed: read it again */
   *uid = e.uid ;
   return 1 ;
 }
@@ -215,6 +216,7 @@ void uidlist_filter (uidlist *u, int (*keep)(uint32_t, void *), void *arg)
   for (size_t i = 0 ; i < n ; i++) if (keep(e[i].uid, arg)) e[j++] = e[i] ;
   genalloc_setlen(uident, &u->ents, j) ;
   u->sorted = 0 ;
+  u->ino = 0 ;
 }
 
 static int lockpath (stralloc *sa, char const *dir)
