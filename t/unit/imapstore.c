@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <dirent.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
 #include "maildir.h"
@@ -394,6 +395,50 @@ static void t_concurrent (void)
   }
 }
 
+/* APPEND and COPY within the quota that delivery enforces; EXPUNGE gives
+   the room back. */
+static void t_quota (void)
+{
+  imapbox b = IMAPBOX_ZERO ;
+  imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
+  maildir_quota q = MAILDIR_QUOTA_ZERO ;
+  uint32_t uv, uid, uids[1] ;
+  int64_t used ;
+  int fd = open(P("big"), O_RDWR | O_CREAT | O_TRUNC, 0600) ;
+  char big[3000] ;
+  memset(big, 'x', sizeof big) ;
+  big[sizeof big - 1] = '\n' ;
+  ok(fd >= 0 && write(fd, big, sizeof big) == sizeof big && maildir_quota_recalc(top, &q), "a message of 3000 bytes") ;
+  used = q.bytes ;
+  q.maxbytes = (uint64_t)used + 4000 ;
+  ok(maildir_quota_write(top, &q), "quota: 4000 bytes left") ;
+  ok(lseek(fd, 0, SEEK_SET) == 0 && imapstore_append(top, "INBOX", fd, 1 << 20, 0, 0, 0, 0, &uv, &uid),
+     "append within the quota") ;
+  ok(maildir_quota_read(top, &q) && q.bytes == used + 3000, "its size counted in maildirsize") ;
+  ok(lseek(fd, 0, SEEK_SET) == 0 && !imapstore_append(top, "INBOX", fd, 1 << 20, 0, 0, 0, 0, &uv, &uid) && errno == EDQUOT,
+     "the next one is over: EDQUOT") ;
+  ok(imapbox_init(&b, top, "INBOX") && imapbox_sync(&b, 1, &c), "load") ;
+  {
+    size_t last = imapbox_len(&b) - 1 ;
+    ok(imapbox_msg(&b, last)->size == 3000 && !imapbox_copy(&b, &last, 1, "Sent", 0, &uv, uids, &c) && errno == EDQUOT,
+       "copy over the quota: EDQUOT") ;
+    ok(imapbox_store(&b, last, IMAPBOX_ADD, IMAPF_DELETED, 0) && imapbox_expunge(&b, 0, 0, &c)
+       && maildir_quota_read(top, &q) && q.bytes == used, "expunge gives the room back") ;
+  }
+  ok(lseek(fd, 0, SEEK_SET) == 0 && !imapstore_append(top, "INBOX", fd, 100, 0, 0, 0, 0, &uv, &uid) && errno == EFBIG,
+     "append past its byte limit: EFBIG") ;
+  {
+    int left = 0 ;
+    DIR *d = opendir(P("tmp")) ;
+    for (struct dirent *e ; d && (e = readdir(d)) ;) left += e->d_name[0] != '.' ;
+    if (d) closedir(d) ;
+    ok(d && !left, "nothing left in tmp/") ;
+  }
+  close(fd) ;
+  unlink(P("maildirsize")) ;
+  imapbox_free(&b) ; imapbox_changes_free(&c) ;
+}
+
 static int dump (char const *root, char const *folder)
 {
   imapbox b = IMAPBOX_ZERO ;
@@ -433,6 +478,7 @@ int main (int argc, char **argv)
   t_folders() ;
   t_race() ;
   t_concurrent() ;
+  t_quota() ;
   rm_rf(top) ;
   return done_testing() ;
 }
