@@ -3,12 +3,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <ctype.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <sys/stat.h>
 #include <skalibs/djbunix.h>
 #include "maildir.h"
 #include "imapstore/folders.h"
+
+#define MATCH_NAME_MAX 255
 
 static char const *const special[5] = { "Sent", "Drafts", "Trash", "Junk", "Archive" } ;
 
@@ -52,23 +55,30 @@ int imapstore_folder_dir (stralloc *sa, char const *root, char const *name)
   return 1 ;
 }
 
+/* Dynamic programming, not backtracking: a client's "*%*%*%...x"
+   costs pattern length x name length, not an exponential. */
 int imapstore_match (char const *p, char const *s)
 {
-  if (is_inbox(s) && !strncasecmp(p, "INBOX", 5) && !p[5]) return 1 ;
-  for (; *p ; p++, s++)
+  unsigned char cur[MATCH_NAME_MAX + 1], nxt[MATCH_NAME_MAX + 1] ;
+  size_t n = strlen(s), pl = strlen(p) ;
+  int ci = is_inbox(s) ;
+  if (n > MATCH_NAME_MAX || pl > IMAPSTORE_PATTERN_MAX) return 0 ;
+  memset(cur, 0, n + 1) ;
+  cur[0] = 1 ;
+  for (size_t i = 0 ; i < pl ; i++)
   {
-    if (*p == '*' || *p == '%')
+    char c = p[i] ;
+    nxt[0] = (c == '*' || c == '%') && cur[0] ;
+    for (size_t j = 1 ; j <= n ; j++)
     {
-      /* try every length the wildcard can take */
-      for (size_t i = 0 ;; i++)
-      {
-        if (imapstore_match(p + 1, s + i)) return 1 ;
-        if (!s[i] || (*p == '%' && s[i] == '.')) return 0 ;
-      }
+      char x = s[j-1] ;
+      if (c == '*') nxt[j] = cur[j] || nxt[j-1] ;
+      else if (c == '%') nxt[j] = cur[j] || (nxt[j-1] && x != '.') ;
+      else nxt[j] = cur[j-1] && (ci ? toupper((unsigned char)c) == toupper((unsigned char)x) : c == x) ;
     }
-    if (*p != *s) return 0 ;
+    memcpy(cur, nxt, n + 1) ;
   }
-  return !*s ;
+  return cur[n] ;
 }
 
 unsigned int imapstore_special_use (char const *name)

@@ -37,7 +37,9 @@ int imapstore_name_valid (char const *name) ;
 /* The folder's directory (see mbox.h). */
 int imapstore_folder_dir (stralloc *sa, char const *root, char const *name) ;
 /* RFC 3501 6.3.8 matching: '*' any characters, '%' any but '.'. INBOX
-   matches case-insensitively. */
+   matches case-insensitively. A pattern longer than
+   IMAPSTORE_PATTERN_MAX matches nothing. */
+#define IMAPSTORE_PATTERN_MAX 1024
 int imapstore_match (char const *pattern, char const *name) ;
 
 typedef struct imapfolder_s imapfolder ;

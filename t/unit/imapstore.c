@@ -294,6 +294,15 @@ static void t_folders (void)
   ok(imapstore_match("*", "a.b") && imapstore_match("a%", "abc") && !imapstore_match("a%", "a.b")
      && imapstore_match("%.%", "a.b") && !imapstore_match("%", "a.b") && imapstore_match("a*b*c", "a.xbyc"),
      "wildcards") ;
+  ok(imapstore_match("In%", "INBOX") && imapstore_match("*", "INBOX") && !imapstore_match("In%", "Inx.y")
+     && imapstore_match("%", "") && !imapstore_match("a", "") && imapstore_match("a.%.c", "a.b.c"), "more wildcards, INBOX any case") ;
+  {
+    char pat[1001], name[201] ;
+    for (int i = 0 ; i < 1000 ; i++) pat[i] = i & 1 ? '%' : '*' ;
+    pat[999] = 'y' ; pat[1000] = 0 ;
+    memset(name, 'x', 200) ; name[200] = 0 ;
+    ok(!imapstore_match(pat, name), "a pathological pattern: answered (no exponential backtracking)") ;
+  }
 }
 
 /* Two processes change flags of the same messages at once, each by
