@@ -25,6 +25,16 @@
    returns changes as lists (the same lists feed the index update).
    imapmsg has room for that (modseq) without changing this API.
 
+   Use by the server: SELECT/EXAMINE = imapbox_init + imapbox_sync (then
+   EXISTS = imapbox_len, RECENT = messages with recent set, UIDVALIDITY,
+   UIDNEXT, FLAGS with the names of b->kw). Before each tagged reply:
+   imapbox_sync(b, expunge_ok, &c) and send "* N EXPUNGE" for
+   c.expunged in order, then "* n EXISTS" if c.added, then FETCH (FLAGS)
+   for c.flagged (imapbox_seq gives their numbers). IDLE: an inotify
+   watch on dir/new and dir/cur, then sync. If b->validity_changed after a
+   sync: "* BYE" (the UIDs the client holds are void). STATUS of another
+   folder: imapstore_status. Folders: imapstore/folders.h.
+
    Functions return 1 ok, 0 on a system error (errno), unless told. */
 #ifndef PM_IMAPSTORE_MBOX_H
 #define PM_IMAPSTORE_MBOX_H
