@@ -448,6 +448,22 @@ static void t_quota (void)
   imapbox_free(&b) ; imapbox_changes_free(&c) ;
 }
 
+/* Dovecot's subscriptions file, version 2 ('\t' between levels) */
+static void t_subs (void)
+{
+  stralloc sa = STRALLOC_ZERO ;
+  char const *d = P("subs") ;
+  mkdir(d, 0700) ;
+  put("subs/subscriptions", "V\t2\n\nWork\tProjects\nJunk\nJunk\n") ;
+  ok(maildir_subscriptions(d, &sa) && sa.len == 24 && !memcmp(sa.s, "Work.Projects\0Junk\0", 19),
+     "subscriptions v2 read, levels with '.'") ;
+  ok(maildir_unsubscribe(d, "Junk"), "unsubscribe") ;
+  is_str(slurpf("subs/subscriptions"), "V\t2\n\nWork\tProjects\n", "every copy of its line gone, the header kept") ;
+  ok(maildir_unsubscribe(d, "Nope") && maildir_unsubscribe(d, "Work.Projects"), "unsubscribe of unlisted and nested names") ;
+  is_str(slurpf("subs/subscriptions"), "V\t2\n\n", "empty list") ;
+  stralloc_free(&sa) ;
+}
+
 static int dump (char const *root, char const *folder)
 {
   imapbox b = IMAPBOX_ZERO ;
@@ -488,6 +504,7 @@ int main (int argc, char **argv)
   t_race() ;
   t_concurrent() ;
   t_quota() ;
+  t_subs() ;
   rm_rf(top) ;
   return done_testing() ;
 }
