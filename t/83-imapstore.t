@@ -143,6 +143,20 @@ try:
     t.eq(got, want, "Dovecot reads our dovecot-uidlist: same UIDs, our new ones, flags")
     t.eq(status(out), (dv, auid + 1), "Dovecot's UIDVALIDITY kept, UIDNEXT after ours")
 
+    # folders both ways: Dovecot's modified UTF-7 folder with a message,
+    # ours with a parent; subscriptions in the one file both use
+    out = dovecot(['CREATE "Caf&AOk-"', 'SUBSCRIBE "Caf&AOk-"',
+                   'APPEND "Caf&AOk-" (\\Seen Work) {6+}\r\nhello\r\n'])
+    t.ok(re.search(r'x2 OK \[APPENDUID \d+ 1\]', out), 'Dovecot made a folder and appended to it', out)
+    r = subprocess.run([HELPER, 'list', MD, '*'], capture_output=True, check=True)
+    t.ok('Caf&AOk-(cS)' in r.stdout.decode(), "we list Dovecot's folder, subscribed", r.stdout.decode())
+    t.eq(ours('Caf&AOk-')[2], {1: ['Work', '\\Seen']}, "its message: Dovecot's UID, flag and keyword")
+    subprocess.run([HELPER, 'create', MD, 'Projects.2026'], check=True)
+    out = dovecot(['LIST "" "*"', 'LSUB "" "*"'])
+    t.ok(re.search(r'\* LIST \([^)]*\) "\." Projects\.2026', out) and re.search(r'\* LIST \([^)]*HasChildren[^)]*\) "\." Projects\r', out),
+         'Dovecot lists the folder we made and its parent', out)
+    t.ok(re.search(r'\* LSUB \([^)]*\) "\." Projects\.2026', out), 'and sees it subscribed', out)
+
     # a torn list (a crash of a writer that did not write it atomically):
     # new UIDVALIDITY, greater, never an old UID for another message
     p = os.path.join(MD, 'dovecot-uidlist')

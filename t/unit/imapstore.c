@@ -2,6 +2,8 @@
    With arguments it is t/83-imapstore.t's helper instead:
      imapstore dump ROOT FOLDER    the view: "V uidvalidity N uidnext" then
                                    "uid flags keywords... " lines
+     imapstore list ROOT PATTERN   "name(attributes) ..." as t_folders shows them
+     imapstore create ROOT FOLDER
      imapstore append ROOT FOLDER FLAGS < message   prints "uidvalidity uid" */
 #include <errno.h>
 #include <fcntl.h>
@@ -487,6 +489,17 @@ static int dump (char const *root, char const *folder)
 int main (int argc, char **argv)
 {
   if (argc == 4 && !strcmp(argv[1], "dump")) return dump(argv[2], argv[3]) ;
+  if (argc == 4 && !strcmp(argv[1], "list"))
+  {
+    snprintf(top, sizeof top, "%s", argv[2]) ;
+    printf("%s\n", listed(argv[3], 0)) ;
+    return 0 ;
+  }
+  if (argc == 4 && !strcmp(argv[1], "create"))
+  {
+    if (!imapstore_create(argv[2], argv[3])) { perror("create") ; return 111 ; }
+    return 0 ;
+  }
   if (argc == 5 && !strcmp(argv[1], "append"))
   {
     uint32_t uv, uid, f = 0 ;
