@@ -41,12 +41,12 @@ BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 .PHONY: all deps check check-asan bench fuzz run install install-sendmail clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
-$(B)/lib/%.o: lib/%.c lib/*.h lib/*/*.h
+$(B)/lib/%.o: lib/%.c lib/*.h $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -c -o $@ $<
 $(B)/libpipemail.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
-$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h lib/*/*.h
+$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) $(PM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
 $(B)/bin/%: cmd/%.sh

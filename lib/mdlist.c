@@ -46,7 +46,7 @@ static int mkpath (mdlist *l, char const *dir, char const *sub, char const *name
 
 /* Sizes of a message the name does not tell: read the file. 1 ok, 0 the
    file is gone (ENOENT) or unreadable. */
-static int read_sizes (char const *path, mdmsg *m)
+int mdlist_sizes (char const *path, uint64_t *psize, uint64_t *pvsize)
 {
   static char buf[65536] ;
   msgcrlf w = MSGCRLF_ZERO ;
@@ -62,8 +62,8 @@ static int read_sizes (char const *path, mdmsg *m)
     msgcrlf_add(&w, buf, r) ;
   }
   fd_close(fd) ;
-  m->size = size ;
-  m->vsize = msgcrlf_total(&w) ;
+  *psize = size ;
+  *pvsize = msgcrlf_total(&w) ;
   return 1 ;
 }
 
@@ -75,8 +75,12 @@ static int add (mdlist *l, char const *dir, char const *name)
   if (mdlist_len(l) >= MDLIST_MAX) return (errno = E2BIG, 0) ;
   if (!hassize || !mdlist_field(name, 'W', &m.vsize))
   {
-    if (!mkpath(l, dir, "cur", name)) return 0 ;
-    if (!read_sizes(l->path.s, &m)) return errno == ENOENT ;
+    if (l->lazy) m.size = m.vsize = 0 ;
+    else
+    {
+      if (!mkpath(l, dir, "cur", name)) return 0 ;
+      if (!mdlist_sizes(l->path.s, &m.size, &m.vsize)) return errno == ENOENT ;
+    }
   }
   if (!stralloc_catb(&l->names, name, strlen(name) + 1)) return 0 ;
   return genalloc_append(mdmsg, &l->msgs, &m) ;
@@ -161,7 +165,7 @@ int mdlist_scan (mdlist *l, char const *dir)
   closedir(d) ;
   if (!ok) return 0 ;
   sortnames = l->names.s ;
-  qsort(genalloc_s(mdmsg, &l->msgs), mdlist_len(l), sizeof(mdmsg), cmp) ;
+  if (mdlist_len(l) > 1) qsort(genalloc_s(mdmsg, &l->msgs), mdlist_len(l), sizeof(mdmsg), cmp) ;
   dedup(l) ;
   return 1 ;
 }

@@ -33,8 +33,9 @@ struct mdlist_s {
   stralloc names ;               /* NUL-terminated names */
   genalloc msgs ;                /* mdmsg, oldest first */
   stralloc path ;                /* scratch */
+  int lazy ;                     /* sizes not in a name: left 0, not read */
 } ;
-#define MDLIST_ZERO { .names = STRALLOC_ZERO, .msgs = GENALLOC_ZERO, .path = STRALLOC_ZERO }
+#define MDLIST_ZERO { .names = STRALLOC_ZERO, .msgs = GENALLOC_ZERO, .path = STRALLOC_ZERO, .lazy = 0 }
 
 #define mdlist_len(l) genalloc_len(mdmsg, &(l)->msgs)
 #define mdlist_msg(l, i) (genalloc_s(mdmsg, &(l)->msgs) + (i))
@@ -53,6 +54,11 @@ int mdlist_field (char const *name, char x, uint64_t *v) ;
    message that vanishes meanwhile is left out). 0 with E2BIG past
    MDLIST_MAX messages. */
 int mdlist_scan (mdlist *l, char const *dir) ;
+
+/* A message file's sizes (size, size with CRLF line ends), read from
+   the file at path. 1 ok, 0 error (ENOENT: gone). For lazy lists, whose
+   callers (imapstore) read them once per message, not at every scan. */
+int mdlist_sizes (char const *path, uint64_t *size, uint64_t *vsize) ;
 
 /* Open message i read-only. If its file is no longer under its name
    (another reader changed its flags), it is looked for by its unique name

@@ -10,6 +10,8 @@ pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-d
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
 # t/81: msmtp, a real submission client with a config file
 pkgs="$pkgs msmtp"
+# t/83: dovecot-imapd, a real Dovecot numbering a Maildir (dovecot-uidlist)
+pkgs="$pkgs dovecot-imapd"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
@@ -24,5 +26,5 @@ $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends
   echo "deps: fatal: apt-get install failed" >&2; exit 111; }
 # dovecot-core is here for doveadm pw (t/80); the IMAP/POP3 service its
 # package starts (where invoke-rc.d allows it) is not wanted: stopped, disabled
-case " $missing " in *" dovecot-core "*)
+case " $missing " in *" dovecot-core "*|*" dovecot-imapd "*)
   $sudo systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true ;; esac
