@@ -228,7 +228,8 @@ int imapsearch_parse(imapcmd const *c, uint32_t i, imapsearch *q, char const **e
   for (uint32_t k = 0 ; k < q->nnodes ; k++) imapseq_free(&q->node[k].set) ;
   q->nnodes = 0 ; q->esearch = 0 ; q->ret = 0 ;
   /* node 0, the root, is made first: 0 is "none" while parsing */
-  if (!newsk(&p, IMAPSK_AND)) { *err = "out of memory" ; return IMAPSEARCH_NOMEM ; }
+  newsk(&p, IMAPSK_AND) ;
+  if (!q->nnodes) { *err = "out of memory" ; return IMAPSEARCH_NOMEM ; }
   if (imapcmd_isatom(c, p.at, "RETURN")) {
     take(&p) ;
     if (!p.at || c->node[p.at].type != IMAPN_LIST) { *err = "RETURN needs a list" ; return IMAPSEARCH_BAD ; }
