@@ -111,7 +111,10 @@ static int lit(imapread *r, rstate *st, size_t at, int mbox, uint64_t n, int non
   char num[32] ;
   if (nonsync && max > r->lim.nonsync) max = r->lim.nonsync ;
   if (!r->err && ++st->nlit > r->lim.nliterals) r->err = "too many literals" ;
-  if (!r->err && n > max) r->err = msg ? "[TOOBIG] message too large" : "literal too large" ;
+  if (!r->err && n > max) {
+    r->err = msg ? "[TOOBIG] message too large" : "literal too large" ;
+    st->no = msg ;   /* RFC 7889: NO [TOOBIG] */
+  }
   if (!r->err && !msg && at + n > r->lim.total) r->err = "command too long" ;
   if (r->err && !nonsync) return failed(st) ;
   if (r->err && n > max) return IMAPREAD_FATAL ;
