@@ -113,18 +113,26 @@ static int ucmp(void const *a, void const *b)
   return x < y ? -1 : x > y ;
 }
 
-int imapseq_fmt(stralloc *sa, uint32_t *v, size_t n)
+int imapseq_fmt_ordered(stralloc *sa, uint32_t const *v, size_t n)
 {
   char buf[32] ;
-  qsort(v, n, sizeof *v, &ucmp) ;
   for (size_t i = 0 ; i < n ;) {
     size_t j = i ;
     int k ;
-    while (j + 1 < n && v[j+1] <= (uint64_t)v[j] + 1) j++ ;
-    k = v[j] == v[i] ? snprintf(buf, sizeof buf, "%s%u", i ? "," : "", v[i])
-                     : snprintf(buf, sizeof buf, "%s%u:%u", i ? "," : "", v[i], v[j]) ;
+    while (j + 1 < n && v[j+1] == (uint64_t)v[j] + 1) j++ ;
+    k = j == i ? snprintf(buf, sizeof buf, "%s%u", i ? "," : "", v[i])
+               : snprintf(buf, sizeof buf, "%s%u:%u", i ? "," : "", v[i], v[j]) ;
     if (!stralloc_catb(sa, buf, k)) return 0 ;
     i = j + 1 ;
   }
   return 1 ;
+}
+
+/* sorted, duplicates dropped, then written in order */
+int imapseq_fmt(stralloc *sa, uint32_t *v, size_t n)
+{
+  size_t m = 0 ;
+  qsort(v, n, sizeof *v, &ucmp) ;
+  for (size_t i = 0 ; i < n ; i++) if (!m || v[i] != v[m-1]) v[m++] = v[i] ;
+  return imapseq_fmt_ordered(sa, v, m) ;
 }

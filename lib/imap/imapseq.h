@@ -36,7 +36,12 @@ void imapseq_resolve(imapseq *q, uint32_t star) ;
 int imapseq_has_sorted(imapseq const *q, uint32_t v) ;
 /* The highest number in the set with "*" as star. */
 uint32_t imapseq_max(imapseq const *q, uint32_t star) ;
-/* Append the set of the n sorted or unsorted values v (compressed as
-   "1:3,7") to sa. 1 ok, 0 out of memory. Sorts v. */
+/* Append the set of the n values v (compressed as "1:3,7") to sa. 1 ok,
+   0 out of memory. Sorts v and drops its duplicates (v's first members
+   then hold the set). */
 int imapseq_fmt(stralloc *sa, uint32_t *v, size_t n) ;
+/* The same keeping v's order (runs of ascending consecutive values
+   joined): the two sets of COPYUID, whose members pair up in order
+   (RFC 4315 3). */
+int imapseq_fmt_ordered(stralloc *sa, uint32_t const *v, size_t n) ;
 #endif

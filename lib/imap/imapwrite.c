@@ -127,3 +127,21 @@ int imapw_esearch(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v
   if (n && (ret & IMAPSR_ALL) && !(imapw_puts(l, " ALL ") && imapw_seqset(l, v, n))) return 0 ;
   return lineio_put(l, "\r\n", 2) ;
 }
+
+static int code(stralloc *sa, char const *name, uint32_t uidvalidity)
+{
+  char buf[48] ;
+  int k = snprintf(buf, sizeof buf, "%s %u ", name, uidvalidity) ;
+  return stralloc_catb(sa, buf, k) ;
+}
+
+int imapw_code_appenduid(stralloc *sa, uint32_t uidvalidity, uint32_t const *uids, size_t n)
+{
+  return code(sa, "APPENDUID", uidvalidity) && imapseq_fmt_ordered(sa, uids, n) ;
+}
+
+int imapw_code_copyuid(stralloc *sa, uint32_t uidvalidity, uint32_t const *src, uint32_t const *dst, size_t n)
+{
+  return code(sa, "COPYUID", uidvalidity) && imapseq_fmt_ordered(sa, src, n)
+    && stralloc_catb(sa, " ", 1) && imapseq_fmt_ordered(sa, dst, n) ;
+}

@@ -8,6 +8,7 @@
 #define PM_IMAPWRITE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <skalibs/stralloc.h>
 #include "lineio.h"
 #include "imapflag.h"
 
@@ -41,4 +42,9 @@ int imapw_status(lineio *l, char const *tag, char const *status, char const *cod
    for the n sorted matches v, as ret (IMAPSR_ bits) asks; MIN, MAX and
    ALL are left out when nothing matched (RFC 4731 3.1). */
 int imapw_esearch(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v, size_t n) ;
+/* Response codes of UIDPLUS (RFC 4315), appended to sa for imapw_status:
+   "APPENDUID 38505 3955:3957" and "COPYUID 38505 304,319 3956:3957",
+   whose src and dst pair up in order. 1 ok, 0 out of memory. */
+int imapw_code_appenduid(stralloc *sa, uint32_t uidvalidity, uint32_t const *uids, size_t n) ;
+int imapw_code_copyuid(stralloc *sa, uint32_t uidvalidity, uint32_t const *src, uint32_t const *dst, size_t n) ;
 #endif

@@ -17,9 +17,11 @@
 #include "imap/imapdate.h"
 #include "imap/imapfetch.h"
 #include "imap/imapflag.h"
+#include "imap/imaplist.h"
 #include "imap/imapmbox.h"
 #include "imap/imapread.h"
 #include "imap/imapsearch.h"
+#include "imap/imapselect.h"
 #include "imap/imapseq.h"
 #include "imap/imapwrite.h"
 
@@ -136,6 +138,35 @@ static void fz_strings(imapcmd const *c, lineio *l, mem *m)
   stralloc_free(&b);
 }
 
+/* LIST's patterns against a few names; SELECT's parameters */
+static void fz_list(imapcmd const *c)
+{
+  static imaplist ls = IMAPLIST_ZERO;
+  static char const *const names[] = { "INBOX", "INBOX.Sent", "a.b.c", "Entw\xc3\xbcrfe", "" };
+  char const *err, *p;
+  if (imaplist_parse(c, imapcmd_arg(c, 0), !strcmp(c->name, "LSUB"), c->uid, &ls, &err) != 1) return;
+  CHECK(ls.npat >= 1 && ls.npat <= IMAPLIST_MAXPAT);
+  p = ls.pats.s;
+  for (unsigned k = 0; k < ls.npat; k++, p += strlen(p) + 1)
+    for (unsigned j = 0; j < 5; j++) {
+      int a = imaplist_match(p, strlen(p), names[j], strlen(names[j]), '.');
+      /* "*" appended matches whatever the pattern matched */
+      if (a && strlen(p) < IMAPLIST_MAXPATLEN) {
+        char buf[IMAPLIST_MAXPATLEN + 2];
+        memcpy(buf, p, strlen(p)); buf[strlen(p)] = '*';
+        CHECK(imaplist_match(buf, strlen(p) + 1, names[j], strlen(names[j]), '.'));
+      }
+    }
+}
+
+static void fz_select(imapcmd const *c)
+{
+  imapselect s = IMAPSELECT_ZERO;
+  char const *err;
+  if (imapselect_parse(c, imapcmd_arg(c, 1), &s, &err) == 1) CHECK(!s.qresync || (s.uidvalidity && s.modseq));
+  imapselect_free(&s);
+}
+
 static void fz_command(imapcmd *c, lineio *l, mem *m)
 {
   imapstoreargs st;
@@ -147,6 +178,8 @@ static void fz_command(imapcmd *c, lineio *l, mem *m)
   else if (!strcmp(c->name, "STORE") && imapflag_store(c, imapcmd_arg(c, 1), &st, &err)) CHECK(st.flags.nkw <= IMAPFLAG_MAXKW);
   else if (!strcmp(c->name, "SEARCH")) fz_search(c, imapcmd_arg(c, 0));
   else if (!strcmp(c->name, "APPEND")) imapflag_parse(c, imapcmd_arg(c, 1), 0, &fl, &err);
+  else if (!strcmp(c->name, "LIST") || !strcmp(c->name, "LSUB")) fz_list(c);
+  else if (!strcmp(c->name, "SELECT") || !strcmp(c->name, "EXAMINE")) fz_select(c);
   if (imapmbox_name(c, imapcmd_arg(c, 0), c->uid, &sa, &err) == 1) CHECK(sa.len <= IMAPMBOX_MAXLEN && sa.s[sa.len] == 0);
   stralloc_free(&sa);
   fz_strings(c, l, m);
