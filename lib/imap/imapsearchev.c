@@ -54,8 +54,8 @@ static int dates(ev *e, imapsk const *k)
 {
   int64_t t ;
   int zone, r ;
-  if (k->key <= IMAPSK_SINCE || k->key == IMAPSK_OLDER || k->key == IMAPSK_YOUNGER) r = (*e->v->internaldate)(e->msg, &t, &zone) ;
-  else r = (*e->v->sentdate)(e->msg, &t, &zone) ;
+  if (k->key >= IMAPSK_SENTBEFORE && k->key <= IMAPSK_SENTSINCE) r = (*e->v->sentdate)(e->msg, &t, &zone) ;
+  else r = (*e->v->internaldate)(e->msg, &t, &zone) ;
   if (r <= 0) return r ;
   if (k->key == IMAPSK_OLDER) return e->now - t >= (int64_t)k->n ;
   if (k->key == IMAPSK_YOUNGER) return e->now - t <= (int64_t)k->n ;
