@@ -252,4 +252,5 @@ void imapsearch_free(imapsearch *q)
   for (uint32_t k = 0 ; k < q->nnodes ; k++) imapseq_free(&q->node[k].set) ;
   free(q->node) ;
   q->node = 0 ; q->nnodes = q->cap = 0 ;
+  stralloc_free(&q->scratch) ;
 }

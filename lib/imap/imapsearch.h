@@ -53,8 +53,9 @@ struct imapsearch_s {
   uint32_t nnodes, cap ;
   int esearch ;         /* RETURN given: answer ESEARCH with ret */
   unsigned ret ;        /* IMAPSR_; RETURN () is ALL */
+  stralloc scratch ;    /* private: header values, kept from message to message */
 } ;
-#define IMAPSEARCH_ZERO { 0, 0, 0, 0, 0 }
+#define IMAPSEARCH_ZERO { 0, 0, 0, 0, 0, STRALLOC_ZERO }
 
 enum { IMAPSEARCH_OK = 1, IMAPSEARCH_BAD = 0, IMAPSEARCH_BADCHARSET = -2, IMAPSEARCH_NOMEM = -1 } ;
 /* SEARCH's arguments from node i on: [RETURN (...)] [CHARSET x] keys.
@@ -87,8 +88,9 @@ struct imapview_s {
 
 /* Does msg match q? 1 yes, 0 no, -1 error (errno from the view). nmsgs
    and maxuid stand for "*" in sequence and UID sets; now (seconds since
-   the epoch) is for OLDER/YOUNGER. Cheap keys of an AND are tried first. */
-int imapsearch_match(imapsearch const *q, imapview const *v, void *msg, uint32_t nmsgs, uint32_t maxuid, int64_t now) ;
+   the epoch) is for OLDER/YOUNGER. Cheap keys of an AND are tried first.
+   q is written only in its scratch buffer, kept for the next message. */
+int imapsearch_match(imapsearch *q, imapview const *v, void *msg, uint32_t nmsgs, uint32_t maxuid, int64_t now) ;
 
 /* s[0..len) contains n[0..nlen), ASCII letters compared without case. An
    empty n is in every s. */

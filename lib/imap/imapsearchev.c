@@ -3,7 +3,7 @@
 #include "imapdate.h"
 #include "imapsearch.h"
 
-typedef struct ev_s { imapsearch const *q ; imapview const *v ; void *msg ; uint32_t nmsgs, maxuid ; int64_t now ; stralloc hv ; } ev ;
+typedef struct ev_s { imapsearch const *q ; imapview const *v ; void *msg ; uint32_t nmsgs, maxuid ; int64_t now ; stralloc *hv ; } ev ;
 
 int imapsearch_contains(char const *s, size_t len, char const *n, size_t nlen)
 {
@@ -65,10 +65,10 @@ static int dates(ev *e, imapsk const *k)
 static int header(ev *e, imapsk const *k)
 {
   int r ;
-  e->hv.len = 0 ;
-  r = (*e->v->header)(e->msg, k->hdr, &e->hv) ;
+  e->hv->len = 0 ;
+  r = (*e->v->header)(e->msg, k->hdr, e->hv) ;
   if (r <= 0) return r ;
-  return imapsearch_contains(e->hv.s, e->hv.len, k->s, k->len) ;
+  return imapsearch_contains(e->hv->s, e->hv->len, k->s, k->len) ;
 }
 
 static int eval(ev *e, uint32_t i)
@@ -95,12 +95,8 @@ static int eval(ev *e, uint32_t i)
   }
 }
 
-int imapsearch_match(imapsearch const *q, imapview const *v, void *msg, uint32_t nmsgs, uint32_t maxuid, int64_t now)
+int imapsearch_match(imapsearch *q, imapview const *v, void *msg, uint32_t nmsgs, uint32_t maxuid, int64_t now)
 {
-  ev e = { q, v, msg, nmsgs, maxuid, now, STRALLOC_ZERO } ;
-  int r ;
-  if (!q->nnodes) return 0 ;
-  r = eval(&e, 0) ;
-  stralloc_free(&e.hv) ;
-  return r ;
+  ev e = { q, v, msg, nmsgs, maxuid, now, &q->scratch } ;
+  return q->nnodes ? eval(&e, 0) : 0 ;
 }

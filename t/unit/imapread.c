@@ -48,9 +48,11 @@ static int h_start(void *ctx, uint32_t idx, uint64_t size, char const **err)
   if (refuse) { *err = refuse ; return 0 ; }
   return 1 ;
 }
+static size_t datamax = (size_t)-1 ;   /* msgdata refuses past it */
 static int h_data(void *ctx, char const *s, size_t n, char const **err)
 {
-  (void)ctx ; (void)err ;
+  (void)ctx ;
+  if (msg.len + n > datamax) { *err = "[OVERQUOTA] quota reached" ; return 0 ; }
   return stralloc_catb(&msg, s, n) ;
 }
 
@@ -61,7 +63,7 @@ static void start(char const *in, imapread_limits const *lim)
   lineio_init_io(&L, &memio, 10) ;
   imapread_free(&R) ;
   imapread_init(&R, &L, lim, &hooks) ;
-  gos = starts = 0 ; msg.len = 0 ; refuse = 0 ;
+  gos = starts = 0 ; msg.len = 0 ; refuse = 0 ; datamax = (size_t)-1 ;
 }
 
 static int cmdis(char const *want)
@@ -111,6 +113,11 @@ static void test_reader(void)
   refuse = "[OVERQUOTA] over quota" ;
   ok(imapread_command(&R) == IMAPREAD_NO && !msg.len, "a hook refuses a non-synchronizing message: its bytes dropped") ;
   ok(imapread_command(&R) == IMAPREAD_OK && cmdis("b3 NOOP"), "the rest of the command skipped, the next read") ;
+
+  start("b2a APPEND INBOX {20}\r\n0123456789abcdefghij {2+}\r\nde\r\nb3a NOOP\r\n", 0) ;
+  datamax = 10 ;
+  ok(imapread_command(&R) == IMAPREAD_NO && strstr(R.err, "OVERQUOTA") && msg.len <= 10 && gos == 1, "msgdata refuses halfway: NO") ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("b3a NOOP"), "the rest of the message and of the command skipped") ;
 
   start("b4 X {1+}\r\na {1+}\r\nb {1+}\r\nc {1+}\r\nd\r\nb5 NOOP\r\n", &small) ;
   ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "many"), "literal count bounded") ;
