@@ -26,7 +26,9 @@ PM_LDFLAGS = -Wl,-z,now
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
-LIBSRC   := $(wildcard lib/*.c)
+# lib/DIR/*.c: a subsystem of several modules (lib/mime). ar keeps base
+# names only: a file name must not repeat across lib/'s folders.
+LIBSRC   := $(wildcard lib/*.c lib/*/*.c)
 LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
@@ -34,12 +36,12 @@ BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 .PHONY: all deps check check-asan bench fuzz run install install-sendmail clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
-$(B)/lib/%.o: lib/%.c lib/*.h
+$(B)/lib/%.o: lib/%.c lib/*.h lib/*/*.h
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -c -o $@ $<
 $(B)/libpipemail.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
-$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h
+$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h lib/*/*.h
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) $(PM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
 $(B)/bin/%: cmd/%.sh
