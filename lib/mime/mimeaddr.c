@@ -135,6 +135,7 @@ int mimeaddr_list(stralloc *sa, char const *s, size_t n)
       }
       if (t.c == ',' || t.c == ';') {
         if (t.c == ';' && ingroup) {
+          if (!had_at) x.name.len = 0;
           if (x.local.len && !(ok = emit_addr(sa, &x))) break;
           count += !!x.local.len;
           ok = emit(sa, 0, 0, 0, 0, 0, 0, 0, 0);
@@ -143,6 +144,7 @@ int mimeaddr_list(stralloc *sa, char const *s, size_t n)
         break;
       }
     }
+    if (!had_at) x.name.len = 0;             /* a bare local part has no name */
     if (!emitted && ok && (x.local.len || x.dom.len)) { ok = emit_addr(sa, &x); count++; }
   }
   if (ok && ingroup && count < MIMEADDR_MAX) { ok = emit(sa, 0, 0, 0, 0, 0, 0, 0, 0); count++; }

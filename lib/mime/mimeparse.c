@@ -65,6 +65,7 @@ static size_t end_before(ctx const *c, delim d, size_t floor)
 {
   char const *s = c->m->s;
   size_t e = d.line;
+  if (d.level < 0) return e;        /* the end of the message */
   if (e > floor && s[e - 1] == '\n') e--;
   if (e > floor && s[e - 1] == '\r') e--;
   return e;
