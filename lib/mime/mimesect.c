@@ -89,10 +89,10 @@ static int range(mime_msg const *m, size_t a, size_t b, mime_sect *r)
 
 int mime_section(mime_msg const *m, char const *s, size_t n, mime_sect *r, stralloc *gen)
 {
-  uint32_t nums[MIMESECT_NUMS];
+  uint32_t nums[MIMESECT_NUMS] = { 0 };
   unsigned int nn = 0;
   size_t pos = 0;
-  int ismsg;
+  int ismsg = 0;
   while (pos < n && s[pos] >= '0' && s[pos] <= '9') {
     uint64_t v = 0;
     while (pos < n && s[pos] >= '0' && s[pos] <= '9' && v <= 0xffffffffu) v = v * 10 + (s[pos++] - '0');
