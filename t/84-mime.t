@@ -8,10 +8,12 @@
 # compared part by part with email's parse of the same file: types,
 # parameters, part counts, sizes in CRLF octets, line counts, the
 # BODY[section] bytes and their decoded content, the envelope's fields.
+import atexit
 import email
 import email.policy
 import email.utils
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -26,6 +28,7 @@ TOOL = os.path.join(BUILD, 'unit', 'mime')
 if not os.path.exists(TOOL):
     t.skip_all('no %s (make first)' % TOOL)
 tmp = tempfile.mkdtemp(prefix='pm-mime.')
+atexit.register(shutil.rmtree, tmp, True)
 LF = email.policy.default.clone(linesep='\n')
 
 
@@ -204,6 +207,16 @@ def walk(path, bs, part, prefix, counts):
         t.eq(our_params(disp[1]), py_params(part, 'content-disposition'), where + ' disposition parameters')
 
 
+def basic(bs):
+    """BODYSTRUCTURE without its extension data (RFC 3501 7.4.2 BODY)"""
+    if isinstance(bs[0], list):
+        nk = [isinstance(x, list) for x in bs].index(False)
+        return [basic(x) for x in bs[:nk]] + [bs[nk]]
+    if bs[:2] == [b'message', b'rfc822']:
+        return bs[:8] + [basic(bs[8]), bs[9]]
+    return bs[:8] if bs[0] == b'text' else bs[:7]
+
+
 def check(path, want_parts):
     data = open(path, 'rb').read()
     msg = email.message_from_bytes(data, policy=email.policy.compat32)
@@ -219,8 +232,7 @@ def check(path, want_parts):
     hdr, _, text = (b'', b'', crlf(data)[2:]) if data.startswith(b'\n') else crlf(data).partition(b'\r\n\r\n')
     t.eq(tool('-s', 'HEADER', path), hdr + b'\r\n\r\n' if hdr else b'\r\n', name + ': BODY[HEADER]')
     t.eq(tool('-s', 'TEXT', path), text, name + ': BODY[TEXT]')
-    t.ok(len(repr(body)) < len(repr(bs)) and body[-1] == bs[len(body) - 1] if not isinstance(bs[0], list) else True,
-         name + ': BODY is BODYSTRUCTURE without extension data')
+    t.eq(body, basic(bs), name + ': BODY is BODYSTRUCTURE without extension data')
     return bs
 
 
