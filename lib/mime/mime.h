@@ -38,7 +38,7 @@
 #define MIME_PARTS_MAX 10000
 #define MIME_HDR_MAX (256 * 1024)
 #define MIME_BOUNDARY_MAX 200
-#define MIME_CHUNK 65536         /* line-count checkpoints, see mime_crlf */
+#define MIME_CHUNK 4096          /* LF-count checkpoints: 16 bytes per chunk */
 
 /* header fields kept per part (the first of each name) */
 enum { MIME_F_TYPE, MIME_F_CTE, MIME_F_ID, MIME_F_DESC, MIME_F_DISP,

@@ -106,7 +106,11 @@ static delim scan_header(ctx const *c, mime_part *p, size_t pos)
     char const *nl = memchr(s + pos, '\n', len - pos);
     size_t e = nl ? (size_t)(nl - s) : len;
     if (e == pos || (e == pos + 1 && s[pos] == '\r')) { p->body = nl ? e + 1 : len; return d; }
-    if (c->nb && s[pos] == '-' && is_delim(c, pos, e, &d)) { d.line = pos; d.next = nl ? e + 1 : len; p->body = pos; return d; }
+    if (c->nb && s[pos] == '-' && is_delim(c, pos, e, &d)) {
+      d.line = pos; d.next = nl ? e + 1 : len;
+      p->body = end_before(c, d, p->hdr);   /* the line break is the delimiter's */
+      return d;
+    }
     pos = nl ? e + 1 : len;
   }
   p->body = len;
