@@ -40,7 +40,7 @@ int mime_charset(stralloc *sa, char const *cs, size_t csl, char const *s, size_t
   static char const *const l1[] = { "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "iso-ir-100", "cp819", 0 };
   static char const *const l9[] = { "iso-8859-15", "iso8859-15", "iso_8859-15", "latin-9", "latin9", 0 };
   static char const *const w[] = { "windows-1252", "cp1252", "x-cp1252", 0 };
-  char const *star = memchr(cs, '*', csl);
+  char const *star = csl ? memchr(cs, '*', csl) : 0;
   int kind;
   if (star) csl = star - cs;
   kind = named(cs, csl, same) ? 0 : named(cs, csl, l1) ? 1 : named(cs, csl, l9) ? 2 : named(cs, csl, w) ? 3 : -1;

@@ -71,6 +71,18 @@ static size_t end_before(ctx const *c, delim d, size_t floor)
   return e;
 }
 
+/* Part i ends at delimiter d, not before atleast (the end of its last
+   child). A header's empty line may be the line break of the delimiter:
+   the body is then empty, at the end. */
+static void set_end(ctx const *c, uint32_t i, delim d, size_t atleast)
+{
+  mime_part *p = c->m->p + i;
+  size_t e = end_before(c, d, p->hdr);
+  if (e < atleast) e = atleast;
+  if (p->body > e) p->body = e;
+  p->end = e;
+}
+
 static long newpart(ctx *c, uint32_t parent)
 {
   mime_msg *m = c->m;
@@ -108,7 +120,7 @@ static delim scan_header(ctx const *c, mime_part *p, size_t pos)
     if (e == pos || (e == pos + 1 && s[pos] == '\r')) { p->body = nl ? e + 1 : len; return d; }
     if (c->nb && s[pos] == '-' && is_delim(c, pos, e, &d)) {
       d.line = pos; d.next = nl ? e + 1 : len;
-      p->body = end_before(c, d, p->hdr);   /* the line break is the delimiter's */
+      p->body = pos;                        /* set_end() cuts the line break */
       return d;
     }
     pos = nl ? e + 1 : len;
@@ -191,7 +203,6 @@ static delim scan_multi(ctx *c, uint32_t i)
     long k = newpart(c, i);
     if (k < 0) { d = find_delim(c, d.next); continue; }
     d = scan_entity(c, k, d.next, isdigest);
-    c->m->p[k].end = end_before(c, d, c->m->p[k].body);
   }
   c->nb--;
   if (d.level == level) d = find_delim(c, d.next);   /* the epilogue */
@@ -210,15 +221,21 @@ static delim scan_entity(ctx *c, uint32_t i, size_t pos, int digest)
     d = scan_multi(c, i);
     p = c->m->p + i;
     if (!p->nchild) p->kind = MIME_LEAF, p->flags |= MIME_OPAQUE;
+    set_end(c, i, d, p->nchild ? c->m->p[p->last].end : 0);
   } else if (p->kind == MIME_MSG) {
     long k = newpart(c, i);
-    if (k >= 0) d = scan_entity(c, k, c->m->p[i].body, 0);
-    else d = find_delim(c, p->body);
-    p = c->m->p + i;
-    if (k < 0) p->kind = MIME_LEAF, p->flags |= MIME_OPAQUE;
-    else c->m->p[k].end = end_before(c, d, c->m->p[k].body);
-  } else if (d.level < 0) d = find_delim(c, p->body);
-  p->end = end_before(c, d, p->body);
+    if (k >= 0) {
+      d = scan_entity(c, k, c->m->p[i].body, 0);
+      c->m->p[i].end = c->m->p[k].end;     /* the message is the whole body */
+    } else {
+      d = find_delim(c, p->body);
+      p->kind = MIME_LEAF, p->flags |= MIME_OPAQUE;
+      set_end(c, i, d, 0);
+    }
+  } else {
+    if (d.level < 0) d = find_delim(c, p->body);
+    set_end(c, i, d, 0);
+  }
   return d;
 }
 

@@ -26,7 +26,7 @@ static int leaf(stralloc *sa, mime_msg const *m, uint32_t i, size_t max)
   if (r < 0) ok = 0;
   if (raw.len > max) raw.len = max;
   if (ok) {
-    int c = r > 0 ? mime_charset(sa, cs.s, cs.len, raw.s ? raw.s : "", raw.len) : 0;
+    int c = r > 0 ? mime_charset(sa, cs.s ? cs.s : "", cs.len, raw.s ? raw.s : "", raw.len) : 0;
     if (c < 0) ok = 0;
     else if (!c) ok = stralloc_catb(sa, raw.s ? raw.s : "", raw.len);
   }

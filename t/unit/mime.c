@@ -281,6 +281,21 @@ static void t_digest_and_missing_close(void)
          "a longer boundary and junk after the close are content; padding after a delimiter is not");
 }
 
+static void t_header_meets_delimiter(void)
+{
+  /* found by t/fuzz/mime: a part's header ended by the delimiter, or by
+     an empty line that is also the delimiter's line break */
+  load("Content-Type: multipart/mixed; boundary=d\n\n--d\nX: y\n\n--d\nX: z\n--d--\n");
+  is_str(bs(0), "((\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 0 0)(\"text\" \"plain\" (\"charset\" \"us-ascii\") NIL NIL \"7BIT\" 0 0) \"mixed\")",
+         "two empty bodies");
+  is_str(sect("1.MIME", 0, 100), "X: y\r\n", "the empty line went to the delimiter");
+  is_str(sect("2.MIME", 0, 100), "X: z", "a header cut by the delimiter");
+  int good = 1;
+  for (uint32_t i = 1; i < m.n; i++)
+    good &= m.p[i].hdr >= m.p[m.p[i].parent].body && m.p[i].end <= m.p[m.p[i].parent].end && m.p[i].body <= m.p[i].end;
+  ok(good, "parts inside their parents");
+}
+
 static void t_crlf(void)
 {
   stralloc crlf = STRALLOC_ZERO, a = STRALLOC_ZERO;
@@ -392,6 +407,7 @@ int main(int argc, char **argv)
   t_mixed();
   t_defaults();
   t_digest_and_missing_close();
+  t_header_meets_delimiter();
   t_crlf();
   t_bounds();
   t_params();
