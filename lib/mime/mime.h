@@ -83,12 +83,17 @@ struct mime_msg_s {
 /* Parse s[0..len) (kept, not copied: it must outlive m). 1, or 0 on
    ENOMEM (m is then empty). */
 int mime_parse (mime_msg *m, char const *s, size_t len) ;
-/* mmap the file (read-only, private) and parse it. 1, or 0 with errno. */
+/* mmap the file (read-only, private) and parse it. 1, or 0 with errno.
+   The file must not shrink while mapped (a delivered Maildir message
+   never changes; reading a truncated mapping would raise SIGBUS). The
+   tree costs sizeof(mime_part) per part plus 16 bytes per MIME_CHUNK of
+   the message; the message's pages are touched once by the parse. */
 int mime_map (mime_msg *m, int fd) ;
 /* Free the tree (and unmap what mime_map mapped). */
 void mime_free (mime_msg *m) ;
 
-/* Octets of s[a..b) in CRLF form, and lines (LFs, plus one for a last
+/* Octets of s[a..b) in CRLF form (RFC822.SIZE: mime_crlfsize(m, 0,
+   m->len)), and lines (LFs, plus one for a last
    line without LF). O(MIME_CHUNK) each. */
 uint64_t mime_crlfsize (mime_msg const *m, size_t a, size_t b) ;
 uint64_t mime_lines (mime_msg const *m, size_t a, size_t b) ;

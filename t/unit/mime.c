@@ -34,12 +34,13 @@ static int tool(int argc, char **argv)
   } else if (!strcmp(argv[1], "-s")) {
     mime_sect r;
     int k = mime_section(&m, argv[2], strlen(argv[2]), &r, &gen);
-    if (k <= 0) { printf("%s\n", k ? "BAD" : "NONE"); return 1; }
+    if (k <= 0) { printf("%s\n", k ? "BAD" : "NONE"); mime_free(&m); stralloc_free(&gen); return 1; }
     uint64_t from = argc > 5 ? strtoull(argv[3], 0, 10) : 0, n = argc > 5 ? strtoull(argv[4], 0, 10) : r.size;
     if (!mime_section_cat(&sa, &m, &r, &gen, from, n)) return 111;
   } else return 100;
   fwrite(sa.s, 1, sa.len, stdout);
   mime_free(&m);
+  stralloc_free(&sa); stralloc_free(&gen);
   return 0;
 }
 
