@@ -129,7 +129,8 @@ int mimeaddr_list(stralloc *sa, char const *s, size_t n)
       }
       if (t.c == '@' && !had_at) { had_at = 1; x.name.len = 0; continue; }
       if (t.c == ':' && !ingroup && !had_at) {
-        if (!(ok = emit(sa, 0, 0, 0, 0, x.name.s, x.name.len, 0, 0))) break;
+        /* the group's name, "" rather than NIL: NIL would end a group */
+        if (!(ok = emit(sa, 0, 0, 0, 0, x.name.s ? x.name.s : "", x.name.len, 0, 0))) break;
         count++; ingroup = 1; emitted = 1;
         break;
       }
@@ -147,7 +148,7 @@ int mimeaddr_list(stralloc *sa, char const *s, size_t n)
     if (!had_at) x.name.len = 0;             /* a bare local part has no name */
     if (!emitted && ok && (x.local.len || x.dom.len)) { ok = emit_addr(sa, &x); count++; }
   }
-  if (ok && ingroup && count < MIMEADDR_MAX) { ok = emit(sa, 0, 0, 0, 0, 0, 0, 0, 0); count++; }
+  if (ok && ingroup) {                       /* an unclosed group is closed */ ok = emit(sa, 0, 0, 0, 0, 0, 0, 0, 0); count++; }
   stralloc_free(&x.name); stralloc_free(&x.adl); stralloc_free(&x.local);
   stralloc_free(&x.dom); stralloc_free(&x.comment);
   if (!ok) { sa->len = len0; return -1; }

@@ -9,7 +9,8 @@
    "(NIL NIL "group" NIL)" starts a group, "(NIL NIL NIL NIL)" ends it.
    A mailbox without '@' gets host "MISSING_DOMAIN" (what Dovecot
    sends). Lenient: nothing is refused; junk tokens are skipped.
-   Bounds: MIMEADDR_MAX addresses (the rest are left out), comments
+   Bounds: MIMEADDR_MAX addresses (the rest are left out; an open
+   group is still closed: at most MIMEADDR_MAX + 2 structures), comments
    nested MIMEADDR_NEST deep. */
 #ifndef PM_MIMEADDR_H
 #define PM_MIMEADDR_H

@@ -113,7 +113,7 @@ static void fields(char const *s, size_t n)
   CHECK(mimeparam_get(&sa, s, n, 0, "boundary") >= 0);
   sa.len = 0;
   int k = mimeaddr_list(&sa, s, n);
-  CHECK(k >= 0 && k <= MIMEADDR_MAX + 1);
+  CHECK(k >= 0 && k <= MIMEADDR_MAX + 2);
   wellformed(&sa);
   sa.len = 0;
   CHECK(mime_words(&sa, s, n) && sa.len <= 3 * n);

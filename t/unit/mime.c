@@ -251,6 +251,9 @@ static void t_defaults(void)
   load("Subject: 8bit caf\xc3\xa9\nFrom: =?iso-8859-1?q?J=F6rg?= <j@x>\n\n");
   is_str(env(0), "(NIL {10}\r\n8bit caf\xc3\xa9 ((\"=?iso-8859-1?q?J=F6rg?=\" NIL \"j\" \"x\")) ((\"=?iso-8859-1?q?J=F6rg?=\" NIL \"j\" \"x\"))"
          " ((\"=?iso-8859-1?q?J=F6rg?=\" NIL \"j\" \"x\")) NIL NIL NIL NIL NIL)", "8-bit subject as a literal, encoded words raw");
+  load("To: : a@b, c@d\n\n");
+  is_str(env(0), "(NIL NIL NIL NIL NIL ((NIL NIL \"\" NIL)(NIL NIL \"a\" \"b\")(NIL NIL \"c\" \"d\")(NIL NIL NIL NIL)) NIL NIL NIL NIL)",
+         "a group without a name starts with \"\", and an unclosed group is closed");
   load("From: root\nTo: \"a \\\"q\\\" b\" <\"x y\"@z>\n\n");
   is_str(env(0), "(NIL NIL ((NIL NIL \"root\" \"MISSING_DOMAIN\")) ((NIL NIL \"root\" \"MISSING_DOMAIN\"))"
          " ((NIL NIL \"root\" \"MISSING_DOMAIN\")) ((\"a \\\"q\\\" b\" NIL \"\\\"x y\\\"\" \"z\")) NIL NIL NIL NIL)",
