@@ -384,8 +384,8 @@ int main(int argc, char const *const *argv)
     tzset();   /* once here, not in every child (Received: dates) */
     if (sessions > 1) qworker_init(maxchild, sessions, 0);
   }
-  /* tls-serve likewise, in a fork per connection (no workers: it reads
-     the keys, then drops its privileges) */
+  /* tls-serve likewise, in a fork per connection (no workers: it drops
+     its privileges), with the keys we decoded (again when a file changes) */
   if (!exec_always && !strcmp(argv[2], "tls-serve") && builtin_sibling("tls-serve")) {
     builtin = &tlsserve_main;
     tlsserve_preload();
