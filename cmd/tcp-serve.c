@@ -202,6 +202,7 @@ static void start(int s, ip46 const *rip, uint16_t rport, char const *const *arg
   if (socket_local46(s, &lip, &lport) < 0) { strerr_warnwusys("getsockname"); goto close; }
   ip46_normalize(&lip);
   if (!make_modifs(rip, rport, &lip, lport)) { strerr_warnwusys("build environment"); goto close; }
+  if (builtin == &tlsserve_main) tlsserve_preload();   /* a renewed certificate is used at once */
   pid = builtin == &smtprecv_main && sessions > 1 ? in_worker(s, argv) : 0;   /* never tls-serve */
   if (!pid) pid = fork();
   if (pid < 0) { strerr_warnwusys("fork"); goto close; }
@@ -383,10 +384,12 @@ int main(int argc, char const *const *argv)
     tzset();   /* once here, not in every child (Received: dates) */
     if (sessions > 1) qworker_init(maxchild, sessions, 0);
   }
-  /* tls-serve likewise, in a fork per connection (no workers: it reads
-     the keys, then drops its privileges) */
-  if (!exec_always && !strcmp(argv[2], "tls-serve") && builtin_sibling("tls-serve"))
+  /* tls-serve likewise, in a fork per connection (no workers: it drops
+     its privileges), with the keys we decoded (again when a file changes) */
+  if (!exec_always && !strcmp(argv[2], "tls-serve") && builtin_sibling("tls-serve")) {
     builtin = &tlsserve_main;
+    tlsserve_preload();
+  }
 
   /* If started with fd 0, 1 or 2 closed, fill them with /dev/null: an
      accepted socket must never land there (fd 2 would send logs to it). */

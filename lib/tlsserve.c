@@ -4,9 +4,9 @@
    PROG runs with SSL_* set. -S (STARTTLS): PROG runs at once, cleartext is
    relayed on its fd 0/1, and PROG starts TLS with UCSPI-TLS ('y'/'Y' on
    SSLCTLFD), after which it talks on SSLREADFD/SSLWRITEFD.
-   PROG is forked before any key is read and waits for a go from us, so its
-   process never holds key material; key paths are removed from its
-   environment. */
+   PROG is forked before the handshake and waits for a go from us; keys it
+   inherited (tcp-serve loads them once, tlsserve_preload) are wiped in its
+   process first thing, and key paths are removed from its environment. */
 #include <errno.h>
 #include <grp.h>
 #include <signal.h>
@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/env.h>
 #include <skalibs/exec.h>
@@ -79,6 +81,8 @@ static int scrub(stralloc *sa)
                   : stralloc_catb(sa, "SSLCTLFD\0SSLREADFD\0SSLWRITEFD", 30);
 }
 
+static void unload(void);
+
 static void child(char const *const *argv)
 {
   stralloc modifs = STRALLOC_ZERO;
@@ -86,6 +90,9 @@ static void child(char const *const *argv)
   size_t n = 0;
   int i;
   PROG = "tls-serve (child)";
+  /* what tcp-serve loaded: the keys and the engine's random state */
+  unload();
+  explicit_bzero(&server.sc.eng.rng, sizeof server.sc.eng.rng);
   for (i = 0; i < NPIPES; i++) if (fds[i][OURS(i)] >= 0) fd_close(fds[i][OURS(i)]);
   if (ctl[0] >= 0) fd_close(ctl[0]);
   /* the go: the environment from the handshake ("\0" alone with -S); EOF
@@ -157,43 +164,120 @@ static int finish(int code)
 
 /* -- keys and privileges ------------------------------------------------ */
 
-static void loadpair(size_t i, char const *name, char const *certfile, char const *keyfile)
-{
-  char const *why;
-  if (!tls_keypair_load(&kp[i], name, certfile, keyfile, &why)) {
-    if (why) strerr_dief(111, "unable to load ", certfile, " and ", keyfile, ": ", why);
-    strerr_diefusys(111, "unable to load ", certfile, " and ", keyfile);
-  }
-}
+/* The pairs the environment names: KEYFILE/CERTFILE, then a
+   KEYFILE:name/CERTFILE:name pair per server name. */
+typedef struct { char const *name, *certfile, *keyfile; } pairname;
 
-/* KEYFILE/CERTFILE, then a KEYFILE:name/CERTFILE:name pair per server name. */
-static size_t loadkeys(void)
+/* A bad configuration or key: fatal in tls-serve, which cannot serve the
+   connection without it. In tcp-serve (tlsserve_preload) it is not: its
+   child loads them itself and says why. */
+#define FAIL(fatal, ...) do { if (fatal) strerr_dief(111, __VA_ARGS__); return 0; } while (0)
+
+/* The pairs, into p (KEYPAIRS_MAX); their number, 0 on error. */
+static size_t pairnames(pairname *p, stralloc *sa, int fatal)
 {
-  static stralloc names = STRALLOC_ZERO;
   size_t n = 1, pos[KEYPAIRS_MAX];
   char const *const *e;
-  loadpair(0, "", getenv("CERTFILE"), getenv("KEYFILE"));
+  p[0] = (pairname){ "", getenv("CERTFILE"), getenv("KEYFILE") };
+  if (!p[0].certfile || !p[0].keyfile) FAIL(fatal, "KEYFILE and CERTFILE must be set");
+  sa->len = 0;
   for (e = (char const *const *)environ; *e; e++) {
     size_t len;
     if (strncmp(*e, "KEYFILE:", 8)) continue;
-    if (n == KEYPAIRS_MAX) strerr_dief(111, "too many KEYFILE:name variables");
+    if (n == KEYPAIRS_MAX) FAIL(fatal, "too many KEYFILE:name variables");
     len = strcspn(*e + 8, "=");
-    pos[n++] = names.len;
-    if (!stralloc_cats(&names, "CERTFILE:") || !stralloc_catb(&names, *e + 8, len) || !stralloc_0(&names))
-      strerr_diefusys(111, "allocate");
+    pos[n++] = sa->len;
+    if (!stralloc_cats(sa, "CERTFILE:") || !stralloc_catb(sa, *e + 8, len) || !stralloc_0(sa)) {
+      if (fatal) strerr_diefusys(111, "allocate");
+      return 0;
+    }
   }
   for (size_t i = 1; i < n; i++) {
-    char const *var = names.s + pos[i], *certfile = getenv(var), *keyfile;
+    char const *var = sa->s + pos[i];
     char kvar[300];
     size_t len = strlen(var + 9);
-    if (!len || len > 255) strerr_dief(111, "bad variable name: ", var);
+    if (!len || len > 255) FAIL(fatal, "bad variable name: ", var);
     memcpy(kvar, "KEYFILE:", 8);
     memcpy(kvar + 8, var + 9, len + 1);
-    keyfile = getenv(kvar);
-    if (!certfile) strerr_dief(111, kvar, " is set but not ", var);
-    loadpair(i, var + 9, certfile, keyfile);
+    p[i] = (pairname){ var + 9, getenv(var), getenv(kvar) };
+    if (!p[i].certfile) FAIL(fatal, kvar, " is set but not ", var);
   }
   return n;
+}
+
+/* The keypairs into kp[]: their number, 0 on error (none left loaded). */
+static size_t loadkeys(pairname const *p, size_t n, int fatal)
+{
+  char const *why;
+  for (size_t i = 0; i < n; i++) {
+    if (tls_keypair_load(&kp[i], p[i].name, p[i].certfile, p[i].keyfile, &why)) continue;
+    if (fatal && why) strerr_dief(111, "unable to load ", p[i].certfile, " and ", p[i].keyfile, ": ", why);
+    if (fatal) strerr_diefusys(111, "unable to load ", p[i].certfile, " and ", p[i].keyfile);
+    while (i--) tls_keypair_free(&kp[i]);
+    return 0;
+  }
+  return n;
+}
+
+/* -- keys loaded once, in tcp-serve -------------------------------------- */
+
+/* What tlsserve_preload loaded and from where: npre pairs in kp[] and an
+   engine set up for them in server; the KEYFILE* and CERTFILE* variables
+   (in environ's order); each file's stat before it was read. */
+static size_t npre;
+static pairname pre[KEYPAIRS_MAX];
+static stralloc prenames = STRALLOC_ZERO;
+static size_t npairs;
+static stralloc keyenv = STRALLOC_ZERO;
+typedef struct { dev_t dev; ino_t ino; off_t size; struct timespec mtime, ctime; } fstamp;
+static fstamp stamps[2 * KEYPAIRS_MAX];
+
+static int keyvars(stralloc *sa)
+{
+  sa->len = 0;
+  for (char const *const *e = (char const *const *)environ; *e; e++)
+    if ((!strncmp(*e, "KEYFILE", 7) || !strncmp(*e, "CERTFILE", 8)) && !stralloc_catb(sa, *e, strlen(*e) + 1))
+      return 0;
+  return 1;
+}
+
+/* Each file's stamp; a file that cannot be stat'ed has a zero stamp. 1 if
+   one differs from what was there. */
+static int restamp(void)
+{
+  int changed = 0;
+  for (size_t i = 0; i < 2 * npairs; i++) {
+    struct stat st;
+    fstamp f = { 0 };
+    if (!stat(i & 1 ? pre[i / 2].keyfile : pre[i / 2].certfile, &st))
+      f = (fstamp){ st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim };
+    if (memcmp(&f, &stamps[i], sizeof f)) { stamps[i] = f; changed = 1; }
+  }
+  return changed;
+}
+
+static void unload(void)
+{
+  for (size_t i = 0; i < npre; i++) tls_keypair_free(&kp[i]);
+  npre = 0;
+}
+
+void tlsserve_preload(void)
+{
+  static int started;
+  if (!started) {
+    started = 1;
+    /* keys in this process from here on: no core dump, no ptrace */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) return;
+    if (!keyvars(&keyenv)) return;
+    npairs = pairnames(pre, &prenames, 0);
+    memset(stamps, 0xff, sizeof stamps);   /* no file has this stamp: load */
+  }
+  /* the stamps before the reading: a change while we read shows next time */
+  if (!npairs || !restamp()) return;
+  unload();
+  npre = loadkeys(pre, npairs, 0);
+  if (npre && !tls_server_init(&server, kp, npre)) unload();
 }
 
 /* TLS_CACHE_DIR: opened as the engine's user, after drop(); a bad one
@@ -223,6 +307,34 @@ static void drop(void)
     uid_t uid;
     if (!uid0_scan(u, &uid)) strerr_dief(111, "bad TLS_UID: ", u);
     if (setuid(uid) < 0) strerr_diefusys(111, "setuid ", u);
+  }
+}
+
+/* The engine for this connection: the one tcp-serve set up, if it was for
+   this environment's keys (an access rule can set others), with fresh
+   randomness, so that no two connections draw the same; else keys read
+   now. The user is the engine's from here on either way (drop). */
+static void engine(void)
+{
+  stralloc sa = STRALLOC_ZERO;
+  int same = npre && keyvars(&sa) && sa.len == keyenv.len && !memcmp(sa.s, keyenv.s, sa.len);
+  stralloc_free(&sa);
+  if (same) {
+    unsigned char seed[32];
+    drop();
+    if (getrandom(seed, sizeof seed, 0) != sizeof seed) strerr_diefusys(111, "getrandom");
+    br_ssl_engine_inject_entropy(&server.sc.eng, seed, sizeof seed);
+    explicit_bzero(seed, sizeof seed);
+    return;
+  }
+  unload();
+  {
+    static stralloc names = STRALLOC_ZERO;
+    pairname p[KEYPAIRS_MAX];
+    size_t n = loadkeys(p, pairnames(p, &names, 1), 1);
+    drop();
+    if (!tls_server_init(&server, kp, n))
+      strerr_dief(111, "unable to set up TLS: ", tls_error_name(br_ssl_engine_last_error(&server.sc.eng), (char[TLS_ERRNAME_MAX]){0}));
   }
 }
 
@@ -418,9 +530,7 @@ int tlsserve_main(int argc, char const *const *argv)
   sig_ignore(SIGPIPE);
   /* keys from here on: no core dumps, no ptrace or /proc/PID/mem by PROG */
   if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0) strerr_diefusys(111, "prctl");
-  r = loadkeys();
-  drop();
-  if (!tls_server_init(&server, kp, r)) strerr_dief(111, "unable to set up TLS: ", tls_error_name(br_ssl_engine_last_error(eng), (char[TLS_ERRNAME_MAX]){0}));
+  engine();
   opencache(lifetime);
   if (ndelay_on(0) < 0 || ndelay_on(1) < 0) strerr_diefusys(111, "set the socket non-blocking");
 

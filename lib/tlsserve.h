@@ -5,4 +5,13 @@
 #ifndef PM_TLSSERVE_H
 #define PM_TLSSERVE_H
 int tlsserve_main(int argc, char const *const *argv);
+
+/* In tcp-serve, at start and before each fork for a connection: load the
+   keypairs the environment names (KEYFILE, CERTFILE, KEYFILE:name...) and
+   set up an engine for them, once, and again only when one of the files
+   changed (its dev, inode, size, mtime or ctime), so that each child
+   inherits them decoded. A failure is silent: the child then loads them
+   itself, as tls-serve does alone, and says why. The child re-seeds the
+   engine's random generator; PROG's process wipes the keys. */
+void tlsserve_preload(void);
 #endif

@@ -514,6 +514,66 @@ s3.close()
 s.close()
 s2.close()
 
+# -- keys loaded once by tcp-serve: renewed on disk, used at once ---------------
+# tcp-serve decodes the keys at start and again when a file changes (its
+# stat), and its children inherit them: a certificate replaced on disk is
+# served by the next connection, without a restart.
+def leaf_der(pair):
+    with open(pair[0][:-4] + '.leaf') as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def served_der(port):
+    try:
+        s = tls_connect(port, None, verify=False)
+    except (OSError, ssl.SSLError):
+        return None
+    der = s.getpeercert(binary_form=True)
+    s.close()
+    return der
+
+
+def install(pair, dest, inplace):
+    for src, dst in zip(pair, dest):
+        with open(src, 'rb') as f:
+            data = f.read()
+        tmp = dst if inplace else dst + '.new'
+        with open(tmp, 'wb') as f:
+            f.write(data)
+        if not inplace:
+            os.replace(tmp, dst)
+
+
+RD = os.path.join(D, 'renew')
+os.makedirs(RD)
+RPAIR = (os.path.join(RD, 'cert.pem'), os.path.join(RD, 'key.pem'))
+install(EC, RPAIR, False)
+rport, rsrv = serve(['true'], env={'CERTFILE': RPAIR[0], 'KEYFILE': RPAIR[1]})
+t.ok(served_der(rport) == leaf_der(EC), 'keys loaded by tcp-serve: its certificate served')
+install(WILD, RPAIR, False)
+t.ok(served_der(rport) == leaf_der(WILD), 'certificate and key renamed into place: the next connection has the new one')
+install(MAIL, RPAIR, True)
+t.ok(served_der(rport) == leaf_der(MAIL), 'certificate and key rewritten in place (RSA now): the next connection has it')
+mark = len(inst.log(rsrv))
+install((EC[0], MAIL[1]), RPAIR, False)
+t.ok(served_der(rport) is None and logwait(rsrv, 'does not match', mark=mark),
+     'a key of another certificate put in place: refused, says why')
+install(EC, RPAIR, False)
+t.ok(served_der(rport) == leaf_der(EC) and rsrv.poll() is None, 'the matching key back: served again, same tcp-serve')
+
+
+# Each connection's engine is re-seeded: the ServerHello randoms of two
+# connections (children of one tcp-serve, which seeded the generator) differ.
+def server_random(port):
+    r = subprocess.run(['openssl', 's_client', '-connect', '127.0.0.1:%d' % port, '-msg'],
+                       stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, timeout=20)
+    out = r.stdout.decode(errors='replace').split('ServerHello\n', 1)
+    return ''.join(out[1].split('\n')[:3]).split()[6:38] if len(out) == 2 else None
+
+
+randoms = [server_random(rport) for _ in range(2)]
+t.ok(randoms[0] and len(randoms[0]) == 32 and randoms[0] != randoms[1], 'two connections, two server randoms', randoms)
+
 # -- tls-serve alone on a socketpair: exit codes and configuration errors -------
 def direct(prog, env, client=True, name='default.test'):
     a, b = socket.socketpair()
