@@ -2,7 +2,8 @@
 # make run: make (or reuse) a demo instance in RUN_DIR, with a self-signed
 # certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
 # STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
-# (PM_RUN_SMTP_PORT and PM_RUN_SMTPS_PORT change them).
+# (PM_RUN_SMTP_PORT and PM_RUN_SMTPS_PORT change them); with a private
+# rspamd on 127.0.0.1:21333 (PM_RUN_RSPAMD_PORT) when rspamd is installed.
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -12,6 +13,9 @@ top=$(cd "$(dirname "$0")/.." && pwd) || die "unable to find the source tree"
 bin=${PM_BUILD:-$top/build}/bin
 [ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
 sp=${PM_RUN_SMTP_PORT:-2525} ssp=${PM_RUN_SMTPS_PORT:-2465}
+# A private rspamd (instance-setup -R) when the host has the program.
+rsp=''
+command -v rspamd >/dev/null 2>&1 && rsp=${PM_RUN_RSPAMD_PORT:-21333}
 
 # As root the services drop to users of their own (instance-setup(8)),
 # which cannot enter a checkout under a private directory (root's home is
@@ -38,7 +42,7 @@ svc=$run/service
 
 setup() {
   instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -S "$ssp" -c -i 127.0.0.1 \
-    -d example.test -m mx.example.test
+    -d example.test -m mx.example.test ${rsp:+-R "$rsp"}
 }
 setup || die "instance-setup failed"
 if ! grep -q '^demo@example\.test:' "$run/etc/users" 2>/dev/null; then
@@ -91,7 +95,9 @@ By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
   openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:$sp
   openssl s_client -quiet -crlf -connect 127.0.0.1:$ssp
 It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS).
-Logs: $run/log/{smtp,smtps,queue}/current (s6-tai64nlocal < FILE)
+${rsp:+Spam: a private rspamd on 127.0.0.1:$rsp (ready a little after start) checks mail to port $sp;
+  its GTUBE string is refused, mail it marks goes to the Junk folder.
+}Logs: $run/log/{smtp,smtps,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
