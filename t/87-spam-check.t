@@ -81,10 +81,14 @@ with open(os.path.join(envdir, 'RSPAMD')) as f:
 conf = os.path.join(inst.root, 'etc/rspamd/rspamd.conf')
 with open(conf) as f:
     t.ok('bind_socket = "127.0.0.1:%d"' % rsport in f.read(), 'rspamd.conf: on loopback, its own port')
-# Test only (never in production: they let anyone choose the verdict):
-# rspamd's GTUBE variants for each action.
+# Test only (never in production): rspamd's GTUBE variants for each action
+# (they let anyone choose the verdict); its DNS (RBLs, maps, SPF...) to a
+# dead loopback port and no fuzzy hash servers: the test talks to no one.
 with open(os.path.join(inst.root, 'etc/rspamd/local.d/options.inc'), 'w') as f:
-    f.write('enable_test_patterns = true;\n')
+    f.write('enable_test_patterns = true;\n'
+            'dns { nameserver = ["127.0.0.1:%d"]; timeout = 0.2s; retransmits = 1; }\n' % free_port())
+with open(os.path.join(inst.root, 'etc/rspamd/local.d/fuzzy_check.conf'), 'w') as f:
+    f.write('enabled = false;\n')
 
 scan = Scan(inst)
 t.ok(scan.wait_up('smtp') and scan.wait_up('queue', ready=False), 'smtp and queue services up')
