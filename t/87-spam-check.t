@@ -21,6 +21,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, split_message  # noqa: E402
 from pms6 import Scan  # noqa: E402
 import smtphelp  # noqa: E402
+import pmrspamd  # noqa: E402
 
 t = TAP()
 if not shutil.which('rspamd'):
@@ -81,30 +82,14 @@ with open(os.path.join(envdir, 'RSPAMD')) as f:
 conf = os.path.join(inst.root, 'etc/rspamd/rspamd.conf')
 with open(conf) as f:
     t.ok('bind_socket = "127.0.0.1:%d"' % rsport in f.read(), 'rspamd.conf: on loopback, its own port')
-# Test only (never in production): rspamd's GTUBE variants for each action
-# (they let anyone choose the verdict); its DNS (RBLs, maps, SPF...) to a
-# dead loopback port and no fuzzy hash servers: the test talks to no one.
-with open(os.path.join(inst.root, 'etc/rspamd/local.d/options.inc'), 'w') as f:
-    f.write('enable_test_patterns = true;\n'
-            'dns { nameserver = ["127.0.0.1:%d"]; timeout = 0.2s; retransmits = 1; }\n' % free_port())
-with open(os.path.join(inst.root, 'etc/rspamd/local.d/fuzzy_check.conf'), 'w') as f:
-    f.write('enabled = false;\n')
+pmrspamd.quiet_config(inst.root)
 
 scan = Scan(inst)
 t.ok(scan.wait_up('smtp') and scan.wait_up('queue', ready=False), 'smtp and queue services up')
 
 
-def rspamd_ready():
-    try:
-        with socket.create_connection(('127.0.0.1', rsport), 2) as s:
-            s.sendall(b'GET /ping HTTP/1.0\r\n\r\n')
-            return b'pong' in s.recv(1000)
-    except OSError:
-        return False
-
-
 # rspamd compiles its rules when it starts: a minute on a busy machine
-if not t.ok(wait_for(rspamd_ready, 300, 0.5), 'the private rspamd answers on its port'):
+if not t.ok(wait_for(lambda: pmrspamd.ready(rsport), 300, 0.5), 'the private rspamd answers on its port'):
     scan.explain('rspamd')
 
 # --- through smtp-recv and the real rspamd --------------------------------------------
@@ -155,7 +140,7 @@ t.ok(wait_for(lambda: count() == before + 1, 30), 'and it was delivered', count(
 # --- rspamd down --------------------------------------------------------------------------
 subprocess.run(['s6-svc', '-d', scan.dir('rspamd')])
 subprocess.run(['s6-svwait', '-D', '-t', '30000', scan.dir('rspamd')])
-t.ok(wait_for(lambda: not rspamd_ready(), 30), 'rspamd stopped')
+t.ok(wait_for(lambda: not pmrspamd.ready(rsport), 30), 'rspamd stopped')
 before = count()
 t.eq(send(smtpport, message('no rspamd', 'Still there?'))[0], 250, 'rspamd down: 250 all the same')
 inbox = inst.wait_mails(DEMO, before + 1)
