@@ -198,13 +198,14 @@ char const *injector_reply_text(injector *q, int r)
 {
   char const *t = q->errtext;
   int perm;
-  if (r == 82 && (*t == 'D' || *t == 'Z')) perm = *t == 'D';
+  int see = r == 82 || r == 88;   /* netqmail's patch and simscan; indimail's */
+  if (see && (*t == 'D' || *t == 'Z')) perm = *t == 'D';
   else if (r >= 11 && r <= 40 && *t == 'D') perm = 1;
   else if (r >= 41 && r <= 99 && *t == 'Z') perm = 0;
-  else return injector_reply(r == 82 ? 71 : r);
+  else return injector_reply(see ? 71 : r);
   t++;
   while (*t == ' ') t++;
-  if (!*t) return injector_reply(r == 82 ? (perm ? 31 : 71) : r);
+  if (!*t) return injector_reply(see ? (perm ? 31 : 71) : r);
   /* an enhanced status code of its own, of the right class: 5.7.1 */
   int coded = t[0] == (perm ? '5' : '4') && t[1] == '.' && t[2] >= '0' && t[2] <= '9'
     && t[strspn(t + 2, "0123456789.") + 2] == ' ';

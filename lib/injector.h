@@ -12,7 +12,7 @@
    qmail's custom error patch (simscan, qmail-qfilter's users): the
    injector's fd 4 is a pipe on which it writes "Dtext" (permanent) or
    "Ztext" (temporary) before it exits, with 82 ("see the text": the
-   letter decides), or with a code of the same kind (11..40 with D,
+   letter decides; 88 in indimail's version), or with a code of the same kind (11..40 with D,
    41..99 with Z). See injector_reply_text. */
 #ifndef PM_INJECTOR_H
 #define PM_INJECTOR_H

@@ -110,6 +110,7 @@ static void test_reply_text(void)
   strcpy(q.errtext, "D5.7.1 Gtube pattern") ;
   is_str(injector_reply_text(&q, 31), "554 5.7.1 Gtube pattern", "31 + D text") ;
   is_str(injector_reply_text(&q, 82), "554 5.7.1 Gtube pattern", "82 + D text") ;
+  is_str(injector_reply_text(&q, 88), "554 5.7.1 Gtube pattern", "88 (indimail) + D text") ;
   is_str(injector_reply_text(&q, 71), injector_reply(71), "71 + D text: text ignored") ;
   is_str(injector_reply_text(&q, 0), injector_reply(0), "0: 250 whatever the text") ;
   strcpy(q.errtext, "Zgreylisted (#4.7.1)") ;
