@@ -78,11 +78,13 @@ static void headers(rspamd_reply const *r, int spam)
 
 static void logline(rspamd_reply const *r)
 {
-  char s[24], q[24], n[UINT_FMT] ;
+  char s[24], q[24], n[UINT_FMT], a[sizeof r->action] ;
+  /* one word, as every value of a log line: add_header */
+  for (size_t i = 0 ; i < sizeof a ; i++) a[i] = r->action[i] == ' ' ? '_' : r->action[i] ;
   score(s, sizeof s, r->score) ;
   score(q, sizeof q, r->required) ;
   n[uint_fmt(n, r->allsym)] = 0 ;
-  strerr_warni("session=", session(), " action=", r->action, " score=", s, "/", q,
+  strerr_warni("session=", session(), " action=", a, " score=", s, "/", q,
                " symbols=", n, r->nsym ? " top=" : "", r->nsym ? r->sym[0].name : "") ;
 }
 
