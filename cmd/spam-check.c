@@ -93,8 +93,9 @@ static void unchecked(char const *why, char const *where) gccattr_noreturn ;
 static void unchecked(char const *why, char const *where)
 {
   int closed = !!getenv("SPAMCHECK_FAILCLOSED") ;
-  strerr_warnw("session=", session(), " rspamd=", where, " unable to ", why, ": ",
-               errno ? strerror(errno) : "failed", closed ? ": message deferred" : ": message passed unchecked") ;
+  int bad = errno == EPROTO ;
+  strerr_warnw("session=", session(), " rspamd=", where, bad ? " bad answer: " : " unable to ", why,
+               bad ? "" : ": ", bad ? "" : strerror(errno), closed ? ": message deferred" : ": message passed unchecked") ;
   if (closed) qfilter_refuse(71, "4.3.0 spam check unavailable, try again later") ;
   pass() ;
 }
@@ -142,7 +143,7 @@ int main(int argc, char const *const *argv)
     strerr_warni("session=", session(), " size=", n, " action=none reason=too-large") ;
     pass() ;
   }
-  errno = 0 ;
+  errno = EINVAL ;
   if (!rspamd_addr_scan(&where, addr)) unchecked("use RSPAMD (not IP:PORT)", addr) ;
   q = (rspamd_request){
     .ip = getenv("TCPREMOTEIP"), .helo = getenv("SMTPHELOHOST"), .hostname = getenv("TCPREMOTEHOST"),

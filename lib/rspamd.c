@@ -96,11 +96,8 @@ static int read_head(lineio *l, long *clen, char const **why)
   }
   for (;;) {
     r = lineio_getline(l, MAXLINE, &line, &len);
-    if (r != LINEIO_LINE || ++n > MAXHEADERS) {
-      if (r >= 0) errno = EPROTO;
-      *why = "bad HTTP header";
-      return 0;
-    }
+    if (r < 0) { *why = "read the answer"; return 0; }
+    if (r != LINEIO_LINE || ++n > MAXHEADERS) { errno = EPROTO; *why = "bad HTTP header"; return 0; }
     if (!len) return 1;
     line[len] = 0;
     if (!strncasecmp(line, "Content-Length:", 15)) {

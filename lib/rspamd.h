@@ -48,8 +48,9 @@ struct rspamd_addr_s { char ip[16] ; int is6 ; uint16_t port ; } ;
 int rspamd_addr_scan(rspamd_addr *where, char const *s) ;
 
 /* Ask rspamd at where about the message, all within timeoutsecs.
-   1: r is filled. 0: no usable answer, *why says what went wrong
-   (errno kept for system errors: connection refused, ETIMEDOUT...). */
+   1: r is filled. 0: no usable answer, *why says what went wrong: with
+   errno EPROTO, what is wrong with the answer ("answer too large");
+   else what could not be done ("connect"), errno saying why. */
 int rspamd_check(rspamd_reply *r, rspamd_addr const *where, rspamd_request const *q,
                  unsigned int timeoutsecs, char const **why) ;
 
