@@ -22,6 +22,7 @@ from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, split_message  
 from pms6 import Scan  # noqa: E402
 import smtphelp  # noqa: E402
 import pmrspamd  # noqa: E402
+import pmtls  # noqa: E402
 
 t = TAP()
 if not shutil.which('rspamd'):
@@ -46,10 +47,12 @@ def message(subject, body, n=[0]):
             % (DEMO, subject, n[0], body))
 
 
-def send(port, msg, rcpts=(DEMO,)):
+def send(port, msg, rcpts=(DEMO,), tls=False):
     """(code, text) of the reply to the dot."""
     try:
-        with smtplib.SMTP('127.0.0.1', port, timeout=60) as s:
+        with smtplib.SMTP('127.0.0.1', port, timeout=60, local_hostname='client.example.net') as s:
+            if tls:
+                s.starttls(context=pmtls.client_context(verify=False))
             s.sendmail('alice@example.org', list(rcpts), msg)
             return 250, ''
     except smtplib.SMTPDataError as e:
@@ -250,10 +253,26 @@ if t.ok(fake.requests, 'the fake rspamd was asked'):
     t.eq(h.get('IP'), ['127.0.0.1'], 'IP: the client\'s')
     t.eq(h.get('From'), ['alice@example.org'], 'From: the envelope sender')
     t.eq(sorted(h.get('Rcpt', [])), sorted([DEMO, KATE]), 'one Rcpt per recipient')
-    t.ok(h.get('Helo') and h['Helo'][0], 'Helo: the client\'s', h.get('Helo'))
+    t.eq(h.get('Helo'), ['client.example.net'], 'Helo: the client\'s')
+    t.eq(h.get('TLS-Version'), None, 'no TLS-Version in clear')
     t.ok(h.get('Queue-Id') and h['Queue-Id'][0], 'Queue-Id: the session', h.get('Queue-Id'))
     t.ok(body.startswith(b'Received: from ') and body.endswith(b'\nto two\n'), 'the message, as queued', body[:300])
     t.eq(h.get('Content-Length'), [str(len(body))], 'Content-Length')
+
+# over STARTTLS: rspamd hears of it
+tls_sent = 0
+if pmtls.have_openssl():
+    tls_sent = 1
+    cert, key = pmtls.TestCA(inst.root, kind='ec').issue('mx.example.test', 'ec')
+    tport = inst.start_smtp_tls(cert=cert, key=key, env={'QUEUE_INJECT': SPAMCHECK,
+                                                         'RSPAMD': '127.0.0.1:%d' % fake.port})
+    t.eq(send(tport, message('tls', 'over TLS'), tls=True)[0], 250, 'over STARTTLS: 250')
+    h = dict(fake.requests[-1][1])
+    t.ok(h.get('TLS-Version', '').startswith('TLSv1.') and h.get('TLS-Cipher'),
+         'TLS-Version and TLS-Cipher sent', h)
+else:
+    t.skip('over STARTTLS', 'no openssl command')
+    t.skip('TLS-Version and TLS-Cipher sent', 'no openssl command')
 
 fake.mode = 'soft'
 code, text = send(fport, message('soft', 'soft'))
@@ -272,7 +291,7 @@ for mode, what in (('garbage', 'garbage JSON'), ('noaction', 'an answer without 
     code, text = send(fport, message(mode, 'mode ' + mode))
     t.eq(code, 250, '%s: passed on' % what)
     n_pass += 1
-t.ok(wait_for(lambda: count() == before + 1 + n_pass, 30), 'all delivered', (count(), before, n_pass))
+t.ok(wait_for(lambda: count() == before + 1 + tls_sent + n_pass, 30), 'all delivered', (count(), before, n_pass))
 log = inst.log(inst.smtp_proc)
 t.ok(log.count('spam-check: warning:') >= n_pass, 'a warning for each', log[-3000:])
 
