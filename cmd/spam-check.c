@@ -17,6 +17,8 @@
 #define DEFAULT_RSPAMD "127.0.0.1:11333"
 
 static char const *const defnext[] = { "queue-inject", 0 } ;
+/* What the message says of itself is not believed: these are ours. */
+static char const *const ours[] = { "X-Spam", "X-Spam-Score", "X-Spam-Symbols", "X-Spam-Flag", 0 } ;
 static char const *const *next = defnext ;
 static stralloc env = STRALLOC_ZERO, hdr = STRALLOC_ZERO ;
 static int msg ;
@@ -30,7 +32,7 @@ static char const *session(void)
 static void pass(void) gccattr_noreturn ;
 static void pass(void)
 {
-  qfilter_pass(msg, hdr.s, hdr.len, &env, next) ;
+  qfilter_pass(msg, hdr.s, hdr.len, ours, &env, next) ;
 }
 
 static void cat(char const *s, size_t n)

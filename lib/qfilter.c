@@ -9,6 +9,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/exec.h>
 #include <skalibs/strerr.h>
+#include "hdr.h"
 #include "qfilter.h"
 
 #define ERRFD 4
@@ -84,14 +85,42 @@ char const *qfilter_eol(int fd)
   return nl && nl > buf && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
-void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, stralloc const *env, char const *const *argv)
+static int dropped(hdr_field const *f, char const *const *drop)
+{
+  for (; *drop; drop++) if (hdr_is(f, *drop)) return 1;
+  return 0;
+}
+
+/* The message's header to out without the fields named in drop; where
+   the rest starts (0: the header is too large, nothing was written). */
+static off_t copy_head(int out, int msg, char const *const *drop)
+{
+  static char head[QFILTER_MAXHEAD];
+  size_t hlen, pos = 0, prev = 0;
+  hdr_field f;
+  ssize_t n = pread(msg, head, sizeof head, 0);
+  if (n < 0) strerr_diefu1sys(53, "read the temporary file");
+  int r = hdr_split(head, n, QFILTER_MAXFIELDS, &hlen);
+  if (r == HDR_LIMIT || (r == HDR_MORE && (size_t)n == sizeof head)) return 0;
+  while (hdr_next(head, hlen, &pos, &f)) {
+    if (!dropped(&f, drop) && allwrite(out, head + prev, pos - prev) != pos - prev)
+      strerr_diefu1sys(53, "write a temporary file");
+    prev = pos;
+  }
+  return prev;
+}
+
+void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,
+                  stralloc const *env, char const *const *argv)
 {
   int in = msgfd, envfd = tmpfile_fd();
   if (allwrite(envfd, env->s, env->len) != env->len) strerr_diefu1sys(53, "write a temporary file");
-  if (hdrlen) {
+  if (hdrlen || drop) {
+    off_t rest = 0;
     in = tmpfile_fd();
-    if (allwrite(in, hdr, hdrlen) != hdrlen || lseek(msgfd, 0, SEEK_SET) < 0)
-      strerr_diefu1sys(53, "write a temporary file");
+    if (allwrite(in, hdr, hdrlen) != hdrlen) strerr_diefu1sys(53, "write a temporary file");
+    if (drop) rest = copy_head(in, msgfd, drop);
+    if (lseek(msgfd, rest, SEEK_SET) < 0) strerr_diefu1sys(53, "read the temporary file");
     copy(in, msgfd, 53, "the temporary file");
     fd_close(msgfd);
   }

@@ -25,9 +25,14 @@ void qfilter_envelope(stralloc *env) ;
 char const *qfilter_eol(int msgfd) ;
 
 /* Exec argv (argv[0] looked up in $PATH) with hdr[0..hdrlen) then the
-   message on fd 0 and the envelope on fd 1. Never returns. */
-void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, stralloc const *env,
-                  char const *const *argv) gccattr_noreturn ;
+   message on fd 0 and the envelope on fd 1. The message's header fields
+   named in drop (0-terminated list, or 0) are left out, when its header
+   is within QFILTER_MAXHEAD bytes and QFILTER_MAXFIELDS lines (else it is
+   passed whole). Never returns. */
+#define QFILTER_MAXHEAD (256 * 1024)
+#define QFILTER_MAXFIELDS 10000
+void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,
+                  stralloc const *env, char const *const *argv) gccattr_noreturn ;
 
 /* Refuse: code (qmail-queue's: 11..40 permanent, 41..99 temporary) and,
    for the SMTP client, text ("5.7.1 words" or "4.7.1 words") on fd 4 as

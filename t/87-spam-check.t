@@ -116,6 +116,16 @@ if inbox:
     t.eq(header(inbox[0], 'X-Spam'), [], 'no X-Spam')
     t.eq(len(header(inbox[0], 'X-Spam-Score')), 1, 'X-Spam-Score added')
     t.ok(inbox[0].endswith(b'\nLunch tomorrow at noon?\n'), 'message intact', inbox[0][-200:])
+# the sender's own X-Spam fields are not believed (an X-Spam: Yes would
+# be: rspamd's SPAM_FLAG scores it)
+forged = message('forged', 'My own verdict.').replace('Subject:', 'X-Spam: No\r\nX-Spam-Score: -50.00 /\r\n 15.00\r\nX-Spam-Symbols: NONE\r\nSubject:')
+t.eq(send(smtpport, forged)[0], 250, 'a message with forged X-Spam fields: 250')
+inbox = inst.wait_mails(DEMO, 2)
+t.eq(len(inbox), 2, 'it lands in the inbox')
+if len(inbox) == 2:
+    t.ok(header(inbox[1], 'X-Spam') == []
+         and len(header(inbox[1], 'X-Spam-Score')) == 1 and '-50' not in header(inbox[1], 'X-Spam-Score')[0]
+         and header(inbox[1], 'X-Spam-Symbols') == [], 'only spam-check\'s own X-Spam fields are left', inbox[1][:800])
 smtplog = os.path.join(inst.root, 'log/smtp/current')
 t.ok(wait_for(lambda: 'action=reject' in open(smtplog, errors='replace').read(), 10),
      'the smtp log has spam-check\'s verdicts')
