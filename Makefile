@@ -26,7 +26,14 @@ PM_LDFLAGS = -Wl,-z,now
 
 CMDS     := $(patsubst cmd/%.c,%,$(wildcard cmd/*.c))
 SCRIPTS  := $(patsubst cmd/%.sh,%,$(wildcard cmd/*.sh))
-LIBSRC   := $(wildcard lib/*.c)
+# lib/DIR/*.c: a subsystem of several modules (lib/dkim). ar keeps base
+# names only, and a second member of the same name replaces the first:
+# a file name must not repeat across lib/'s folders (checked below).
+LIBSRC   := $(wildcard lib/*.c lib/*/*.c)
+LIBDUPS  := $(shell for f in $(notdir $(LIBSRC)); do echo $$f; done | sort | uniq -d)
+ifneq ($(LIBDUPS),)
+$(error lib/ has two source files named $(LIBDUPS): ar would keep one; rename one of them)
+endif
 LIBOBJ   := $(patsubst lib/%.c,$(B)/lib/%.o,$(LIBSRC))
 UNITS    := $(patsubst t/unit/%.c,%,$(wildcard t/unit/*.c))
 BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
@@ -34,12 +41,12 @@ BINS     := $(addprefix $(B)/bin/,$(CMDS) $(SCRIPTS))
 .PHONY: all deps check check-asan bench fuzz run install install-sendmail clean
 all: $(BINS) $(addprefix $(B)/unit/,$(UNITS))
 
-$(B)/lib/%.o: lib/%.c lib/*.h
+$(B)/lib/%.o: lib/%.c lib/*.h $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) -c -o $@ $<
 $(B)/libpipemail.a: $(LIBOBJ)
 	rm -f $@; ar rcs $@ $^
-$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h
+$(B)/bin/%: cmd/%.c $(B)/libpipemail.a lib/*.h $(wildcard lib/*/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(PM_CFLAGS) $(PM_LDFLAGS) $(LDFLAGS) -o $@ $< $(B)/libpipemail.a $(LDLIBS)
 $(B)/bin/%: cmd/%.sh
@@ -75,15 +82,16 @@ check-asan: deps
 bench: deps
 	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/e2e-floor $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
-# libFuzzer over lib/'s parsers of untrusted bytes and over whole smtp-recv
-# sessions (t/fuzz), clang only: FUZZ_SECONDS per target (t/fuzz/run).
+# libFuzzer over lib/'s parsers of untrusted bytes, over whole smtp-recv
+# and POP3 sessions and over IMAP command parsing (t/fuzz), clang only:
+# FUZZ_SECONDS per target (t/fuzz/run).
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
 fuzz: deps
 	@sh tools/deps.sh fuzz
 	$(MAKE) all
 	$(MAKE) B=build-fuzz CC=clang STATIC= OPT='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' build-fuzz/libpipemail.a
-	for t in parsers session users; do \
+	for t in parsers session users pop3 imap mime; do \
 	  clang $(PM_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/$$t t/fuzz/$$t.c \
 	    build-fuzz/libpipemail.a -ls6 -lskarnet -lbearssl -ludns || exit 1; done
 	FUZZ=$(abspath build-fuzz) BIN=$(abspath $(B))/bin FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run

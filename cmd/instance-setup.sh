@@ -4,7 +4,7 @@
 # the s6 service directories instantiated from the templates.
 # See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-S SMTPSPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -23,11 +23,12 @@ check_port() { # what value
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-smtpsport='' mkcert='' rspamdport=''
-while getopts :r:b:s:S:R:ci:u:d:m:t: opt; do
+smtpsport='' subport='' popport='' popsport='' mkcert='' rspamdport=''
+while getopts :r:b:s:S:M:p:P:R:ci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
-  S) smtpsport=$OPTARG ;; c) mkcert=1 ;;
+  S) smtpsport=$OPTARG ;; M) subport=$OPTARG ;; c) mkcert=1 ;;
+  p) popport=$OPTARG ;; P) popsport=$OPTARG ;;
   R) rspamdport=$OPTARG ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
@@ -42,12 +43,27 @@ check_path BINDIR "$bindir"
 [ -n "${root#/}" ] || bad "ROOT must not be /"
 check_port SMTP "$port"
 if [ -n "$smtpsport" ]; then
-  check_port SMTPS "$smtpsport"
-  [ "$smtpsport" != "$port" ] || bad "SMTP and SMTPS ports are the same: $port"
+  check_port submissions "$smtpsport"
+  [ "$smtpsport" != "$port" ] || bad "SMTP and submissions ports are the same: $port"
 fi
+if [ -n "$subport" ]; then
+  check_port submission "$subport"
+  [ "$subport" != "$port" ] && [ "$subport" != "$smtpsport" ] ||
+    bad "the submission port is the same as another: $subport"
+fi
+for p in "$popport" "$popsport"; do
+  [ -n "$p" ] || continue
+  check_port POP3 "$p"
+  for q in "$port" "$smtpsport" "$subport"; do
+    [ "$p" != "$q" ] || bad "the POP3 port is the same as another: $p"
+  done
+done
+[ -z "$popport" ] || [ "$popport" != "$popsport" ] || bad "the pop3 and pop3s ports are the same: $popport"
 if [ -n "$rspamdport" ]; then
   check_port rspamd "$rspamdport"
-  [ "$rspamdport" != "$port" ] && [ "$rspamdport" != "$smtpsport" ] || bad "the rspamd port is the same as another: $rspamdport"
+  for q in "$port" "$smtpsport" "$subport" "$popport" "$popsport"; do
+    [ "$rspamdport" != "$q" ] || bad "the rspamd port is the same as another: $rspamdport"
+  done
 fi
 case $ip in '' | *[!0-9A-Fa-f.:]*) bad "bad IP address: $ip" ;; esac
 case $user in *[!a-z0-9_-]* | -*) bad "bad user name: $user" ;; esac
@@ -73,11 +89,11 @@ fi
 uid=$(id -u)
 if [ -n "$user" ]; then
   id -u "$user" >/dev/null 2>&1 || fatal "no such user: $user"
-  smtpuser=$user queueuser=$user loguser=$user tlsuser=$user group=$(id -gn "$user")
+  smtpuser=$user queueuser=$user loguser=$user tlsuser=$user popuser=$user group=$(id -gn "$user")
 elif [ "$uid" = 0 ]; then
-  smtpuser=pmsmtp queueuser=pmqueue loguser=pmlog tlsuser=pmtls group=pipemail
+  smtpuser=pmsmtp queueuser=pmqueue loguser=pmlog tlsuser=pmtls popuser=pmpop group=pipemail
 else
-  smtpuser=$(id -un) queueuser=$smtpuser loguser=$smtpuser tlsuser=$smtpuser group=$(id -gn)
+  smtpuser=$(id -un) queueuser=$smtpuser loguser=$smtpuser tlsuser=$smtpuser popuser=$smtpuser group=$(id -gn)
 fi
 
 if [ "$uid" = 0 ] && [ -z "$user" ]; then
@@ -85,9 +101,11 @@ if [ "$uid" = 0 ] && [ -z "$user" ]; then
   [ -x $nologin ] || nologin=/bin/false
   getent group pipemail >/dev/null || groupadd --system pipemail ||
     fatal "unable to create group pipemail"
-  for u in pmsmtp pmqueue pmlog pmtls; do
+  # pmpop: the client-facing half of pop3-serve, in a group of its own (it
+  # needs none of the instance's files)
+  for u in pmsmtp pmqueue pmlog pmtls pmpop; do
     id -u $u >/dev/null 2>&1 && continue
-    case $u in pmlog | pmtls) g=--user-group ;; *) g="--gid pipemail" ;; esac
+    case $u in pmlog | pmtls | pmpop) g=--user-group ;; *) g="--gid pipemail" ;; esac
     # shellcheck disable=SC2086
     useradd --system $g --no-create-home --home-dir "$root" --shell $nologin \
       --comment "pipemail $u" $u || fatal "unable to create user $u"
@@ -111,8 +129,11 @@ fi
 
 umask 022
 logs="$root/log/smtp $root/log/queue"
+[ -n "$subport" ] && logs="$logs $root/log/submission"
+[ -n "$smtpsport" ] && logs="$logs $root/log/submissions"
+[ -n "$popport$popsport" ] && logs="$logs $root/log/pop3"
+[ -n "$popsport" ] && logs="$logs $root/log/pop3s"
 [ -n "$rspamdport" ] && logs="$logs $root/log/rspamd"
-[ -n "$smtpsport" ] && logs="$logs $root/log/smtps"
 # shellcheck disable=SC2086 # $logs: paths checked by check_path
 for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" $logs; do
   mkdir -p "$d" || fatal "unable to create $d"
@@ -214,10 +235,13 @@ EOF
 
 # Service directories: template files (re)written atomically, so an
 # update is safe under a running s6-svscan; env/ and supervise/ are kept.
-# smtps only with -S; an smtps made before is then left as it is.
+# submission only with -M, submissions only with -S; one made before is
+# then left as it is, and so is the smtps service of older versions
+# (submissions replaces it).
 subst="s|@ROOT@|$root|g; s|@BINDIR@|$bindir|g; s|@PORT@|$port|g; s|@IP@|$ip|g;
-  s|@SMTPSPORT@|$smtpsport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
-  s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g"
+  s|@SUBMISSIONSPORT@|$smtpsport|g; s|@SUBMISSIONPORT@|$subport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
+  s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g; s|@POP3PORT@|$popport|g; s|@POP3SPORT@|$popsport|g;
+  s|@POPUSER@|$popuser|g"
 subst="$subst; s|@SPAMUSER@|$spamuser|g"
 for t in "$templates"/*/; do
   name=$(basename "$t")
@@ -226,8 +250,9 @@ for t in "$templates"/*/; do
     [ -d "$dst" ] && info "service=rspamd action=kept (no -R; to remove it: s6-svc -dx $dst, then rm -r $dst, and remove QUEUE_INJECT and RSPAMD from $root/service/smtp/env)"
     continue
   fi
-  if [ "$name" = smtps ] && [ -z "$smtpsport" ]; then
-    [ -d "$dst" ] && info "service=smtps action=kept (no -S; to remove it: s6-svc -dx $dst, then rm -r $dst)"
+  if { [ "$name" = submissions ] && [ -z "$smtpsport" ]; } || { [ "$name" = submission ] && [ -z "$subport" ]; } ||
+     { [ "$name" = pop3 ] && [ -z "$popport$popsport" ]; } || { [ "$name" = pop3s ] && [ -z "$popsport" ]; }; then
+    [ -d "$dst" ] && info "service=$name action=kept (not asked for; to remove it: s6-svc -dx $dst, then rm -r $dst)"
     continue
   fi
   (cd "$t" && find . -type d) | while read -r d; do mkdir -p "$dst/$d" || exit 111; done ||
@@ -290,9 +315,11 @@ if [ "$uid" = 0 ] && command -v s6-setuidgid >/dev/null 2>&1; then
     fatal "user $1 cannot reach $3 (test $2): a directory above it is closed to other users (e.g. a home of mode 0700); use a BINDIR (-b, e.g. after make install) and a ROOT (-r) that every user can enter"
   done
 fi
+[ -d "$root/service/smtps" ] && [ ! -d "$templates/smtps" ] &&
+  info "service=smtps action=kept (obsolete: the submissions service (-S) replaces it; to remove it: s6-svc -dx $root/service/smtps, then rm -r $root/service/smtps)"
 cert=none
 [ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
-info "root=$root smtp=$ip:$port smtps=${smtpsport:+$ip:}${smtpsport:-none} rspamd=${rspamdport:+127.0.0.1:}${rspamdport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
-[ -n "$smtpsport" ] && [ "$cert" = none ] &&
-  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): smtps stays down until there is one (-c makes one)" >&2
+info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} pop3=${popport:+$ip:}${popport:-none} pop3s=${popsport:+$ip:}${popsport:-none} rspamd=${rspamdport:+127.0.0.1:}${rspamdport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
+[ -n "$smtpsport$subport$popsport" ] && [ "$cert" = none ] &&
+  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): submission, submissions and pop3s stay down until there is one (-c makes one)" >&2
 exit 0

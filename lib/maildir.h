@@ -68,6 +68,19 @@ int maildir_find_suffix (char const *dir, char const *suffix) ;
    MAILDIR_SUBS_MAX bytes (left alone), EAGAIN if the lock stays taken. */
 #define MAILDIR_SUBS_MAX 65536
 int maildir_subscribe (char const *maildir, char const *folder) ;
+/* Remove the folder's line(s) from the subscriptions, the same way; a
+   folder not listed leaves the file untouched. */
+int maildir_unsubscribe (char const *maildir, char const *folder) ;
+/* The subscribed names into sa, each NUL-terminated, levels separated by
+   '.' whatever the file's version. An absent file gives none. */
+int maildir_subscriptions (char const *maildir, stralloc *sa) ;
+/* Dovecot's dot-lock: lock made with O_EXCL (mode 600); tries 100 ms
+   apart; a lock untouched for 30 s is a crashed writer's and is taken
+   over. The fd, or -1 (EAGAIN: still taken). The writer writes the new
+   contents into the lock, checks maildir_dotlock_mine (1 if the lock is
+   still fd, not taken over meanwhile) and renames it over the file. */
+int maildir_dotlock (char const *lock, unsigned int tries) ;
+int maildir_dotlock_mine (int fd, char const *lock) ;
 
 /* Maildir++ quota of a Maildir (the top one: its folders count too). */
 typedef struct maildir_quota_s maildir_quota ;

@@ -18,9 +18,9 @@
 
 /* Dovecot's lock protocol: PATH.lock made with O_EXCL, written, renamed
    over PATH; one older than LOCK_STALE seconds is a crashed writer's. */
-static int take_lock (char const *lock)
+int maildir_dotlock (char const *lock, unsigned int tries)
 {
-  for (unsigned int i = 0 ; i < LOCK_TRIES ; i++)
+  for (unsigned int i = 0 ; i < tries ; i++)
   {
     struct stat st ;
     int fd = open(lock, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) ;
@@ -74,14 +74,32 @@ static int listed (char const *s, size_t len, char const *entry, size_t elen)
   return 0 ;
 }
 
-/* 1 if the lock file is still fd (not broken as stale by another writer). */
-static int still_mine (int fd, char const *lock)
+int maildir_dotlock_mine (int fd, char const *lock)
 {
   struct stat a, b ;
   return fstat(fd, &a) == 0 && stat(lock, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino ;
 }
 
-int maildir_subscribe (char const *maildir, char const *folder)
+/* old without the line entry (all of its copies). */
+static void drop_line (stralloc *old, size_t body, char const *entry, size_t elen)
+{
+  size_t i = body, j = body ;
+  while (i < old->len)
+  {
+    char const *nl = memchr(old->s + i, '\n', old->len - i) ;
+    size_t n = nl ? (size_t)(nl - old->s - i) : old->len - i ;
+    size_t end = i + n + !!nl ;
+    if (!(n == elen && !memcmp(old->s + i, entry, n)))
+    {
+      memmove(old->s + j, old->s + i, end - i) ;
+      j += end - i ;
+    }
+    i = end ;
+  }
+  old->len = j ;
+}
+
+static int edit (char const *maildir, char const *folder, int add)
 {
   stralloc path = STRALLOC_ZERO, lock = STRALLOC_ZERO, old = STRALLOC_ZERO, entry = STRALLOC_ZERO ;
   int fd = -1, ok = 0, mine = 0, e ;
@@ -91,7 +109,7 @@ int maildir_subscribe (char const *maildir, char const *folder)
   if (!stralloc_cats(&path, maildir) || !stralloc_cats(&path, "/subscriptions")
    || !stralloc_copy(&lock, &path) || !stralloc_cats(&lock, ".lock") || !stralloc_0(&lock)
    || !stralloc_0(&path)) goto end ;
-  fd = take_lock(lock.s) ;
+  fd = maildir_dotlock(lock.s, LOCK_TRIES) ;
   if (fd < 0) goto end ;
   mine = 1 ;
   if (!read_subs(path.s, maildir, &old, &mode)) goto end ;
@@ -101,12 +119,18 @@ int maildir_subscribe (char const *maildir, char const *folder)
   /* folder names have no control bytes (maildir_folder_valid): in
      version 2 only the '.' between levels changes */
   if (body) for (size_t i = 0 ; i < entry.len ; i++) if (entry.s[i] == '.') entry.s[i] = '\t' ;
-  if (listed(old.s + body, old.len - body, entry.s, entry.len)) { ok = 1 ; goto end ; }
-  if ((old.len && old.s[old.len - 1] != '\n' && !stralloc_catb(&old, "\n", 1))
+  if (!add)
+  {
+    size_t before = old.len ;
+    drop_line(&old, body, entry.s, entry.len) ;
+    if (old.len == before) { ok = 1 ; goto end ; }
+  }
+  else if (listed(old.s + body, old.len - body, entry.s, entry.len)) { ok = 1 ; goto end ; }
+  else if ((old.len && old.s[old.len - 1] != '\n' && !stralloc_catb(&old, "\n", 1))
    || !stralloc_cat(&old, &entry) || !stralloc_catb(&old, "\n", 1)) goto end ;
   if (fchmod(fd, mode) < 0 || allwrite(fd, old.s, old.len) < old.len) goto end ;
   if (fd_sync(fd) < 0) goto end ;
-  if (!still_mine(fd, lock.s)) { mine = 0 ; errno = EAGAIN ; goto end ; }
+  if (!maildir_dotlock_mine(fd, lock.s)) { mine = 0 ; errno = EAGAIN ; goto end ; }
   if (rename(lock.s, path.s) < 0) goto end ;
   mine = 0 ;
   ok = maildir_dirsync(maildir) ;
@@ -116,5 +140,42 @@ int maildir_subscribe (char const *maildir, char const *folder)
   if (mine) unlink(lock.s) ;
   stralloc_free(&path) ; stralloc_free(&lock) ; stralloc_free(&old) ; stralloc_free(&entry) ;
   errno = e ;
+  return ok ;
+}
+
+int maildir_subscribe (char const *maildir, char const *folder)
+{
+  return edit(maildir, folder, 1) ;
+}
+
+int maildir_unsubscribe (char const *maildir, char const *folder)
+{
+  return edit(maildir, folder, 0) ;
+}
+
+int maildir_subscriptions (char const *maildir, stralloc *sa)
+{
+  stralloc path = STRALLOC_ZERO, raw = STRALLOC_ZERO ;
+  mode_t mode ;
+  size_t body = 0 ;
+  int ok = 0 ;
+  sa->len = 0 ;
+  if (!stralloc_cats(&path, maildir) || !stralloc_cats(&path, "/subscriptions") || !stralloc_0(&path)) goto end ;
+  if (!read_subs(path.s, maildir, &raw, &mode)) goto end ;
+  if (raw.len >= sizeof V2_HEADER - 1 && !memcmp(raw.s, V2_HEADER, sizeof V2_HEADER - 1))
+    body = sizeof V2_HEADER - 1 ;
+  for (size_t i = body ; i < raw.len ;)
+  {
+    char const *nl = memchr(raw.s + i, '\n', raw.len - i) ;
+    size_t n = nl ? (size_t)(nl - raw.s - i) : raw.len - i ;
+    size_t start = sa->len ;
+    if (n && !stralloc_catb(sa, raw.s + i, n)) goto end ;
+    if (body) for (size_t k = start ; k < sa->len ; k++) if (sa->s[k] == '\t') sa->s[k] = '.' ;
+    if (n && !stralloc_0(sa)) goto end ;
+    i += n + 1 ;
+  }
+  ok = 1 ;
+ end:
+  stralloc_free(&path) ; stralloc_free(&raw) ;
   return ok ;
 }

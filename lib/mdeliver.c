@@ -20,6 +20,7 @@
 #include "hdr.h"
 #include "maildir.h"
 #include "mdeliver.h"
+#include "msgcrlf.h"
 
 #define USAGE "maildir-deliver [-q QUOTABYTES] [-f FOLDER] MAILDIR"
 #define HDR_MAXBYTES (1024 * 1024)  /* scan at most this much header */
@@ -110,15 +111,17 @@ static void put_fail (void)
   die_sys("write ", tmppath ? tmppath : "the message") ;
 }
 
-static void put (int fd, char const *s, size_t n, uint64_t *size)
+static void put (int fd, char const *s, size_t n, uint64_t *size, msgcrlf *w)
 {
   if (allwrite(fd, s, n) < n) put_fail() ;
   *size += n ;
+  msgcrlf_add(w, s, n) ;
 }
 
 /* Write the tmp file: our trace headers, what was read, the rest of stdin.
-   The first part in one system call: it is most messages whole. */
-static uint64_t write_message (int fd, char const *sender, char const *rcpt, stralloc const *head, int eof)
+   The first part in one system call: it is most messages whole. *w counts
+   its size with CRLF line ends (POP3 and IMAP need it: ",W=" in the name). */
+static uint64_t write_message (int fd, char const *sender, char const *rcpt, stralloc const *head, int eof, msgcrlf *w)
 {
   static char buf[CHUNK] ;
   struct iovec v[6] = {
@@ -130,14 +133,18 @@ static uint64_t write_message (int fd, char const *sender, char const *rcpt, str
     { .iov_base = head->s, .iov_len = head->len },
   } ;
   uint64_t size = 0 ;
-  for (unsigned int i = 0 ; i < 6 ; i++) size += v[i].iov_len ;
+  for (unsigned int i = 0 ; i < 6 ; i++)
+  {
+    size += v[i].iov_len ;
+    msgcrlf_add(w, v[i].iov_base, v[i].iov_len) ;
+  }
   if (allwritev(fd, v, 6) < size) put_fail() ;
   while (!eof)
   {
     ssize_t r = fd_read(0, buf, sizeof buf) ;
     if (r < 0) die_sys("read message") ;
     if (!r) break ;
-    put(fd, buf, r, &size) ;
+    put(fd, buf, r, &size, w) ;
   }
   if (fd_sync(fd) < 0) die_sys("sync ", tmppath ? tmppath : "the message") ;
   return size ;
@@ -176,6 +183,7 @@ int mdeliver_main (int argc, char const *const *argv)
   static stralloc target = STRALLOC_ZERO, tmpname = STRALLOC_ZERO, tmpp = STRALLOC_ZERO, newname = STRALLOC_ZERO ;
   subgetopt l = SUBGETOPT_ZERO ;
   maildir_quota q = MAILDIR_QUOTA_ZERO ;
+  msgcrlf w = MSGCRLF_ZERO ;
   char const *folder = 0, *maildir, *sender, *rcpt, *id ;
   uint64_t qbytes = 0, size ;
   int qset = 0, eof = 0, fd ;
@@ -254,7 +262,7 @@ int mdeliver_main (int argc, char const *const *argv)
   fd = maildir_tmpfile(target.s) ;
   if (fd < 0) fd = open_tmp(target.s, host.s, &tmpname, &tmpp) ;
   else if (!maildir_uniq(&tmpname, host.s)) die_nomem() ;
-  size = write_message(fd, sender, rcpt, &head, eof) ;
+  size = write_message(fd, sender, rcpt, &head, eof, &w) ;
 
   if (q.present && maildir_quota_over(&q, size, 1))
   {
@@ -271,6 +279,7 @@ int mdeliver_main (int argc, char const *const *argv)
     }
     else if (tries ? !maildir_uniq(&newname, host.s) : !stralloc_copy(&newname, &tmpname)) die_nomem() ;
     if (!stralloc_cats(&newname, ",S=") || !stralloc_catb(&newname, fmt, uint64_fmt(fmt, size))
+     || !stralloc_cats(&newname, ",W=") || !stralloc_catb(&newname, fmt, uint64_fmt(fmt, msgcrlf_total(&w)))
      || !stralloc_0(&newname)) die_nomem() ;
     if (tmppath ? maildir_commit(target.s, tmpname.s, newname.s) : maildir_commit_fd(target.s, fd, newname.s)) break ;
     if (errno != EEXIST) die_sys("deliver to ", target.s, "/new/", newname.s) ;

@@ -260,9 +260,8 @@ static void got_a6(struct dns_ctx *ctx, struct dns_rr_a6 *r, void *data)
   if (!r) h->temp |= is_temp(dns_status(ctx));
 }
 
-/* Run udns until no query is active (1), the deadline passes (0), or
-   iopause fails (-1). udns counts its retries in whole seconds. */
-static int drive(struct dns_ctx *ctx, tain const *deadline)
+/* udns counts its retries in whole seconds. */
+int mx_drive(struct dns_ctx *ctx, tain const *deadline)
 {
   iopause_fd x = { .fd = dns_sock(ctx), .events = IOPAUSE_READ, .revents = 0 };
   for (;;) {
@@ -285,15 +284,14 @@ static int drive(struct dns_ctx *ctx, tain const *deadline)
   }
 }
 
-static int resolver_open(struct dns_ctx *ctx, char const *servers, mx_list *l)
+char const *mx_dns_open(struct dns_ctx *ctx, char const *servers)
 {
-  if (dns_init(ctx, 0) < 0)
-    return fail(l, 111, "4.3.0 unable to initialise the resolver: %s", strerror(errno));
+  if (dns_init(ctx, 0) < 0) return "4.3.0 unable to initialise the resolver";
   if (servers) {
     ip46full ip[MX_MAXSERV];
     uint16_t port[MX_MAXSERV];
     int n = mx_servers_scan(servers, ip, port);
-    if (n < 0) return fail(l, 111, "4.3.5 malformed DNS server list");
+    if (n < 0) { errno = EINVAL; return "4.3.5 malformed DNS server list"; }
     dns_add_serv(ctx, 0);
     for (int i = 0; i < n; i++) {
       struct sockaddr_in6 s6 = { .sin6_family = AF_INET6, .sin6_port = htons(port[i]) };
@@ -301,11 +299,17 @@ static int resolver_open(struct dns_ctx *ctx, char const *servers, mx_list *l)
       memcpy(&s6.sin6_addr, ip[i].ip, 16);
       memcpy(&s4.sin_addr, ip[i].ip, 4);
       if (dns_add_serv_s(ctx, ip[i].is6 ? (struct sockaddr *)&s6 : (struct sockaddr *)&s4) < 0)
-        return fail(l, 111, "4.3.5 unable to use DNS server %d: %s", i + 1, strerror(errno));
+        return "4.3.5 unable to use a DNS server of the list";
     }
   }
-  if (dns_open(ctx) < 0)
-    return fail(l, 111, "4.3.0 unable to open the resolver socket: %s", strerror(errno));
+  if (dns_open(ctx) < 0) return "4.3.0 unable to open the resolver socket";
+  return 0;
+}
+
+static int resolver_open(struct dns_ctx *ctx, char const *servers, mx_list *l)
+{
+  char const *why = mx_dns_open(ctx, servers);
+  if (why) return fail(l, 111, "%s: %s", why, strerror(errno));
   return 0;
 }
 
@@ -364,7 +368,7 @@ static int find_mx(mx_list *l, struct lk *k, struct dns_ctx *ctx, char const *do
 {
   k->qmx = dns_submit_mx(ctx, domain, DNS_NOSRCH, &got_mx, k);
   if (!k->qmx) return submit_failed(l, ctx);
-  int d = drive(ctx, deadline);
+  int d = mx_drive(ctx, deadline);
   if (d < 0) return fail(l, 111, "4.3.0 unable to wait for DNS: %s", strerror(errno));
   if (!d) return fail(l, 111, "4.4.3 DNS lookup of the MX of %s timed out", domain);
   switch (k->mxstatus) {
@@ -421,7 +425,7 @@ static int find_addrs(mx_list *l, struct lk *k, struct dns_ctx *ctx, char const 
     q->q6 = dns_submit_a6(ctx, l->host[i].name, DNS_NOSRCH, &got_a6, q);
     if (!q->q6) q->temp |= is_temp(dns_status(ctx));
   }
-  if (drive(ctx, deadline) < 0)
+  if (mx_drive(ctx, deadline) < 0)
     return fail(l, 111, "4.3.0 unable to wait for DNS: %s", strerror(errno));
   for (i = j = 0; i < l->n; i++) {
     struct hq *q = k->h + i;

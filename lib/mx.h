@@ -47,6 +47,14 @@ int mx_literal(mx_host *h, char const *s);
    Up to MX_MAXSERV into ip/port; the count, or -1 if malformed. */
 int mx_servers_scan(char const *s, ip46full *ip, uint16_t *port);
 
+/* udns glue shared with the other DNS users (lib/spf): open ctx on the
+   servers ("IP[:PORT],...", NULL for /etc/resolv.conf): NULL, or the reason
+   ("X.Y.Z text", errno set). mx_drive runs ctx until no query is active
+   (1), deadline passes (0), or iopause fails (-1). */
+struct dns_ctx;
+char const *mx_dns_open(struct dns_ctx *ctx, char const *servers);
+int mx_drive(struct dns_ctx *ctx, tain const *deadline);
+
 /* Order of trial: ascending preference, equal preferences shuffled with rnd
    (skalibs random_buf in production; a fixed generator in tests). */
 typedef struct mx_pref_s mx_pref;

@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/prctl.h>
 #include <skalibs/bytestr.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/stralloc.h>
@@ -20,10 +21,13 @@
 #include "injector.h"
 #include "lineio.h"
 #include "root.h"
+#include "smtpauth.h"
 #include "smtpcmd.h"
 #include "smtpdata.h"
+#include "senders.h"
 #include "smtprecv.h"
 #include "srvconn.h"
+#include "subhdr.h"
 #include "users.h"
 
 #define CMDMAX 2048        /* RFC 5321 says 512; real clients send more */
@@ -38,7 +42,10 @@ struct session_s {
   stralloc helo ;          /* sanitised, NUL-terminated; empty before HELO */
   int esmtp ;              /* EHLO, not HELO */
   int requiretls ;         /* $REQUIRE_TLS: no MAIL before STARTTLS */
-  char const *authuser ;   /* AUTH comes later; 0 = not authenticated */
+  int submission ;         /* $SUBMISSION: RFC 6409, AUTH before MAIL */
+  int loopauth ;           /* $AUTH_LOOPBACK_CLEARTEXT: AUTH without TLS from loopback */
+  smtpauth auth ;          /* AUTH's program and failure table */
+  stralloc authuser ;      /* the login after AUTH; empty: not authenticated */
   int relay ;              /* $RELAYCLIENT: may send to foreign domains */
   int inmail ;             /* between MAIL and the end of DATA/RSET */
   int utf8 ;               /* this MAIL had SMTPUTF8 */
@@ -51,10 +58,12 @@ struct session_s {
   int ucurrent ;           /* u was refreshed in this session */
   stralloc pm ;            /* postmaster@domain for RCPT TO:<postmaster> */
   injector q ;             /* q.pid > 0 while a DATA is streaming */
+  subhdr h ;               /* submission: the message's header */
   jmp_buf end ;            /* leave() returns from smtprecv_main through it */
 } ;
 
-static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .vars = STRALLOC_ZERO, .u = USERS_ZERO, .pm = STRALLOC_ZERO } ;
+static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .vars = STRALLOC_ZERO, .u = USERS_ZERO,
+                     .pm = STRALLOC_ZERO, .authuser = STRALLOC_ZERO, .h = SUBHDR_ZERO } ;
 static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 
 /* --- leaving, replies, errors ---------------------------------------- */
@@ -122,20 +131,37 @@ static void txn_reset(session *s)
 static char const *received_proto(session const *s)
 {
   if (!s->esmtp) return "SMTP";
-  if (s->utf8) return s->c.tls ? s->authuser ? "UTF8SMTPSA" : "UTF8SMTPS" : s->authuser ? "UTF8SMTPA" : "UTF8SMTP";
-  if (s->c.tls) return s->authuser ? "ESMTPSA" : "ESMTPS";
-  return s->authuser ? "ESMTPA" : "ESMTP";
+  int a = !!s->authuser.len;
+  if (s->utf8) return s->c.tls ? a ? "UTF8SMTPSA" : "UTF8SMTPS" : a ? "UTF8SMTPA" : "UTF8SMTP";
+  if (s->c.tls) return a ? "ESMTPSA" : "ESMTPS";
+  return a ? "ESMTPA" : "ESMTP";
 }
 
-/* RFC 5321 4.4: from HELO (HOST [IP]) by ME (pipemail) with P id ID for <R>; DATE */
+/* The authenticated user, in a comment of Received: printable, no ( ) \ */
+static void cat_user(session const *s, stralloc *sa)
+{
+  static char const pre[] = "\n\t(authenticated user " ;
+  size_t n = sa->len + sizeof pre - 1;
+  if (!stralloc_cats(sa, pre) || !stralloc_cat(sa, &s->authuser) || !stralloc_cats(sa, ")")) nomem();
+  for (size_t i = n; i < sa->len - 1; i++) {
+    unsigned char c = sa->s[i];
+    if (c < 33 || c > 126 || c == '(' || c == ')' || c == '\\') sa->s[i] = '?';
+  }
+}
+
+/* RFC 5321 4.4: from HELO (HOST [IP]) by ME (pipemail) with P id ID for <R>; DATE.
+   A submission (RFC 6409) names the user and, by default, not the
+   client's address or host name: the author's location is theirs to
+   give (the log keeps it); $SUBMISSION_SHOW_IP shows it. */
 static void received(session const *s, stralloc *sa)
 {
   char date[DATEFMT_LEN];
   int v6 = s->c.ip && strchr(s->c.ip, ':');
+  int showip = !(s->submission && s->authuser.len && !getenv("SUBMISSION_SHOW_IP"));
   datefmt_rfc5322(date, time(0));
   sa->len = 0;
   if (!stralloc_cats(sa, "Received: from ") || !stralloc_cats(sa, s->helo.s)) nomem();
-  if (s->c.ip) {
+  if (s->c.ip && showip) {
     if (!stralloc_cats(sa, " (")
      || (s->c.host && (!stralloc_cats(sa, s->c.host) || !stralloc_cats(sa, " ")))
      || !stralloc_cats(sa, v6 ? "[IPv6:" : "[") || !stralloc_cats(sa, s->c.ip)
@@ -145,6 +171,7 @@ static void received(session const *s, stralloc *sa)
    && (!stralloc_cats(sa, "\n\t(using ") || !stralloc_cats(sa, s->c.tlsproto)
     || !stralloc_cats(sa, " with cipher ") || !stralloc_cats(sa, s->c.tlscipher)
     || !stralloc_cats(sa, ")"))) nomem();
+  if (s->authuser.len) cat_user(s, sa);
   if (!stralloc_cats(sa, "\n\tby ") || !stralloc_cats(sa, s->me)
    || !stralloc_cats(sa, " (pipemail) with ") || !stralloc_cats(sa, received_proto(s))
    || !stralloc_cats(sa, " id ") || !stralloc_cats(sa, s->c.id)) nomem();
@@ -163,6 +190,75 @@ static void logmsg(session const *s, uint64_t size, char const *status, char con
                " rcpts=", nr, " status=", status, " code=", c);
 }
 
+/* users.cdb, refreshed once a session. 0 (logged) if it cannot be read. */
+static int users_current(session *s)
+{
+  if (s->ucurrent) return 1;
+  if (!users_refresh(&s->u, 0)) {
+    strerr_warnwusys("open users.cdb");
+    return 0;
+  }
+  s->ucurrent = 1;
+  return 1;
+}
+
+#define TEMPLOCAL "451 4.3.0 temporary local problem, try again later"
+
+/* Whether the authenticated user may use addr as a sender (etc/senders):
+   0, or the reply. */
+static char const *sender_ok(session *s, char const *addr, size_t alen)
+{
+  int r;
+  if (!users_current(s)) return TEMPLOCAL;
+  r = senders_allowed(&s->u, s->authuser.s, s->authuser.len, addr, alen);
+  if (r < 0) { strerr_warnwusys("look up senders in users.cdb"); return TEMPLOCAL; }
+  return r ? 0 : "553 5.7.1 sender address not allowed for this user";
+}
+
+/* --- submission: the header (RFC 6409 8) ---------------------------------- */
+
+/* Date: and Message-ID:, when the message has none. */
+static void add_missing(session *s)
+{
+  stralloc sa = STRALLOC_ZERO;
+  if (!subhdr_missing(&s->h, &sa, s->me)) nomem();
+  if (sa.len) injector_write(&s->q, sa.s, sa.len);
+  stralloc_free(&sa);
+}
+
+/* Message bytes to the injector; in submission mode, the missing fields
+   at the header's end. */
+static void data_write(session *s, char const *buf, size_t n)
+{
+  size_t k;
+  if (!s->submission || subhdr_ended(&s->h)) { injector_write(&s->q, buf, n); return; }
+  k = subhdr_feed(&s->h, buf, n);
+  injector_write(&s->q, buf, k);
+  if (!subhdr_ended(&s->h)) return;
+  add_missing(s);
+  injector_write(&s->q, buf + k, n - k);
+}
+
+/* At the end of a submitted message: From: and Sender: must be the
+   user's. 0, or the reply. */
+static char const *data_end(session *s)
+{
+  char const *a;
+  size_t len;
+  unsigned int n;
+  int r;
+  if (!s->submission) return 0;
+  if (!subhdr_ended(&s->h)) add_missing(s);   /* a header and no body */
+  r = subhdr_from(&s->h, &a, &len, &n);
+  if (r < 0) return "550 5.6.0 message has no From: field";
+  if (!r) return "553 5.7.1 malformed or too long From:/Sender: field";
+  for (; n--; a += strlen(a) + 1) {
+    char const *no = sender_ok(s, a, strlen(a));
+    if (no) return no[0] == '5' ? "553 5.7.1 From:/Sender: address not allowed for this user" : no;
+  }
+  return 0;
+}
+
 /* Stream the message from the client into the injector until the final
    dot. Returns 0, or the reply when the message is refused (the injector
    has then been killed, before any envelope was written). */
@@ -170,6 +266,7 @@ static char const *data_stream(session *s, smtpdata *d)
 {
   char const *fail = 0;
   smtpdata_init(d);
+  subhdr_init(&s->h);
   while (!d->done) {
     size_t used, outlen;
     if (!lineio_avail(&s->io)) {
@@ -182,9 +279,10 @@ static char const *data_stream(session *s, smtpdata *d)
     if (fail) continue;
     if (s->databytes && d->size > s->databytes) fail = "552 5.3.4 message too big";
     else if (d->received >= MAXHOPS) fail = "554 5.4.6 too many Received: fields, mail loop";
-    else { injector_write(&s->q, dbuf, outlen); continue; }
+    else { data_write(s, dbuf, outlen); continue; }
     injector_abort(&s->q);      /* a refusal: never let it be queued */
   }
+  if (!fail && (fail = data_end(s))) injector_abort(&s->q);
   return fail;
 }
 
@@ -202,7 +300,9 @@ static void filter_vars(session *s)
 {
   s->vars.len = 0;
   var(&s->vars, "SMTPHELOHOST", s->helo.s);
-  var(&s->vars, "SMTPAUTHUSER", s->authuser);
+  if (!s->authuser.len) var(&s->vars, "SMTPAUTHUSER", 0);
+  else if (!stralloc_cats(&s->vars, "SMTPAUTHUSER=") || !stralloc_cat(&s->vars, &s->authuser)
+   || !stralloc_catb(&s->vars, "", 1)) nomem();
   var(&s->vars, "SSL_PROTOCOL", !s->c.tls ? 0 : s->c.tlsproto[0] ? s->c.tlsproto : "unknown");
   var(&s->vars, "SSL_CIPHER", s->c.tls && s->c.tlscipher[0] ? s->c.tlscipher : 0);
   var(&s->vars, "PIPEMAIL_SESSION", s->c.id);
@@ -269,6 +369,49 @@ static void c_helo(session *s, char *arg)
   if (s->helo.len) reply(s, "250 ", s->me, 0);
 }
 
+/* --- AUTH (RFC 4954; lib/smtpauth) ----------------------------------- */
+
+static int loopback(char const *ip)
+{
+  return ip && (!strncmp(ip, "127.", 4) || !strcmp(ip, "::1"));
+}
+
+/* AUTH only over TLS (the password), or from loopback if the service says so */
+static int auth_offered(session const *s)
+{
+  return s->auth.prog && !s->authuser.len && (s->c.tls || (s->loopauth && loopback(s->c.ip)));
+}
+
+/* Why AUTH cannot be done now, or 0. */
+static char const *auth_refusal(session const *s, char const *arg)
+{
+  if (!s->auth.prog) return "502 5.5.1 AUTH not available";
+  if (!s->esmtp) return "503 5.5.1 send EHLO first";
+  if (s->authuser.len) return "503 5.5.1 already authenticated";
+  if (s->inmail) return "503 5.5.1 AUTH not allowed during a mail transaction";
+  if (!auth_offered(s)) return "538 5.7.11 encryption required for requested authentication mechanism (STARTTLS first)";
+  if (!*arg) return "501 5.5.4 syntax: AUTH mechanism [initial-response]";
+  return 0;
+}
+
+static void c_auth(session *s, char *arg)
+{
+  char const *text = auth_refusal(s, arg);
+  if (text) {
+    explicit_bzero(arg, strlen(arg));     /* it may hold a password */
+    bad(s, text);
+    return;
+  }
+  switch (smtpauth_run(&s->auth, &s->io, &s->c, arg, &s->authuser, &text)) {
+    case SMTPAUTH_OK: case SMTPAUTH_NO: say(s, text); break;
+    case SMTPAUTH_BAD: bad(s, text); break;
+    case SMTPAUTH_LOCKED: leave421(s, text + 4, "auth-locked-out");
+    default:
+      if (errno == ETIMEDOUT) timed_out(s);
+      leave(s, "disconnect in AUTH");
+  }
+}
+
 static void c_ehlo(session *s, char *arg)
 {
   char size[ULONG_FMT + 6] = "SIZE ";
@@ -278,20 +421,31 @@ static void c_ehlo(session *s, char *arg)
   reply(s, "250-", s->me, " pipemail");
   reply(s, "250-", size, 0);
   if (s->c.starttls > 0) say(s, "250-STARTTLS");
-  /* AUTH will be listed here, when the session allows it */
+  if (auth_offered(s)) say(s, "250-AUTH PLAIN LOGIN");
   say(s, "250-PIPELINING");
   say(s, "250-8BITMIME");
   say(s, "250-ENHANCEDSTATUSCODES");
   say(s, "250 SMTPUTF8");
 }
 
+/* An authenticated user sends only as themselves (etc/senders). */
+static char const *sender_check(session *s, char const *addr, size_t alen)
+{
+  char const *no;
+  if (!s->authuser.len || !(no = sender_ok(s, addr, alen))) return 0;
+  strerr_warni("session=", s->c.id, " from=<", addr, "> status=rejected code=", no[0] == '5' ? "553" : "451");
+  return no;
+}
+
 static void c_mail(session *s, char *arg)
 {
+  char const *no;
   char *addr, *params, *k, *v;
   size_t alen;
   int r, utf8 = 0;
   if (s->requiretls && !s->c.tls) { bad(s, "530 5.7.0 Must issue a STARTTLS command first"); return; }
   if (!s->helo.len) { bad(s, "503 5.5.1 send EHLO or HELO first"); return; }
+  if (s->submission && !s->authuser.len) { bad(s, "530 5.7.0 authentication required"); return; }
   if (s->inmail) { bad(s, "503 5.5.1 nested MAIL command"); return; }
   if (!smtpcmd_path(arg, "FROM", &addr, &alen, &params)) { bad(s, "501 5.5.4 syntax: MAIL FROM:<address>"); return; }
   if (alen && !addr_valid(addr, alen)) { bad(s, "501 5.1.7 bad sender address syntax"); return; }
@@ -308,9 +462,14 @@ static void c_mail(session *s, char *arg)
     } else if (!strcasecmp(k, "SMTPUTF8")) {
       if (v) { bad(s, "555 5.5.4 SMTPUTF8 takes no value"); return; }
       utf8 = 1;
+    } else if (!strcasecmp(k, "AUTH") && s->auth.prog) {
+      /* RFC 4954 5: who submitted the message first; we do not pass it
+         on (remote-send sends none), so its value is only checked */
+      if (!v || !*v || strlen(v) > 1000) { bad(s, "501 5.5.4 bad AUTH parameter"); return; }
     } else { bad(s, "555 5.5.4 unsupported parameter"); return; }
   }
   if (r < 0) { bad(s, "501 5.5.4 bad parameter syntax"); return; }
+  if ((no = sender_check(s, addr, alen))) { say(s, no); return; }
   if (!stralloc_copyb(&s->env, "F", 1) || !stralloc_catb(&s->env, addr, alen + 1)) nomem();
   s->inmail = 1;
   s->utf8 = utf8;
@@ -324,17 +483,11 @@ static char const *rcpt_check(session *s, char const *a, size_t len)
   size_t at = addr_at(a, len);
   users_entry e;
   int r;
-  if (!s->ucurrent) {
-    if (!users_refresh(&s->u, 0)) {
-      strerr_warnwusys("open users.cdb");
-      return "451 4.3.0 temporary local problem, try again later";
-    }
-    s->ucurrent = 1;
-  }
+  if (!users_current(s)) return TEMPLOCAL;
   if (!users_isdomain(&s->u, a + at + 1, len - at - 1))
-    return s->relay ? 0 : "554 5.7.1 relaying denied";
+    return s->relay || s->authuser.len ? 0 : "554 5.7.1 relaying denied";
   r = users_lookup(&s->u, a, len, &e);
-  if (r < 0) return "451 4.3.0 temporary local problem, try again later";
+  if (r < 0) return TEMPLOCAL;
   return r == USERS_NONE ? "550 5.1.1 user unknown" : 0;
 }
 
@@ -406,6 +559,7 @@ static void c_starttls(session *s, char *arg)
   nb[size_fmt(nb, dropped)] = 0;
   s->helo.len = 0;
   s->esmtp = 0;
+  s->authuser.len = 0;
   txn_reset(s);
   strerr_warni("session=", s->c.id, " tls=ok protocol=", s->c.tlsproto, " cipher=", s->c.tlscipher,
                " discarded=", nb);
@@ -416,7 +570,7 @@ static void c_starttls(session *s, char *arg)
 static void c_rset(session *s, char *arg) { (void)arg; txn_reset(s); say(s, "250 2.0.0 ok"); }
 static void c_noop(session *s, char *arg) { (void)arg; say(s, "250 2.0.0 ok"); }
 static void c_vrfy(session *s, char *arg) { (void)arg; say(s, "252 2.5.0 cannot VRFY user, but will accept message and attempt delivery"); }
-static void c_help(session *s, char *arg) { (void)arg; say(s, "214 2.0.0 commands: EHLO HELO STARTTLS MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); }
+static void c_help(session *s, char *arg) { (void)arg; say(s, "214 2.0.0 commands: EHLO HELO STARTTLS AUTH MAIL RCPT DATA RSET NOOP QUIT VRFY HELP"); }
 static void c_nimp(session *s, char *arg) { (void)arg; bad(s, "502 5.5.1 command not implemented"); }
 static void c_quit(session *s, char *arg)
 {
@@ -432,7 +586,7 @@ static struct { char const *verb ; cmdfn *fn ; } const cmds[] = {
   { "EHLO", c_ehlo }, { "HELO", c_helo }, { "MAIL", c_mail }, { "RCPT", c_rcpt },
   { "DATA", c_data }, { "RSET", c_rset }, { "NOOP", c_noop }, { "QUIT", c_quit },
   { "VRFY", c_vrfy }, { "HELP", c_help }, { "EXPN", c_nimp }, { "BDAT", c_nimp },
-  { "TURN", c_nimp }, { "ETRN", c_nimp }, { "STARTTLS", c_starttls },
+  { "TURN", c_nimp }, { "ETRN", c_nimp }, { "STARTTLS", c_starttls }, { "AUTH", c_auth },
   { "GET", c_http }, { "POST", c_http }, { "CONNECT", c_http },
   { 0, 0 }
 } ;
@@ -454,11 +608,11 @@ static void dispatch(session *s, char *line)
 
 /* Everything a session may have changed, back as in a fresh process:
    the next session in this process must see nothing of this one. */
-static void session_init(session *s)
+static void session_init(session *s, int argc, char const *const *argv)
 {
   s->helo.len = 0;
   s->esmtp = 0;
-  s->authuser = 0;
+  s->authuser.len = 0;
   s->errors = 0;
   txn_reset(s);
   /* users.cdb and etc/me stay loaded for the next session in this process,
@@ -473,6 +627,11 @@ static void session_init(session *s)
   if (!s->timeout) s->timeout = 300;
   s->relay = !!getenv("RELAYCLIENT");
   s->requiretls = !!getenv("REQUIRE_TLS");
+  s->submission = !!getenv("SUBMISSION");
+  s->loopauth = !!getenv("AUTH_LOOPBACK_CLEARTEXT");
+  smtpauth_init(&s->auth, argc > 1 ? argv + 1 : 0);
+  /* no core of a process that may hold a password */
+  if (s->auth.prog) prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
   srvconn_init(&s->c);
   if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STARTTLS is not offered");
   s->me = pm_me();
@@ -486,10 +645,11 @@ int smtprecv_main(int argc, char const *const *argv)
 {
   session *s = &S;
   PROG = "smtp-recv";
-  (void)argc; (void)argv;
   if (setjmp(s->end)) return 0;
   signal(SIGPIPE, SIG_IGN);   /* a dead client or injector is an error return */
-  session_init(s);
+  session_init(s, argc, argv);
+  if (s->auth.prog && smtpauth_locked(&s->auth, &s->c))
+    leave421(s, "4.7.0 too many failed authentications from your address, try again later", "auth-locked-out");
   reply(s, "220 ", s->me, " ESMTP pipemail");
   for (;;) {
     char *line;

@@ -30,7 +30,7 @@ ENV = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'SENDER': 'sender@exampl
 for k in ('ASAN_OPTIONS', 'UBSAN_OPTIONS'):
     if k in os.environ:
         ENV[k] = os.environ[k]
-UNIQ = re.compile(r'^(\d+)\.M(\d+)P(\d+)Q(\d+)\.' + re.escape(HOST) + r',S=(\d+)$')
+UNIQ = re.compile(r'^(\d+)\.M(\d+)P(\d+)Q(\d+)\.' + re.escape(HOST) + r',S=(\d+),W=(\d+)$')
 N = [0]
 
 
@@ -77,10 +77,13 @@ t.eq((rc, err), (0, ''), 'plain delivery: exit 0, silent')
 names = files(md)
 t.eq(len(names), 1, 'one file in new/')
 m = UNIQ.match(names[0]) if names else None
-t.ok(m, 'name is TIME.MusecPpidQn.HOST,S=SIZE', names)
+t.ok(m, 'name is TIME.MusecPpidQn.HOST,S=SIZE,W=VSIZE', names)
 body = read(md, 'new', names[0]) if names else b''
 t.eq(body, added() + MSG, 'Return-Path and Delivered-To prepended, rest unchanged')
 t.ok(m and int(m.group(5)) == len(body), 'S= is the file size')
+crlf = body.replace(b'\r\n', b'\n').replace(b'\n', b'\r\n')
+crlf += b'' if crlf.endswith(b'\n') else b'\r\n'
+t.ok(m and int(m.group(6)) == len(crlf), 'W= is the size with CRLF line ends (what POP3 sends)')
 t.eq(files(md, 'tmp'), [], 'tmp/ is empty afterwards')
 st = os.stat(os.path.join(md, 'new', names[0])) if names else None
 t.ok(st and (st.st_mode & 0o777) == 0o600, 'message file mode 600')
@@ -206,6 +209,7 @@ t.ok(rc == 0, 'Delivered-To for someone else, or in the body: no loop', err)
 # -- quota ----------------------------------------------------------------
 md = new_maildir()
 size = len(added() + MSG)
+wsize = size + (added() + MSG).count(b"\n")
 rc, err = deliver(md, MSG, ['-q', '1000'])
 t.ok(rc == 0, 'quota: under -> delivered', err)
 ms = os.path.join(md, 'maildirsize')
@@ -265,7 +269,7 @@ rc1, err1 = deliver(md, MSG, env=idenv)
 rc2, err2 = deliver(md, MSG, env=idenv)
 names = files(md)
 t.ok(rc1 == 0 and rc2 == 0, 'DELIVERY_ID twice: both exit 0', err1 + err2)
-t.eq(names, ['1700000000.Qq1a2B3.7_x-y.%s,S=%d' % (HOST, size)], '... one file, ARRIVAL.QID.HOST,S=SIZE')
+t.eq(names, ['1700000000.Qq1a2B3.7_x-y.%s,S=%d,W=%d' % (HOST, size, wsize)], '... one file, ARRIVAL.QID.HOST,S=SIZE,W=VSIZE')
 if names:
     os.rename(os.path.join(md, 'new', names[0]), os.path.join(md, 'cur', names[0] + ':2,S'))
 rc, err = deliver(md, MSG, env=idenv)

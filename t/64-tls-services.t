@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """TLS in the s6 services: instance-setup -c makes a self-signed certificate
-(once), the smtp service offers STARTTLS with it (tls-serve -S), the smtps
-service (-S PORT) takes mail over implicit TLS, both log through s6-log;
-per-SNI certificates; smtps without a certificate stays down until there is
-one; as root with the dedicated users present, smtp-recv runs as a user that
+(once), the smtp service offers STARTTLS with it (tls-serve -S), the
+submissions service (-S PORT) takes mail over implicit TLS (after AUTH),
+both log through s6-log; per-SNI certificates; submissions without a
+certificate stays down until there is one; as root with the dedicated users present, smtp-recv runs as a user that
 can read neither the key file nor the TLS engine's memory."""
 import atexit
 import os
@@ -18,6 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+import pmauth  # noqa: E402
 import pmtls  # noqa: E402
 from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port  # noqa: E402
 from pms6 import Scan, alive, proc_uid, svpid, svstat, uid_of  # noqa: E402,F401
@@ -89,10 +90,12 @@ def send_starttls(port, ctx, subject):
 
 
 def send_smtps(port, ctx, subject):
+    """Over implicit TLS, to the submissions service: AUTH as demo first."""
     with smtplib.SMTP_SSL('127.0.0.1', port, timeout=20, context=ctx) as s:
         s.ehlo()
         offered = s.has_extn('starttls')
-        s.sendmail('a@example.org', [DEMO], message(subject))
+        s.login(DEMO, 'demo')
+        s.sendmail(DEMO, [DEMO], message(subject).replace('From: a@example.org', 'From: ' + DEMO))
     return offered
 
 
@@ -140,16 +143,17 @@ ct = cert_text(CERT)
 t.ok('CN = mx.example.test' in ct and 'DNS:mx.example.test' in ct,
      'the certificate is for etc/me (CN and subjectAltName)', ct)
 t.ok(b'cert=' + CERT.encode() in r.stderr and b'action=created' in r.stderr, 'creation logged', r.stderr)
-for p in ('service/smtps/run', 'service/smtps/log/run', 'service/smtps/notification-fd',
-          'service/smtps/env', 'log/smtps'):
+pmauth.configure(inst, {DEMO: 'demo'})
+for p in ('service/submissions/run', 'service/submissions/log/run', 'service/submissions/notification-fd',
+          'service/submissions/env', 'log/submissions'):
     t.ok(os.path.exists(os.path.join(inst.root, p)), 'made %s' % p)
-srun = read(os.path.join(inst.root, 'service/smtps/run'))
-t.ok(str(sport) in srun and not re.search(r'@[A-Z]+@', srun), 'smtps/run has the port, no placeholder', srun)
+srun = read(os.path.join(inst.root, 'service/submissions/run'))
+t.ok(str(sport) in srun and not re.search(r'@[A-Z]+@', srun), 'submissions/run has the port, no placeholder', srun)
 t.ok(not re.search(r'@[A-Z]+@', read(os.path.join(inst.root, 'service/smtp/run'))),
      'no placeholder left in smtp/run')
-t.eq(read(os.path.join(inst.root, 'service/smtps/notification-fd')).strip(), '3', 'smtps notification-fd is 3')
-t.ok(inst.root + '/service/smtp/log/run' in read(os.path.join(inst.root, 'service/smtps/log/run')),
-     'smtps/log runs the smtp log script (log/smtps by its directory, checked below)')
+t.eq(read(os.path.join(inst.root, 'service/submissions/notification-fd')).strip(), '3', 'submissions notification-fd is 3')
+t.ok(inst.root + '/service/smtp/log/run' in read(os.path.join(inst.root, 'service/submissions/log/run')),
+     'submissions/log runs the smtp log script (log/submissions by its directory, checked below)')
 
 before = (tree(inst.root, 'service'), tree(inst.root, 'etc/tls'))
 r = setup(inst, port, sport)
@@ -171,13 +175,13 @@ t.ok(r.returncode == 111 and b'not the other' in r.stderr and
      read(os.path.join(half.root, 'etc/tls/key.pem')) == 'not a key\n',
      '-c with a key but no certificate: fatal, the key is left alone', r.stderr)
 r = setup(half, free_port(), cert=False)
-t.ok(r.returncode == 0 and not os.path.exists(os.path.join(half.root, 'service/smtps')),
-     'no -S: no smtps service', r.stderr)
+t.ok(r.returncode == 0 and not os.path.exists(os.path.join(half.root, 'service/submissions')),
+     'no -S: no submissions service', r.stderr)
 half.stop()
 
-# ---- under s6: STARTTLS on smtp, implicit TLS on smtps ----------------------
+# ---- under s6: STARTTLS on smtp, implicit TLS on submissions ----------------------
 scan = Scan(inst)
-t.ok(scan.wait_up('smtp') and scan.wait_up('smtps'), 'smtp and smtps services ready (s6-svwait -U)')
+t.ok(scan.wait_up('smtp') and scan.wait_up('submissions'), 'smtp and submissions services ready (s6-svwait -U)')
 t.ok(wait_port(port, timeout=1) and wait_port(sport, timeout=1), 'both ports listen')
 scan.wait_up('queue', ready=False)
 ctx = verifying(CERT)
@@ -193,19 +197,19 @@ try:
     err = None
 except (OSError, smtplib.SMTPException) as e:
     offered, err = True, e
-t.ok(not offered and err is None, 'smtps: a mail over implicit TLS (no STARTTLS offered in it)', err)
+t.ok(not offered and err is None, 'submissions: a mail over implicit TLS after AUTH (no STARTTLS offered in it)', err)
 inst.wait_mails(DEMO, 2)
-for subject in ('over starttls', 'over smtps'):
+for subject, proto in (('over starttls', 'ESMTPS'), ('over smtps', 'ESMTPSA')):
     rcv = received(mail_with(inst, subject) or b'')
-    t.ok(' with ESMTPS ' in rcv and 'using TLSv1.2 with cipher ECDHE-ECDSA-' in rcv,
-         '%s: Received: says ESMTPS and the cipher' % subject, rcv)
+    t.ok(' with %s ' % proto in rcv and 'using TLSv1.2 with cipher ECDHE-ECDSA-' in rcv,
+         '%s: Received: says %s and the cipher' % (subject, proto), rcv)
 
-slog = os.path.join(inst.root, 'log/smtps/current')
+slog = os.path.join(inst.root, 'log/submissions/current')
 plog = os.path.join(inst.root, 'log/smtp/current')
 t.ok(wait_for(lambda: re.search(r'^@4000\S+ tls-serve: info: tls=ok .*cert=default', read(slog), re.M), 10),
-     'log/smtps: tls-serve logs the handshake (TAI64N stamped)', read(slog))
+     'log/submissions: tls-serve logs the handshake (TAI64N stamped)', read(slog))
 t.ok(wait_for(lambda: re.search(r'smtp-recv: info: .*status=queued', read(slog)), 10),
-     'log/smtps: smtp-recv logs the mail', read(slog))
+     'log/submissions: smtp-recv logs the mail', read(slog))
 t.ok(wait_for(lambda: 'tls-serve: info: starttls cmd=' in read(plog) and
               re.search(r'smtp-recv: info: .*tls=ok', read(plog)), 10),
      'log/smtp: the STARTTLS handshake is logged', read(plog))
@@ -214,10 +218,10 @@ t.ok(wait_for(lambda: 'tls-serve: info: starttls cmd=' in read(plog) and
 alt_cert, alt_key = pmtls.self_signed(tls, 'alt.example.test', kind='rsa')
 os.rename(alt_cert, os.path.join(tls, 'alt.example.test.cert.pem'))
 os.rename(alt_key, os.path.join(tls, 'alt.example.test.key.pem'))
-old = svpid(scan.dir('smtps'))
-subprocess.run(['s6-svc', '-r', scan.dir('smtps')])
-wait_for(lambda: svpid(scan.dir('smtps')) not in (0, old), 10)
-t.ok(scan.wait_up('smtps'), 'smtps restarted')
+old = svpid(scan.dir('submissions'))
+subprocess.run(['s6-svc', '-r', scan.dir('submissions')])
+wait_for(lambda: svpid(scan.dir('submissions')) not in (0, old), 10)
+t.ok(scan.wait_up('submissions'), 'submissions restarted')
 
 
 def peer_der(name):
@@ -245,25 +249,26 @@ t.ok(scan.wait_up('smtp') and wait_port(port, timeout=5) and 'starttls' not in e
      'env/NOTLS: smtp does not offer STARTTLS')
 scan.stop()
 
-# ---- smtps without a certificate: down until there is one ------------------------
+# ---- submissions without a certificate: down until there is one ------------------------
 bare = Instance()
 bport, bsport = free_port(), free_port()
 _shm += [bport, bsport]
 r = setup(bare, bport, bsport, cert=False)
+pmauth.configure(bare, {DEMO: 'demo'})
 t.ok(r.returncode == 0 and b'warning: no certificate' in r.stderr,
      'instance-setup -S without a certificate: a warning', r.stderr)
 bscan = Scan(bare)
 t.ok(bscan.wait_up('smtp'), 'smtp service ready')
 t.ok('starttls' not in ehlo_features(bport), 'no certificate: smtp is plain, no STARTTLS')
-blog = os.path.join(bare.root, 'log/smtps/current')
-t.ok(wait_for(lambda: 'fatal: no ' in read(blog), 10), 'smtps says why it does not start', read(blog))
+blog = os.path.join(bare.root, 'log/submissions/current')
+t.ok(wait_for(lambda: 'fatal: no ' in read(blog), 10), 'submissions says why it does not start', read(blog))
 time.sleep(2.5)
 t.ok(read(blog).count('fatal: no ') == 1 and not wait_port(bsport, timeout=0.2),
-     'smtps is not restarted over and over', read(blog))
+     'submissions is not restarted over and over', read(blog))
 r = setup(bare, bport, bsport)
-subprocess.run(['s6-svc', '-u', bscan.dir('smtps')])
-t.ok(r.returncode == 0 and bscan.wait_up('smtps') and wait_port(bsport, timeout=5),
-     'instance-setup -c, then s6-svc -u: smtps comes up')
+subprocess.run(['s6-svc', '-u', bscan.dir('submissions')])
+t.ok(r.returncode == 0 and bscan.wait_up('submissions') and wait_port(bsport, timeout=5),
+     'instance-setup -c, then s6-svc -u: submissions comes up')
 bscan.wait_up('queue', ready=False)
 try:
     send_smtps(bsport, verifying(os.path.join(bare.root, 'etc/tls/cert.pem')), 'late')
@@ -297,18 +302,19 @@ else:
     pport, psport = free_port(), free_port()
     _shm += [pport, psport]
     r = setup(priv, pport, psport, user=None)
+    pmauth.configure(priv, {DEMO: 'demo'}, as_root=False)
     t.eq(r.returncode, 0, 'instance-setup -c -S as root, dedicated users')
     pkey = os.path.join(priv.root, 'etc/tls/key.pem')
     st = os.stat(pkey)
     t.ok(st.st_uid == 0 and st.st_mode & 0o077 == 0, 'key.pem belongs to root, mode 600')
     pscan = Scan(priv)
-    t.ok(pscan.wait_up('smtp') and pscan.wait_up('smtps') and pscan.wait_up('queue', ready=False), 'services up')
+    t.ok(pscan.wait_up('smtp') and pscan.wait_up('submissions') and pscan.wait_up('queue', ready=False), 'services up')
     pctx = verifying(os.path.join(priv.root, 'etc/tls/cert.pem'))
     # A session held open: tcp-serve > tls-serve > smtp-recv.
     raw = socket.create_connection(('127.0.0.1', psport), 10)
     conn = pctx.wrap_socket(raw)
     banner = conn.recv(512)
-    tcp = svpid(pscan.dir('smtps'))
+    tcp = svpid(pscan.dir('submissions'))
     engine = wait_for(lambda: children(tcp), 5)
     engine = engine[0] if engine else 0
     proto = wait_for(lambda: children(engine) if engine else [], 5)
@@ -336,6 +342,6 @@ else:
     except (OSError, smtplib.SMTPException) as e:
         err = e
     got = priv.wait_mails(DEMO, 2)
-    t.ok(err is None and len(got) == 2 and all(b' with ESMTPS ' in m for m in got),
+    t.ok(err is None and len(got) == 2 and all(b' with ESMTPS' in m for m in got),
          'mail over STARTTLS and implicit TLS, across the users', err)
     pscan.stop()

@@ -121,8 +121,8 @@ def delivered(maildir):
 
 
 def run_path(label, user, home, p, demo_dir):
-    sp, ssp = free_port(), free_port()
-    env = dict(PM_RUN_SMTP_PORT=str(sp), PM_RUN_SMTPS_PORT=str(ssp))
+    sp, ssp, msp = free_port(), free_port(), free_port()
+    env = dict(PM_RUN_SMTP_PORT=str(sp), PM_RUN_SUBMISSIONS_PORT=str(ssp), PM_RUN_SUBMISSION_PORT=str(msp))
     if demo_dir:
         env['PM_DEMO_DIR'] = demo_dir
     pr, out = make_run(user, home, p, env)
@@ -139,7 +139,7 @@ def run_path(label, user, home, p, demo_dir):
     t.eq(sent, True, '%s: a mail over STARTTLS is accepted' % label)
     t.ok(delivered(os.path.join(run, 'mail', 'example.test', 'demo')),
          '%s: and delivered to the demo mailbox' % label)
-    for name in ('smtp', 'smtps', 'queue'):
+    for name in ('smtp', 'submission', 'submissions', 'queue'):
         log = os.path.join(run, 'log', name, 'current')
         t.ok(os.path.exists(log), '%s: the %s log is written' % (label, name))
     stopped, rest = stop_run(pr)

@@ -1,9 +1,13 @@
 #!/bin/sh
 # make run: make (or reuse) a demo instance in RUN_DIR, with a self-signed
 # certificate, and run it under s6 in the foreground until Ctrl-C: SMTP with
-# STARTTLS on 127.0.0.1:2525, SMTP over implicit TLS on 127.0.0.1:2465
-# (PM_RUN_SMTP_PORT and PM_RUN_SMTPS_PORT change them); with a private
-# rspamd on 127.0.0.1:21333 (PM_RUN_RSPAMD_PORT) when rspamd is installed.
+# STARTTLS on 127.0.0.1:2525, message submission with STARTTLS on
+# 127.0.0.1:2587 and over implicit TLS on 127.0.0.1:2465, AUTH as
+# demo@example.test, password demo, POP3 with STLS on 127.0.0.1:2110 and
+# over implicit TLS on 127.0.0.1:2995 (PM_RUN_SMTP_PORT,
+# PM_RUN_SUBMISSION_PORT, PM_RUN_SUBMISSIONS_PORT, PM_RUN_POP3_PORT and
+# PM_RUN_POP3S_PORT change the ports); with a private rspamd on
+# 127.0.0.1:21333 (PM_RUN_RSPAMD_PORT) when rspamd is installed.
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -12,7 +16,9 @@ run=$1
 top=$(cd "$(dirname "$0")/.." && pwd) || die "unable to find the source tree"
 bin=${PM_BUILD:-$top/build}/bin
 [ -x "$bin/instance-setup" ] || die "$bin/instance-setup missing: run make first"
-sp=${PM_RUN_SMTP_PORT:-2525} ssp=${PM_RUN_SMTPS_PORT:-2465}
+sp=${PM_RUN_SMTP_PORT:-2525} msp=${PM_RUN_SUBMISSION_PORT:-2587}
+ssp=${PM_RUN_SUBMISSIONS_PORT:-${PM_RUN_SMTPS_PORT:-2465}}
+pp=${PM_RUN_POP3_PORT:-2110} psp=${PM_RUN_POP3S_PORT:-2995}
 # A private rspamd (instance-setup -R) when the host has the program.
 rsp=''
 command -v rspamd >/dev/null 2>&1 && rsp=${PM_RUN_RSPAMD_PORT:-21333}
@@ -41,7 +47,7 @@ export PATH PIPEMAIL_ROOT
 svc=$run/service
 
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -S "$ssp" -c -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -p "$pp" -P "$psp" -c -i 127.0.0.1 \
     -d example.test -m mx.example.test ${rsp:+-R "$rsp"}
 }
 setup || die "instance-setup failed"
@@ -71,39 +77,56 @@ env --default-signal=INT,QUIT s6-setsid s6-svscan "$svc" &
 svscan=$!
 
 i=0
-until { s6-svok "$svc/smtp" && s6-svok "$svc/smtps"; } 2>/dev/null || [ $i -ge 50 ]; do
+until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions" &&
+        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s"; } 2>/dev/null || [ $i -ge 50 ]; do
   sleep 0.1; i=$((i + 1))
 done
-if s6-svwait -U -t 10000 "$svc/smtp" "$svc/smtps" 2>/dev/null; then
+if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
+  a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
 
 pipemail is running: instance $run
-SMTP with STARTTLS on 127.0.0.1:$sp, SMTP over implicit TLS on 127.0.0.1:$ssp
+SMTP with STARTTLS on 127.0.0.1:$sp (mail to local users), message
+submission (AUTH before MAIL, then mail anywhere) with STARTTLS on
+127.0.0.1:$msp and over implicit TLS on 127.0.0.1:$ssp
 (self-signed certificate for mx.example.test: $run/etc/tls/cert.pem).
 Local domain example.test, user demo@example.test (password demo),
 postmaster@example.test -> demo@example.test.
 
-Send a mail (swaks does not check the certificate unless --tls-verify):
+Send a mail to demo (swaks does not check the certificate unless --tls-verify):
   swaks --server 127.0.0.1:$sp --from you@example.org --to demo@example.test
   swaks --server 127.0.0.1:$sp --tls --from you@example.org --to demo@example.test
-  swaks --server 127.0.0.1:$ssp --tlsc --from you@example.org --to demo@example.test
-Python's smtplib, STARTTLS and implicit TLS, not checking the certificate:
+Submit one as demo, with AUTH (LOGIN or PLAIN), over STARTTLS and implicit TLS:
+  swaks --server 127.0.0.1:$msp --tls --auth LOGIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test
+  swaks --server 127.0.0.1:$ssp --tlsc --auth PLAIN --auth-user demo@example.test --auth-password demo --from demo@example.test --to demo@example.test
+msmtp (STARTTLS, AUTH PLAIN; tls_certcheck off: the certificate is self-signed):
+  printf 'From: demo@example.test\nSubject: hello\n\nhello, pipemail\n' | msmtp --host=127.0.0.1 --port=$msp --tls=on --tls-starttls=on --tls-certcheck=off --auth=plain --user=demo@example.test --passwordeval='echo demo' --from=demo@example.test demo@example.test
+Python's smtplib, login() over STARTTLS and over implicit TLS, not checking the certificate:
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", $msp); s.starttls(context=ssl._create_unverified_context()); s.login("demo@example.test", "demo"); s.sendmail("demo@example.test", ["demo@example.test"], $a); s.quit()'
+  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", $ssp, context=ssl._create_unverified_context()); s.login("demo@example.test", "demo"); s.sendmail("demo@example.test", ["demo@example.test"], $a); s.quit()'
+Without AUTH, on the SMTP port:
   python3 -c 'import smtplib, ssl; s = smtplib.SMTP("127.0.0.1", $sp); s.starttls(context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
-  python3 -c 'import smtplib, ssl; s = smtplib.SMTP_SSL("127.0.0.1", $ssp, context=ssl._create_unverified_context()); s.sendmail("you@example.org", ["demo@example.test"], $m); s.quit()'
 By hand (EHLO, MAIL FROM:<...>, RCPT TO:<...>, DATA, ..., QUIT):
   openssl s_client -quiet -crlf -starttls smtp -connect 127.0.0.1:$sp
   openssl s_client -quiet -crlf -connect 127.0.0.1:$ssp
-It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS).
+It lands in $run/mail/example.test/demo/new/ (Received: ... with ESMTPS,
+or ESMTPSA and the user's name when submitted with AUTH).
+Read demo's mailbox by POP3 with STLS on 127.0.0.1:$pp or implicit TLS on
+127.0.0.1:$psp (Python's poplib, not checking the certificate):
+  python3 -c 'import poplib, ssl; c = poplib.POP3("127.0.0.1", $pp); c.stls(ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.stat()); print(b"\n".join(c.retr(1)[1]).decode(errors="replace")); c.quit()'
+  python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", $psp, context=ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.uidl()); c.quit()'
+fetchmail into an mbox, keeping the mail on the server (a second run fetches nothing new):
+  printf 'poll 127.0.0.1 service $psp protocol pop3 user "demo@example.test" password "demo" ssl sslcertck off keep mda "cat >> /tmp/demo.mbox"\n' > /tmp/demo.fetchmailrc; chmod 600 /tmp/demo.fetchmailrc; fetchmail -f /tmp/demo.fetchmailrc --uidl -i /tmp/demo.fetchids
 ${rsp:+Spam: a private rspamd on 127.0.0.1:$rsp (ready a little after start) checks mail to port $sp;
   its GTUBE string is refused, mail it marks goes to the Junk folder.
-}Logs: $run/log/{smtp,smtps,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
+}Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
 EOF
 else
-  echo "run: warning: the smtp or smtps service is not up; see $run/log/smtp/current and $run/log/smtps/current" >&2
+  echo "run: warning: the smtp, submission, submissions, pop3 or pop3s service is not up; see $run/log/{smtp,submission,submissions,pop3,pop3s}/current" >&2
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.

@@ -10,7 +10,12 @@
 #include <skalibs/tai.h>
 #include "addr.h"
 #include "addrlist.h"
+#include "dmarc/dmarc.h"
 #include "dsn.h"
+#include "dkim/key.h"
+#include "dkim/sig.h"
+#include "dkim/tags.h"
+#include "dkim/verify.h"
 #include "hdr.h"
 #include "maildir.h"
 #include "queue.h"
@@ -19,6 +24,7 @@
 #include "smtpc.h"
 #include "smtpcmd.h"
 #include "smtpdata.h"
+#include "spf/spf.h"
 #include "subhdr.h"
 
 #define CHECK(x) do { if (!(x)) abort(); } while (0)
@@ -384,12 +390,170 @@ static void fz_subhdr(char const *s, size_t n)
   stralloc_free(&cut);
 }
 
+/* DKIM tag-lists: every tag inside the input, values within their spec,
+   no duplicate names; then the same bytes as a DKIM-Signature value and
+   as a key record. */
+static void fz_dkimtags(char const *s, size_t n)
+{
+  dkim_tags t;
+  char const *why = 0;
+  static dkim_sig sg;
+  static dkim_key k;
+  if (dkim_tags_parse(&t, s, n, &why)) {
+    CHECK(t.n >= 1 && t.n <= DKIM_TAGS_MAX);
+    for (unsigned i = 0; i < t.n; i++) {
+      dkim_tag const *g = t.t + i;
+      CHECK(g->namelen && g->name >= s && g->name + g->namelen <= s + n);
+      CHECK(g->vstart <= g->vend && g->vend <= n);
+      CHECK(g->val >= s + g->vstart && g->val + g->vallen <= s + g->vend);
+      for (unsigned j = 0; j < i; j++)
+        CHECK(t.t[j].namelen != g->namelen || memcmp(t.t[j].name, g->name, g->namelen));
+    }
+  } else CHECK(why && *why);
+  why = 0;
+  if (!dkim_sig_parse(&sg, s, n, &why)) CHECK(why && *why);
+  else CHECK(sg.nh >= 1 && sg.blen <= sizeof sg.b && sg.bcut[0] <= sg.bcut[1] && sg.bcut[1] <= n);
+  why = 0;
+  if (!dkim_key_parse(&k, s, n, &why)) CHECK(why && *why);
+  else CHECK(k.bits >= DKIM_KEY_MINBITS && k.bits <= DKIM_KEY_MAXBITS);
+}
+
+/* A whole message through dkim_verify, the key record being the input's
+   first line (a resolver table): one result per signature, each named. */
+static char const *fz_keyrec;
+static size_t fz_keyreclen;
+static int fz_txt(void *ctx, char const *name, stralloc *out)
+{
+  (void)ctx; (void)name;
+  return stralloc_catb(out, fz_keyrec, fz_keyreclen) && stralloc_0(out) ? 1 : -1;
+}
+
+static void fz_dkimverify(char const *s, size_t n)
+{
+  static dkim_result r[DKIM_MAXSIGS];
+  size_t eol = 0;
+  while (eol < n && s[eol] != '\n') eol++;
+  fz_keyrec = s;
+  fz_keyreclen = eol;
+  if (eol < n) eol++;
+  unsigned k = dkim_verify(r, s + eol, n - eol, 1800000000, &fz_txt, 0);
+  CHECK(k <= DKIM_MAXSIGS);
+  for (unsigned i = 0; i < k; i++) {
+    stralloc sa = STRALLOC_ZERO;
+    CHECK(r[i].result >= DKIM_NONE && r[i].result <= DKIM_PERMERROR);
+    CHECK(dkim_result_fmt(&sa, r + i));
+    stralloc_free(&sa);
+  }
+/* An SPF record (the "v=spf1 " prefix added when missing): what the
+   parser keeps lies within the record, and every domain-spec it accepted
+   expands, with all the macro letters, to a bounded name; the input as a
+   macro-string or an explanation expands without crash. */
+static void fz_spf(char const *s, size_t n)
+{
+  static spf_record r;
+  spf_macro m = { .sender = "strong-bad@email.example.com", .domain = "email.example.com",
+                  .helo = "mx.example.org", .ptr = "host.example.com", .me = "mx.test", .now = 1 };
+  char const *why;
+  char name[SPF_MAXDOMAIN + 1];
+  stralloc sa = STRALLOC_ZERO;
+  m.ip.is6 = n & 1;
+  memset(m.ip.ip, 0xa5, 16);
+  if (!stralloc_cats(&sa, spf_is_record(s, n) ? "" : "v=spf1 ") || !stralloc_catb(&sa, s, n)) abort();
+  if (spf_parse(&r, sa.s, sa.len, &why)) {
+    CHECK(r.nterms <= SPF_MAXTERMS && sa.len <= SPF_MAXRECORD);
+    for (unsigned i = 0; i < r.nterms; i++) {
+      spf_term const *t = r.term + i;
+      CHECK(t->spec + t->speclen <= sa.len && t->cidr4 <= 32 && t->cidr6 <= 128);
+      if (t->speclen && spf_expand_domain(name, r.text + t->spec, t->speclen, &m) > 0)
+        CHECK(strlen(name) <= SPF_MAXDOMAIN);
+    }
+    CHECK(r.redirect + r.redirectlen <= sa.len && r.exp + r.explen <= sa.len);
+  } else CHECK(why && *why);
+  sa.len = 0;
+  spf_expand(&sa, s, n, &m, 1);
+  stralloc_free(&sa);
+}
+
+/* check_host() over a zone made of the input: its lines are the TXT
+   records of d0.test, d1.test...; names beginning with "a" have an A and
+   an AAAA record, with "mx" two MX names, with "p" a PTR; names with
+   "temp" fail temporarily. The result is one of the seven, within the
+   limits, whatever the records say. */
+typedef struct { char const *s; size_t n; } fzzone;
+
+static int fz_query(void *ctx, int type, char const *name, spf_answer *a, tain const *deadline)
+{
+  fzzone const *z = ctx;
+  (void)deadline;
+  a->n = 0;
+  a->text.len = 0;
+  if (strstr(name, "temp")) return SPF_DNS_TEMP;
+  if (type == SPF_T_TXT && name[0] == 'd' && name[1] >= '0' && name[1] <= '9' && !strcmp(name + 2, ".test")) {
+    size_t i = 0, line = name[1] - '0';
+    for (; line && i < z->n; i++) if (z->s[i] == '\n') line--;
+    if (i >= z->n) return SPF_DNS_NONE;
+    size_t e = i;
+    while (e < z->n && z->s[e] != '\n') e++;
+    if (!stralloc_catb(&a->text, z->s + i, e - i) || !stralloc_0(&a->text)) return SPF_DNS_TEMP;
+    for (size_t k = 0; k + 1 < a->text.len; k++) if (!a->text.s[k]) a->text.s[k] = 1;
+    a->n = 1;
+  } else if ((type == SPF_T_A || type == SPF_T_AAAA) && name[0] == 'a') {
+    a->ip[0].is6 = type == SPF_T_AAAA;
+    memset(a->ip[0].ip, 10, 16);
+    a->n = 1;
+  } else if ((type == SPF_T_MX && !strncmp(name, "mx", 2)) || (type == SPF_T_PTR && name[0] == 'p')) {
+    if (!stralloc_catb(&a->text, "a.test\0d1.test", 14)) return SPF_DNS_TEMP;
+    a->n = 2;
+  }
+  return a->n ? SPF_DNS_OK : SPF_DNS_NONE;
+}
+
+static void fz_spfcheck(char const *s, size_t n)
+{
+  fzzone z = { s, n };
+  spf_resolver dns = { &fz_query, &z };
+  spf_check c = { .dns = &dns, .sender = "john@d0.test", .helo = "a.helo.test", .me = "mx.test" };
+  c.ip.is6 = n & 1;
+  memset(c.ip.ip, 10, 16);
+  tain_now_g();
+  tain_addsec_g(&c.deadline, 10);
+  int r = spf_check_host(&c, "d0.test");
+  CHECK(r >= SPF_NONE && r <= SPF_PERMERROR && c.lookups <= SPF_MAXLOOKUPS + 1 && c.voids <= SPF_MAXVOID + 1);
+  CHECK(strlen(c.why) < sizeof c.why);
+  if (c.exp.len) CHECK(r == SPF_FAIL && c.exp.len <= SPF_MAXEXP + 1 && c.exp.s[c.exp.len - 1] == 0);
+  stralloc_free(&c.exp);
+}
+
+/* A DMARC record: a parsed one has its values in range; the same bytes
+   as a Public Suffix List, asked for a few names, give an organizational
+   domain that ends the name. */
+static void fz_dmarc(char const *s, size_t n)
+{
+  dmarc_record r;
+  dmarc_psl p = DMARC_PSL_ZERO;
+  char const *why, *names[] = { "a.b.example.com", "www.city.kobe.jp", "x.y.z", "com" };
+  char out[254];
+  if (dmarc_parse(&r, s, n, &why))
+    CHECK(r.p >= DMARC_P_NONE && r.p <= DMARC_P_REJECT && r.sp >= DMARC_P_NONE && r.sp <= DMARC_P_REJECT
+          && (r.adkim == 'r' || r.adkim == 's') && (r.aspf == 'r' || r.aspf == 's') && r.pct <= 100
+          && r.nrua <= DMARC_MAXURIS && r.nruf <= DMARC_MAXURIS && r.fo && r.fo <= 15);
+  else CHECK(why && *why);
+  if (dmarc_psl_parse(&p, s, n))
+    for (unsigned i = 0; i < 4; i++)
+      if (dmarc_orgdomain(&p, names[i], out)) {
+        size_t lo = strlen(out), ln = strlen(names[i]);
+        CHECK(lo <= ln && !strcmp(names[i] + ln - lo, out) && (lo == ln || names[i][ln - lo - 1] == '.'));
+      }
+  dmarc_psl_free(&p);
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static void (*const target[])(char const *, size_t) = {
     fz_addr, fz_smtpcmd, fz_smtpdata, fz_hdr, fz_routes, fz_maildir,
     fz_report, fz_queue, fz_smtpc, fz_dsn, fz_dsnbuild, fz_replies, fz_dataroundtrip,
-    fz_addrlist, fz_subhdr,
+    fz_addrlist, fz_subhdr, fz_dkimtags, fz_dkimverify,
+    fz_spf, fz_dmarc, fz_spfcheck,
   };
   if (!size) return 0;
   char *s = malloc(size - 1 ? size - 1 : 1);

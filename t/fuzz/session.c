@@ -2,8 +2,10 @@
    sends (then end of file); the replies go to /dev/null, messages that
    reach the end of DATA are queued in $PIPEMAIL_ROOT (an instance that
    `make fuzz` makes on a tmpfs) and removed again now and then. The first
-   byte sets RELAYCLIENT and REQUIRE_TLS; the session is smtp-recv's own
-   code, as tcp-serve's workers run it, many sessions in one process. */
+   byte sets RELAYCLIENT and REQUIRE_TLS, and AUTH: offered (from a
+   loopback client, in clear), with a checkpassword program that says yes
+   (true) or no (false), and submission mode; the session is smtp-recv's
+   own code, as tcp-serve's workers run it, many sessions in one process. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -16,6 +18,7 @@
 
 static int devnull = -1;
 static char const *root;
+static char table[4096];
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -29,6 +32,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
   setenv("TCPLOCALPORT", "25", 1);
   setenv("MAXRCPT", "20", 1);
   setenv("DATABYTES", "20000", 1);
+  /* AUTH: no delay after a failure, no lock-out, the table in the instance */
+  setenv("AUTH_FAIL_DELAY", "0", 1);
+  setenv("AUTH_MAXFAIL", "1000000", 1);
+  snprintf(table, sizeof table, "%s/authfail", root);
+  setenv("AUTHFAIL_FILE", table, 1);
   return 0;
 }
 
@@ -55,6 +63,9 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
   if (!size || size > 60000) return 0;    /* a pipe's buffer, written at once */
   if (data[0] & 1) setenv("RELAYCLIENT", "", 1); else unsetenv("RELAYCLIENT");
   if (data[0] & 2) setenv("REQUIRE_TLS", "1", 1); else unsetenv("REQUIRE_TLS");
+  if (data[0] & 4) setenv("AUTH_LOOPBACK_CLEARTEXT", "1", 1); else unsetenv("AUTH_LOOPBACK_CLEARTEXT");
+  if (data[0] & 8) setenv("SUBMISSION", "1", 1); else unsetenv("SUBMISSION");
+  setenv("TCPREMOTEIP", data[0] & 4 ? "127.0.0.1" : "192.0.2.7", 1);
   if (pipe(p) < 0) abort();
   if (write(p[1], data + 1, size - 1) != (ssize_t)size - 1) abort();
   close(p[1]);
@@ -64,7 +75,10 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
     close(p[0]);
   }
   if (dup2(devnull, 1) < 0) abort();
-  smtprecv_main(1, (char const *const[]){ "smtp-recv", 0 });
+  if (data[0] & 4)
+    smtprecv_main(2, (char const *const[]){ "smtp-recv", data[0] & 16 ? "true" : "false", 0 });
+  else
+    smtprecv_main(1, (char const *const[]){ "smtp-recv", 0 });
   close(0);
   if (!(++runs % 256)) sweep();
   return 0;

@@ -6,6 +6,9 @@
         mx={'kate.test': [(10, 'mx1.kate.test'), (20, 'mx2.kate.test')]},
         hosts={'mx1.kate.test': ['127.0.0.1', '::1']},   # A and AAAA records
         cname={'www.kate.test': 'mx1.kate.test'},        # alias -> target
+        txt={'kate.test': ['v=spf1 mx ', '-all'],        # a TXT record, its strings
+             'two.test': [['one'], ['two']],             # several TXT records
+             's._domainkey.kate.test': 'v=DKIM1; p=...'},  # a str: cut in 255s
         nullmx=['nomail.test'],                          # RFC 7505 "MX 0 ."
         servfail=['broken.test'],                        # SERVFAIL, at once
         timeout=['slow.test'],                           # no answer at all
@@ -106,7 +109,7 @@ class _ServfailResponder:
 
 class DNS:
     def __init__(self, mx=None, hosts=None, cname=None, nullmx=(), servfail=(),
-                 local=('test',), addr='127.0.0.1', port=None, extra=(), timeout=()):
+                 local=('test',), addr='127.0.0.1', port=None, extra=(), timeout=(), txt=None):
         self.addr = addr
         self.dir = tempfile.mkdtemp(prefix='pm-dns-')
         self.logfile = os.path.join(self.dir, 'dnsmasq.log')
@@ -126,6 +129,16 @@ class DNS:
         for name, addrs in (hosts or {}).items():
             args += ['--host-record=%s,%s' % (name, a) for a in addrs]
         args += ['--cname=%s,%s' % (alias, target) for alias, target in (cname or {}).items()]
+        # TXT records as raw RDATA (each string: its length, its bytes), so
+        # that commas, quotes and empty strings pass as they are: a str is
+        # one record cut into strings of 255 bytes, a list of str one
+        # record of those strings, a list of lists several records
+        for name, strings in (txt or {}).items():
+            if isinstance(strings, str):
+                strings = [strings[i:i + 255] for i in range(0, len(strings), 255)] or ['']
+            for rec in (strings if strings and isinstance(strings[0], list) else [strings]):
+                data = b''.join(bytes([len(x.encode())]) + x.encode() for x in rec)
+                args += ['--dns-rr=%s,16,%s' % (name, data.hex())]
         if servfail:
             self._servfail = _ServfailResponder(addr)
             hostpart = '%s#%d' % (addr, self._servfail.port)

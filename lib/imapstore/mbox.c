@@ -1,0 +1,393 @@
+/* The view's load and sync; imapbox_store and friends in mboxops.c. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "imapstore/mbox.h"
+#include "imapstore/mboxpriv.h"
+
+#define NONE ((size_t)-1)
+
+void imapbox_changes_free (imapbox_changes *c)
+{
+  genalloc_free(uint32_t, &c->expunged) ;
+  genalloc_free(uint32_t, &c->vanished) ;
+  genalloc_free(uint32_t, &c->flagged) ;
+}
+
+static void changes_clear (imapbox_changes *c)
+{
+  genalloc_setlen(uint32_t, &c->expunged, 0) ;
+  genalloc_setlen(uint32_t, &c->vanished, 0) ;
+  genalloc_setlen(uint32_t, &c->flagged, 0) ;
+  c->added = 0 ;
+}
+
+int imapbox_init (imapbox *b, char const *root, char const *folder)
+{
+  b->root.len = 0 ;
+  if (!stralloc_cats(&b->root, root) || !stralloc_0(&b->root)) return 0 ;
+  if (!imapstore_folder_dir(&b->dir, root, folder)) return 0 ;
+  if (!maildir_check(b->dir.s)) return 0 ;
+  genalloc_setlen(imapmsg, &b->msgs, 0) ;
+  b->names.len = 0 ;
+  b->loaded = b->validity_changed = 0 ;
+  b->u.ino = 0 ;
+  b->scan.lazy = b->scan2.lazy = 1 ;
+  return kwlist_read(&b->kw, b->dir.s) ;
+}
+
+/* ---- names: sorted indices, binary search ---- */
+
+typedef struct { char const *names ; void const *arr ; size_t stride, nameoff, lenoff ; } keyctx ;
+
+static int cmpbase (char const *a, size_t al, char const *b, size_t bl)
+{
+  int c = memcmp(a, b, al < bl ? al : bl) ;
+  return c ? c : (al < bl ? -1 : al > bl) ;
+}
+
+static int cmp_msg (void const *x, void const *y, void *arg)
+{
+  imapbox const *b = arg ;
+  imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)x ;
+  imapmsg const *n = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)y ;
+  return cmpbase(b->names.s + m->name, m->baselen, b->names.s + n->name, n->baselen) ;
+}
+
+static int cmp_scan (void const *x, void const *y, void *arg)
+{
+  mdlist *l = arg ;
+  mdmsg const *m = mdlist_msg(l, *(size_t const *)x), *n = mdlist_msg(l, *(size_t const *)y) ;
+  return cmpbase(l->names.s + m->name, m->baselen, l->names.s + n->name, n->baselen) ;
+}
+
+static int sort_idx (genalloc *idx, size_t n, int (*cmp)(void const *, void const *, void *), void *arg)
+{
+  if (!genalloc_ready(size_t, idx, n)) return 0 ;
+  for (size_t i = 0 ; i < n ; i++) genalloc_s(size_t, idx)[i] = i ;
+  genalloc_setlen(size_t, idx, n) ;
+  if (n > 1) qsort_r(genalloc_s(size_t, idx), n, sizeof(size_t), cmp, arg) ;
+  return 1 ;
+}
+
+static size_t find_msg (imapbox const *b, char const *base, size_t len)
+{
+  size_t lo = 0, hi = genalloc_len(size_t, &b->idx) ;
+  while (lo < hi)
+  {
+    size_t mid = lo + (hi - lo) / 2, j = genalloc_s(size_t, &b->idx)[mid] ;
+    imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + j ;
+    int c = cmpbase(b->names.s + m->name, m->baselen, base, len) ;
+    if (!c) return j ;
+    if (c < 0) lo = mid + 1 ; else hi = mid ;
+  }
+  return NONE ;
+}
+
+static size_t find_scan (mdlist *l, genalloc const *idx, char const *base, size_t len)
+{
+  size_t lo = 0, hi = genalloc_len(size_t, idx) ;
+  while (lo < hi)
+  {
+    size_t mid = lo + (hi - lo) / 2, j = genalloc_s(size_t, idx)[mid] ;
+    mdmsg const *m = mdlist_msg(l, j) ;
+    int c = cmpbase(l->names.s + m->name, m->baselen, base, len) ;
+    if (!c) return j ;
+    if (c < 0) lo = mid + 1 ; else hi = mid ;
+  }
+  return NONE ;
+}
+
+uint32_t imapbox_seq (imapbox const *b, uint32_t uid)
+{
+  size_t lo = 0, hi = imapbox_len(b) ;
+  while (lo < hi)
+  {
+    size_t mid = lo + (hi - lo) / 2 ;
+    uint32_t u = genalloc_s(imapmsg, &b->msgs)[mid].uid ;
+    if (u == uid) return (uint32_t)mid + 1 ;
+    if (u < uid) lo = mid + 1 ; else hi = mid ;
+  }
+  return 0 ;
+}
+
+/* ---- sync ---- */
+
+/* where[j] = scan index of view message j (NONE: not seen); fresh = the
+   scan indices of files not in the view. Files missed by the first scan
+   (a rename by another session while we read the directory can hide a
+   file from readdir) are looked for in a second one. */
+static int match (imapbox *b, size_t *missing)
+{
+  size_t n = imapbox_len(b), ns = mdlist_len(&b->scan) ;
+  size_t *where ;
+  if (!sort_idx(&b->idx, n, cmp_msg, b) || !genalloc_ready(size_t, &b->where, n)) return 0 ;
+  where = genalloc_s(size_t, &b->where) ;
+  genalloc_setlen(size_t, &b->where, n) ;
+  for (size_t j = 0 ; j < n ; j++) where[j] = NONE ;
+  genalloc_setlen(size_t, &b->fresh, 0) ;
+  for (size_t s = 0 ; s < ns ; s++)
+  {
+    mdmsg const *m = mdlist_msg(&b->scan, s) ;
+    size_t j = find_msg(b, b->scan.names.s + m->name, m->baselen) ;
+    if (j != NONE) where[j] = s ;
+    else if (!genalloc_append(size_t, &b->fresh, &s)) return 0 ;
+  }
+  *missing = 0 ;
+  for (size_t j = 0 ; j < n ; j++) *missing += where[j] == NONE ;
+  return 1 ;
+}
+
+/* Second look for the missing ones: their where[] gets ns + index in scan2. */
+static int rematch (imapbox *b)
+{
+  size_t n = imapbox_len(b), ns = mdlist_len(&b->scan) ;
+  size_t *where = genalloc_s(size_t, &b->where) ;
+  genalloc idx = GENALLOC_ZERO ;
+  if (!mdlist_scan(&b->scan2, b->dir.s)) return 0 ;
+  if (!sort_idx(&idx, mdlist_len(&b->scan2), cmp_scan, &b->scan2)) { genalloc_free(size_t, &idx) ; return 0 ; }
+  for (size_t j = 0 ; j < n ; j++)
+  {
+    imapmsg const *m = imapbox_msg(b, j) ;
+    size_t k ;
+    if (where[j] != NONE) continue ;
+    k = find_scan(&b->scan2, &idx, b->names.s + m->name, m->baselen) ;
+    if (k != NONE) where[j] = ns + k ;
+  }
+  genalloc_free(size_t, &idx) ;
+  return 1 ;
+}
+
+static char const *scan_name (imapbox *b, size_t s)
+{
+  size_t ns = mdlist_len(&b->scan) ;
+  return s < ns ? mdlist_name(&b->scan, s) : mdlist_name(&b->scan2, s - ns) ;
+}
+
+/* Update the view's messages from where[]: names, flags (changes into c),
+   vanished ones removed (expunge_ok) or marked gone. New names go into
+   b->tmp, then become b->names. */
+static int update (imapbox *b, size_t n0, imapbox_changes *c)
+{
+  size_t n = imapbox_len(b), j ;
+  size_t const *where = genalloc_s(size_t, &b->where) ;
+  imapmsg *m = genalloc_s(imapmsg, &b->msgs) ;
+  b->tmp.len = 0 ;
+  for (j = 0 ; j < n ; j++)
+  {
+    /* the n0 old ones as found now; those just added as they are */
+    size_t w = j < n0 ? where[j] : NONE ;
+    char const *name = w != NONE ? scan_name(b, w) : b->names.s + m[j].name ;
+    size_t off = b->tmp.len ;
+    if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
+    m[j].name = off ;
+    if (j >= n0) continue ;
+    if (w == NONE) { m[j].gone = 1 ; continue ; }
+    m[j].gone = 0 ;
+    {
+      uint32_t f, kw ;
+      imapflags_parse(name, &f, &kw) ;
+      if ((f != m[j].flags || kw != m[j].kw) && !genalloc_append(uint32_t, &c->flagged, &m[j].uid)) return 0 ;
+      m[j].flags = f ; m[j].kw = kw ;
+    }
+  }
+  return stralloc_copy(&b->names, &b->tmp) ;
+}
+
+int imapbox_remove_gone (imapbox *b, imapbox_changes *c)
+{
+  size_t n = imapbox_len(b), k = 0 ;
+  imapmsg *m = genalloc_s(imapmsg, &b->msgs) ;
+  for (size_t j = n ; j-- > 0 ;)
+  {
+    uint32_t seq = (uint32_t)j + 1 ;
+    if (!m[j].gone) continue ;
+    if (!genalloc_append(uint32_t, &c->expunged, &seq) || !genalloc_append(uint32_t, &c->vanished, &m[j].uid)) return 0 ;
+  }
+  for (size_t j = 0 ; j < n ; j++) if (!m[j].gone) m[k++] = m[j] ;
+  genalloc_setlen(imapmsg, &b->msgs, k) ;
+  return 1 ;
+}
+
+typedef struct { uint64_t key ; size_t s ; } fkey ;
+
+static int cmp_fkey (void const *x, void const *y)
+{
+  fkey const *a = x, *b = y ;
+  return a->key < b->key ? -1 : a->key > b->key ;
+}
+
+/* Fresh files with a UID in the list first, by UID (another program may
+   have numbered them in another order than delivery), then the others in
+   delivery order. */
+static int sort_fresh (imapbox *b)
+{
+  size_t nf = genalloc_len(size_t, &b->fresh) ;
+  size_t *fresh = genalloc_s(size_t, &b->fresh) ;
+  fkey *k ;
+  if (nf < 2) return 1 ;
+  k = malloc(nf * sizeof *k) ;
+  if (!k) return 0 ;
+  for (size_t i = 0 ; i < nf ; i++)
+  {
+    char const *name = mdlist_name(&b->scan, fresh[i]) ;
+    uint32_t uid = uidlist_find(&b->u, name, mdlist_base(name)) ;
+    k[i].key = uid ? uid : ((uint64_t)1 << 32) + i ;
+    k[i].s = fresh[i] ;
+  }
+  qsort(k, nf, sizeof *k, cmp_fkey) ;
+  for (size_t i = 0 ; i < nf ; i++) fresh[i] = k[i].s ;
+  free(k) ;
+  return 1 ;
+}
+
+static int keep_uid (uint32_t uid, void *arg)
+{
+  imapbox *b = arg ;
+  uint32_t max = imapbox_len(b) ? imapbox_msg(b, imapbox_len(b) - 1)->uid : 0 ;
+  return uid > max || imapbox_seq(b, uid) ;
+}
+
+/* The uidlist is lost: a new UIDVALIDITY; every file gets a new UID. */
+static int lost (imapbox *b)
+{
+  uint32_t old = b->u.uidvalidity > b->uidvalidity ? b->u.uidvalidity : b->uidvalidity ;
+  uint32_t v = uidlist_validity(b->root.s, old) ;
+  if (!v) return 0 ;
+  uidlist_reset(&b->u, v) ;
+  if (imapbox_len(b))
+  {
+    size_t ns = mdlist_len(&b->scan) ;
+    genalloc_setlen(imapmsg, &b->msgs, 0) ;
+    b->names.len = 0 ;
+    genalloc_setlen(size_t, &b->fresh, 0) ;
+    for (size_t s = 0 ; s < ns ; s++) if (!genalloc_append(size_t, &b->fresh, &s)) return 0 ;
+  }
+  return 1 ;
+}
+
+/* 1 if a fresh file has no usable UID in the list: none, or one not above
+   the view's (it would land in the middle of the sequence: the message
+   gets a new one, and others see the old one vanish). */
+static int need_uids (imapbox *b)
+{
+  size_t nf = genalloc_len(size_t, &b->fresh), n0 = imapbox_len(b) ;
+  size_t const *fresh = genalloc_s(size_t, &b->fresh) ;
+  uint32_t top = n0 ? imapbox_msg(b, n0 - 1)->uid : 0 ;
+  for (size_t k = 0 ; k < nf ; k++)
+  {
+    char const *name = mdlist_name(&b->scan, fresh[k]) ;
+    uint32_t uid = uidlist_find(&b->u, name, mdlist_base(name)) ;
+    if (uid <= top) return 1 ;
+    top = uid ;
+  }
+  return 0 ;
+}
+
+/* UIDs for the fresh files, in delivery order (scan order); the lock is
+   taken only if some are missing (or there is no list yet). */
+static int give_uids (imapbox *b, imapbox_changes *c)
+{
+  int fd, r = uidlist_read(&b->u, b->dir.s) ;
+  if (!r || !sort_fresh(b)) return 0 ;
+  /* another session found the list lost and renumbered: our UIDs are void */
+  if (r > 0 && b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
+  if (r > 0 && !need_uids(b)) return imapbox_add_fresh(b, -1, c) ;
+  fd = uidlist_lock(b->dir.s) ;
+  if (fd < 0) return 0 ;
+  r = uidlist_read(&b->u, b->dir.s) ;
+  if (!r || (r < 0 && !lost(b)) || !sort_fresh(b)) { uidlist_unlock(b->dir.s, fd) ; return 0 ; }
+  /* drop the lines of files gone */
+  if (r > 0) uidlist_filter(&b->u, keep_uid, b) ;
+  return imapbox_add_fresh(b, fd, c) ;
+}
+
+static int drop_uid (uint32_t uid, void *arg)
+{
+  return uid != *(uint32_t *)arg ;
+}
+
+/* Sizes another program did not put in the name (the scan is lazy):
+   read once, here, not at every sync. */
+static int sizes (imapbox *b, char const *name, imapmsg *m)
+{
+  uint64_t v ;
+  if (mdlist_field(name, 'S', &v) && mdlist_field(name, 'W', &v)) return 1 ;
+  b->tmp.len = 0 ;
+  if (!stralloc_cats(&b->tmp, b->dir.s) || !stralloc_cats(&b->tmp, "/cur/")
+   || !stralloc_cats(&b->tmp, name) || !stralloc_0(&b->tmp)) return 0 ;
+  return mdlist_sizes(b->tmp.s, &m->size, &m->vsize) ;
+}
+
+/* Append the fresh files to the view with their UIDs (under the lock fd,
+   new ones where missing, then the list committed; without it, files
+   without a usable UID wait for the next sync). */
+int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
+{
+  size_t nf = genalloc_len(size_t, &b->fresh), n0 = imapbox_len(b) ;
+  size_t const *fresh = genalloc_s(size_t, &b->fresh) ;
+  uint32_t top = n0 ? imapbox_msg(b, n0 - 1)->uid : 0 ;
+  for (size_t k = 0 ; k < nf ; k++)
+  {
+    mdmsg const *s = mdlist_msg(&b->scan, fresh[k]) ;
+    char const *name = mdlist_name(&b->scan, fresh[k]) ;
+    imapmsg m = { .size = s->size, .vsize = s->vsize, .baselen = s->baselen, .name = b->names.len } ;
+    if (!sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
+    m.uid = uidlist_find(&b->u, name, s->baselen) ;
+    if (m.uid <= top)
+    {
+      if (fd < 0) continue ;
+      if (m.uid) uidlist_filter(&b->u, drop_uid, &m.uid) ;
+      if (!uidlist_add(&b->u, name, &m.uid)) goto err ;
+      m.recent = 1 ;
+    }
+    top = m.uid ;
+    imapflags_parse(name, &m.flags, &m.kw) ;
+    if (!stralloc_catb(&b->names, name, strlen(name) + 1) || !genalloc_append(imapmsg, &b->msgs, &m)) goto err ;
+  }
+  if (fd >= 0 && !uidlist_commit(&b->u, b->dir.s, fd)) { fd = -1 ; goto err ; }
+  c->added = (uint32_t)(imapbox_len(b) - n0) ;
+  return 1 ;
+ err:
+  /* no UID that is not on disk reaches the view */
+  genalloc_setlen(imapmsg, &b->msgs, n0) ;
+  if (fd >= 0) uidlist_unlock(b->dir.s, fd) ;
+  return 0 ;
+}
+
+int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
+{
+  size_t missing, n0 ;
+  uint32_t kwall = 0 ;
+  changes_clear(c) ;
+  if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
+  if (!match(b, &missing)) return 0 ;
+  if (missing && !rematch(b)) return 0 ;
+  /* UIDs first: if that fails (the lock held too long), the view is as
+     it was, and the next sync finds every change again */
+  n0 = imapbox_len(b) ;
+  if (!give_uids(b, c)) return 0 ;
+  if (b->loaded && b->u.uidvalidity != b->uidvalidity) b->validity_changed = 1 ;
+  if (b->validity_changed) return 1 ;
+  if (!update(b, n0, c)) return 0 ;
+  if (!b->loaded) genalloc_setlen(uint32_t, &c->flagged, 0) ;
+  if (expunge_ok && !imapbox_remove_gone(b, c)) return 0 ;
+  b->uidvalidity = b->u.uidvalidity ;
+  b->loaded = 1 ;
+  for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
+  for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
+    if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;
+  return 1 ;
+}
+
+void imapbox_free (imapbox *b)
+{
+  stralloc_free(&b->root) ; stralloc_free(&b->dir) ;
+  uidlist_free(&b->u) ; kwlist_free(&b->kw) ;
+  genalloc_free(imapmsg, &b->msgs) ; stralloc_free(&b->names) ;
+  mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
+  stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ; stralloc_free(&b->host) ;
+  genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
+}

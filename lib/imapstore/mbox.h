@@ -1,0 +1,164 @@
+/* One IMAP session's view of one Maildir folder (INBOX or a Maildir++
+   folder): its messages in UID order with their flags, kept in step with
+   what other sessions and programs (maildir-deliver, POP3, Dovecot, a
+   shell mv) do to the folder.
+
+   The Maildir holds the truth: a message is a file in cur/ (new/ is
+   emptied into cur/ at each sync, as lib/mdlist does), its flags are in
+   its name (imapstore/flags.h), its UID in dovecot-uidlist
+   (imapstore/uidlist.h), its internal date is the file's mtime and its
+   sizes come from ",S=" and ",W=" in the name. Nothing else is stored,
+   so several sessions and programs need no coordination but the
+   uidlist's lock, taken only to give UIDs to new messages.
+
+   \Recent: a message is recent to the session that gave it its UID (under
+   the uidlist lock, so exactly one session), which is the first session
+   to see it; messages that got their UIDs elsewhere (Dovecot, a COPY by
+   another session) are recent to none. Simple and within RFC 3501.
+
+   Issue 17 (a per-folder index and cache, MODSEQ): the layer goes between
+   imapbox_sync and the scan: an index file "UID name flags size date
+   modseq + cached envelope..." read instead of stat'ing/parsing files,
+   imapbox_sync then only lists cur/ (readdir, names only) and compares
+   with the index; each change found (flags, new, vanished) bumps the
+   folder's HIGHESTMODSEQ and sets the message's MODSEQ, which is why sync
+   returns changes as lists (the same lists feed the index update).
+   imapmsg has room for that (modseq) without changing this API.
+
+   Use by the server: SELECT/EXAMINE = imapbox_init + imapbox_sync (then
+   EXISTS = imapbox_len, RECENT = messages with recent set, UIDVALIDITY,
+   UIDNEXT, FLAGS with the names of b->kw). Before each tagged reply:
+   imapbox_sync(b, expunge_ok, &c) and send "* N EXPUNGE" for
+   c.expunged in order, then "* n EXISTS" if c.added, then FETCH (FLAGS)
+   for c.flagged (imapbox_seq gives their numbers). IDLE: an inotify
+   watch on dir/new and dir/cur, then sync. If b->validity_changed after a
+   sync: "* BYE" (the UIDs the client holds are void). STATUS of another
+   folder: imapstore_status. Folders: imapstore/folders.h.
+
+   Functions return 1 ok, 0 on a system error (errno), unless told. */
+#ifndef PM_IMAPSTORE_MBOX_H
+#define PM_IMAPSTORE_MBOX_H
+#include <stdint.h>
+#include <stddef.h>
+#include <time.h>
+#include <skalibs/stralloc.h>
+#include <skalibs/genalloc.h>
+#include "mdlist.h"
+#include "imapstore/uidlist.h"
+#include "imapstore/flags.h"
+
+typedef struct imapmsg_s imapmsg ;
+struct imapmsg_s {
+  uint32_t uid ;
+  uint32_t flags ;         /* IMAPF_* */
+  uint32_t kw ;            /* keyword bits: kwlist of the box */
+  size_t name ;            /* offset in the box's names: the file in cur/ */
+  uint64_t size, vsize ;   /* file size, size with CRLF line ends */
+  uint64_t modseq ;        /* 0 for now (issue 17) */
+  unsigned int baselen ;   /* unique part of the name */
+  unsigned char recent ;
+  unsigned char gone ;     /* file vanished, not yet reported (see sync) */
+} ;
+
+typedef struct imapbox_s imapbox ;
+struct imapbox_s {
+  stralloc root ;          /* the Maildir */
+  stralloc dir ;           /* this folder's Maildir */
+  uidlist u ;
+  kwlist kw ;
+  genalloc msgs ;          /* imapmsg, by UID ascending: index = seq - 1 */
+  stralloc names ;
+  int loaded ;
+  int validity_changed ;   /* the uidlist was lost: UIDs renumbered */
+  uint32_t uidvalidity ;   /* the view's */
+  /* scratch */
+  mdlist scan, scan2 ;
+  stralloc tmp, tmp2, host ;
+  genalloc idx, where, fresh ;
+} ;
+#define IMAPBOX_ZERO { .root = STRALLOC_ZERO, .dir = STRALLOC_ZERO, .u = UIDLIST_ZERO, .kw = KWLIST_ZERO, \
+  .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
+  .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
+  .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO }
+
+#define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
+#define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))
+#define imapbox_name(b, i) ((b)->names.s + imapbox_msg(b, i)->name)
+#define imapbox_uidvalidity(b) ((b)->uidvalidity)
+#define imapbox_uidnext(b) ((b)->u.uidnext)
+
+/* What changed in a sync, for the server to report, in this order. */
+typedef struct imapbox_changes_s imapbox_changes ;
+struct imapbox_changes_s {
+  genalloc expunged ;      /* uint32_t: "* N EXPUNGE" in this order (each
+                              number right at its time: descending) */
+  genalloc vanished ;      /* uint32_t: the same messages' UIDs */
+  genalloc flagged ;       /* uint32_t: UIDs whose flags another changed */
+  uint32_t added ;         /* new messages, at the end of the view */
+} ;
+#define IMAPBOX_CHANGES_ZERO { .expunged = GENALLOC_ZERO, .vanished = GENALLOC_ZERO, .flagged = GENALLOC_ZERO, .added = 0 }
+void imapbox_changes_free (imapbox_changes *c) ;
+
+/* The folder's Maildir: root for INBOX (any case), else root/.NAME.
+   0 with EINVAL for an invalid name (imapstore_name_valid). */
+int imapstore_folder_dir (stralloc *sa, char const *root, char const *name) ;
+
+/* Set b up for a folder (nothing read yet: imapbox_sync loads it). */
+int imapbox_init (imapbox *b, char const *root, char const *folder) ;
+/* Bring the view in step with the folder: new files get UIDs (in
+   delivery order), flag changes and vanished files are found. With
+   expunge_ok 0 (RFC 3501 7.4.1: during FETCH, STORE, SEARCH), vanished
+   messages stay in the view marked gone and are reported by a later
+   sync with expunge_ok 1. The first sync (the load) reports only
+   added. If the uidlist was lost (absent with messages in a folder we
+   had loaded, or corrupt), b->validity_changed is set: the server ends
+   the session (BYE) as it cannot report new UIDs for old messages. */
+int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c) ;
+/* Sequence number (1-based) of a UID, 0 if not in the view. */
+uint32_t imapbox_seq (imapbox const *b, uint32_t uid) ;
+
+#define IMAPBOX_SET 0
+#define IMAPBOX_ADD 1
+#define IMAPBOX_DEL 2
+/* Change message i's flags and keyword bits (op as above) by renaming its
+   file; if another session or program renamed it first, it is found again
+   by its unique name and the change applied to its flags as they are now.
+   0 with ENOENT if the message is gone (then marked gone). */
+int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw) ;
+/* Remove the messages marked \Deleted (of the UIDs in uids, sorted, if
+   uids is not 0); c gets their sequence numbers as for sync. */
+int imapbox_expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c) ;
+/* Open message i read-only (found again if renamed). fd or -1. */
+int imapbox_open (imapbox *b, size_t i) ;
+/* Internal date: the file's mtime (the delivery time for maildir-deliver
+   and APPEND's date for an appended one). -1 on error. */
+time_t imapbox_date (imapbox *b, size_t i) ;
+
+/* APPEND: read a message from fd (to EOF, at most maxbytes) into the
+   folder's cur/ with these flags and keywords (names; new ones are added
+   to the folder's dovecot-keywords) and mtime date (0: now). Quota of
+   root's maildirsize checked (EDQUOT) and counted. *uidvalidity and *uid
+   for APPENDUID. 0 with EFBIG past maxbytes, ENOENT if no such folder. */
+int imapstore_append (char const *root, char const *folder, int fd, uint64_t maxbytes,
+                      uint32_t flags, char const *const *kw, size_t nkw, time_t date,
+                      uint32_t *uidvalidity, uint32_t *uid) ;
+/* COPY (move 0) or MOVE (move 1) the messages of indices idx[0..n) into
+   folder (hard links where possible, else copies; same flags, keywords by
+   name, dates). uids[k] gets idx[k]'s new UID, for COPYUID. MOVE then
+   removes them here and c gets them as for sync. */
+int imapbox_copy (imapbox *b, size_t const *idx, size_t n, char const *folder, int move,
+                  uint32_t *uidvalidity, uint32_t *uids, imapbox_changes *c) ;
+void imapbox_free (imapbox *b) ;
+
+/* STATUS of a folder that is not selected, without taking anything from
+   the session that selects it next: files not yet numbered count as
+   recent (they will be to that session) and UIDNEXT counts them as
+   numbered (RFC 3501: it must grow when mail arrives). Only a folder
+   with no uidlist yet is numbered here (its UIDVALIDITY must stay). */
+typedef struct imapstatus_s imapstatus ;
+struct imapstatus_s {
+  uint32_t messages, recent, unseen, uidnext, uidvalidity ;
+  uint64_t size ;      /* RFC 8438 STATUS=SIZE, and QUOTA's usage */
+} ;
+int imapstore_status (char const *root, char const *folder, imapstatus *st) ;
+#endif

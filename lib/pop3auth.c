@@ -1,0 +1,144 @@
+#include <errno.h>
+#include <grp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/wait.h>
+#include <skalibs/allreadwrite.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "pop3auth.h"
+
+static char const *const *prog ;
+static int reqfd = -1, statfd = -1 ;   /* the unprivileged side's ends */
+
+/* The checkpassword program's process: the client on 0/1 (the TLS
+   descriptors after STLS), the credentials on 3. */
+static void child (pop3auth_req const *r, int fd) gccattr_noreturn ;
+static void child (pop3auth_req const *r, int fd)
+{
+  if (r->tlsproto)
+  {
+    unsigned int rfd, wfd ;
+    char const *rs = getenv("SSLREADFD"), *ws = getenv("SSLWRITEFD") ;
+    if (!rs || !ws || !uint0_scan(rs, &rfd) || !uint0_scan(ws, &wfd)
+     || fd_copy(0, rfd) < 0 || fd_copy(1, wfd) < 0) _exit(111) ;
+    /* the mailbox part is under TLS now, as if implicitly */
+    if (setenv("SSL_PROTOCOL", *r->tlsproto ? r->tlsproto : "TLS", 1) < 0) _exit(111) ;
+  }
+  /* after the TLS descriptors are on 0 and 1: one of them may be 3 */
+  if (fd_move(3, fd) < 0) _exit(111) ;
+  if (*r->input ? setenv("POP3_INPUT", r->input, 1) < 0 : unsetenv("POP3_INPUT") < 0) _exit(111) ;
+  execvp(prog[0], (char *const *)prog) ;
+  strerr_warnwu2sys("run ", prog[0]) ;
+  _exit(111) ;
+}
+
+static int run (pop3auth_req const *r)
+{
+  char tbuf[UINT64_FMT + 1] ;
+  int p[2], wstat ;
+  pid_t pid ;
+  size_t ul = strlen(r->user) + 1, pl = strlen(r->pass) + 1 ;
+  tbuf[uint64_fmt(tbuf, (uint64_t)time(0))] = 0 ;
+  if (pipe(p) < 0) { strerr_warnwu1sys("make a pipe") ; return POP3AUTH_TEMP ; }
+  pid = fork() ;
+  if (pid < 0) { strerr_warnwu1sys("fork") ; fd_close(p[0]) ; fd_close(p[1]) ; return POP3AUTH_TEMP ; }
+  if (!pid) { fd_close(p[1]) ; child(r, p[0]) ; }
+  fd_close(p[0]) ;
+  /* a few KB at most: the pipe holds it, no deadlock with the child */
+  if (allwrite(p[1], r->user, ul) < ul || allwrite(p[1], r->pass, pl) < pl
+   || allwrite(p[1], tbuf, strlen(tbuf) + 1) < strlen(tbuf) + 1)
+    strerr_warnwu1sys("give the credentials to the checkpassword program") ;
+  fd_close(p[1]) ;
+  while (waitpid(pid, &wstat, 0) < 0)
+    if (errno != EINTR) { strerr_warnwu1sys("wait for the checkpassword program") ; return POP3AUTH_TEMP ; }
+  if (!WIFEXITED(wstat)) return POP3AUTH_CRASH ;
+  switch (WEXITSTATUS(wstat))
+  {
+    case 1 : return POP3AUTH_FAIL ;
+    case 2 : return POP3AUTH_MISUSE ;
+    case 111 : return POP3AUTH_TEMP ;
+    default : return POP3AUTH_DONE ;
+  }
+}
+
+/* The privileged side: a request is a 4-byte length, then
+   "S|-" tlsproto \0 user \0 pass \0 input \0; the answer one byte. */
+static void serve (int in, int out) gccattr_noreturn ;
+static void serve (int in, int out)
+{
+  static char buf[POP3AUTH_REQMAX] ;
+  for (;;)
+  {
+    uint32_t n ;
+    char *f[4], st ;
+    size_t i = 1 ;
+    pop3auth_req r ;
+    if (allread(in, (char *)&n, 4) < 4) _exit(0) ;   /* the session is over */
+    if (n < 2 || n > sizeof buf || allread(in, buf, n) < n || buf[n-1]) _exit(111) ;
+    for (unsigned k = 0 ; k < 4 ; k++)
+    {
+      if (i >= n) _exit(111) ;
+      f[k] = buf + i ;
+      i += strlen(buf + i) + 1 ;
+    }
+    r.tlsproto = buf[0] == 'S' ? f[0] : 0 ;
+    r.user = f[1] ; r.pass = f[2] ; r.input = f[3] ;
+    st = (char)run(&r) ;
+    explicit_bzero(buf, n) ;
+    if (fd_write(out, &st, 1) < 1 || st != POP3AUTH_FAIL) _exit(0) ;
+  }
+}
+
+int pop3auth_split (char const *const *argv, unsigned int uid, unsigned int gid)
+{
+  int a[2], b[2] ;
+  pid_t pid ;
+  prog = argv ;
+  if (!uid || !gid || geteuid()) return 0 ;
+  if (pipe(a) < 0 || pipe(b) < 0) strerr_diefu1sys(111, "make a pipe") ;
+  pid = fork() ;
+  if (pid < 0) strerr_diefu1sys(111, "fork") ;
+  if (pid)
+  {
+    fd_close(a[1]) ; fd_close(b[0]) ;
+    coe(a[0]) ; coe(b[1]) ;
+    serve(a[0], b[1]) ;
+  }
+  fd_close(a[0]) ; fd_close(b[1]) ;
+  coe(a[1]) ; coe(b[0]) ;
+  if (setgroups(1, (gid_t[]){ gid }) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
+    strerr_diefu1sys(111, "drop privileges") ;
+  reqfd = a[1] ;
+  statfd = b[0] ;
+  return 1 ;
+}
+
+static int ask (pop3auth_req const *r)
+{
+  static char buf[POP3AUTH_REQMAX + 4] ;
+  char const *f[4] = { r->tlsproto ? r->tlsproto : "", r->user, r->pass, r->input } ;
+  uint32_t n = 1 ;
+  char st ;
+  buf[4] = r->tlsproto ? 'S' : '-' ;
+  for (unsigned k = 0 ; k < 4 ; k++)
+  {
+    size_t l = strlen(f[k]) + 1 ;
+    if (4 + n + l > sizeof buf) { strerr_warnw1x("login request too long") ; return POP3AUTH_TEMP ; }
+    memcpy(buf + 4 + n, f[k], l) ;
+    n += l ;
+  }
+  memcpy(buf, &n, 4) ;
+  if (allwrite(reqfd, buf, 4 + n) < 4 + n) { explicit_bzero(buf, sizeof buf) ; strerr_warnwu1sys("ask for a login") ; return POP3AUTH_TEMP ; }
+  explicit_bzero(buf, sizeof buf) ;
+  if (allread(statfd, &st, 1) < 1) { strerr_warnwu1sys("read the login's result") ; return POP3AUTH_TEMP ; }
+  return (unsigned char)st <= POP3AUTH_CRASH ? st : POP3AUTH_TEMP ;
+}
+
+int pop3auth_login (pop3auth_req const *r)
+{
+  return reqfd >= 0 ? ask(r) : run(r) ;
+}

@@ -1,0 +1,40 @@
+/* The login of pop3-serve (and, later, imap-serve's pre-login part): the
+   checkpassword program runs with the credentials on fd 3 and the client
+   on fds 0 and 1; on success it runs the mailbox part, which serves the
+   rest of the session. Optionally through a privileged process: a
+   checkpassword program that switches to the mailbox's owner must be
+   started as root, while the process that reads the network must not be
+   root. pop3auth_split forks once at the start: the parent keeps root and
+   only reads login requests from the child through a pipe; the child
+   drops to the service's ids and talks to the client. */
+#ifndef PM_POP3AUTH_H
+#define PM_POP3AUTH_H
+#include <stddef.h>
+
+#define POP3AUTH_REQMAX 8192     /* bytes of a login request */
+
+enum {
+  POP3AUTH_DONE,      /* the checkpassword program ran the session (exit 0 or other) */
+  POP3AUTH_FAIL,      /* exit 1: bad password */
+  POP3AUTH_MISUSE,    /* exit 2 */
+  POP3AUTH_TEMP,      /* exit 111, or it could not be run */
+  POP3AUTH_CRASH      /* killed by a signal */
+} ;
+
+typedef struct pop3auth_req_s pop3auth_req ;
+struct pop3auth_req_s {
+  char const *user, *pass ;   /* no NUL inside */
+  char const *input ;         /* commands for the mailbox part ($POP3_INPUT), "" if none */
+  char const *tlsproto ;      /* TLS started by STLS: its protocol; 0 if not */
+} ;
+
+/* argv: the checkpassword program and its arguments. If we are root and
+   uid/gid are given (not 0), fork: the parent serves login requests and
+   exits when the child closes its end (it never returns); the child
+   drops to uid/gid and returns 1. Else returns 0 and logins run in this
+   process. Dies (111) on a system error. */
+int pop3auth_split (char const *const *argv, unsigned int uid, unsigned int gid) ;
+
+/* Run a login (POP3AUTH_*). The caller has flushed its output. */
+int pop3auth_login (pop3auth_req const *r) ;
+#endif

@@ -1,0 +1,343 @@
+/* Before login: it never opens a mailbox (and, as root, drops its ids:
+   lib/pop3auth). A login runs the checkpassword program (qmail-popup's
+   way), which execs the mailbox part as the mailbox's owner on success;
+   that process then talks to the client and this one only waits for it.
+   A failed login (exit 1) comes back here, so that the client may try
+   again, up to a bound. */
+#include <errno.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <skalibs/strerr.h>
+#include <skalibs/types.h>
+#include "authfail.h"
+#include "lineio.h"
+#include "pop3.h"
+#include "pop3auth.h"
+#include "pop3login.h"
+#include "root.h"
+#include "sasl.h"
+#include "srvconn.h"
+
+#define USAGE "pop3-serve checkpassword [args...]"
+#define USERMAX 255
+#define AUTHFAILMAX 3
+#define PIPELINEMAX 4096      /* commands sent after a login's before its reply */
+#define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
+
+typedef struct login_s login ;
+struct login_s {
+  lineio io ;
+  srvconn c ;
+  char const *const *argv ;  /* checkpassword and its arguments */
+  char user[USERMAX + 1] ;   /* from USER; "" if none */
+  int plaintext ;            /* login allowed without TLS */
+  int stlsdone ;             /* TLS started by STLS: the mailbox part talks on its fds */
+  unsigned int errors, fails, timeout ;
+  unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
+  authfail fail ;            /* failures per client address, across sessions */
+  jmp_buf end ;              /* leave() returns from pop3login_main through it */
+} ;
+
+static login L ;
+
+static void leave (login *s, char const *why) gccattr_noreturn ;
+static void leave (login *s, char const *why)
+{
+  lineio_flush(&s->io) ;
+  strerr_warni("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " status=end reason=", why) ;
+  /* back to pop3login_main, which returns (a fuzzer runs many sessions) */
+  longjmp(s->end, 1) ;
+}
+
+static void say (login *s, char const *text)
+{
+  if (!pop3_say(&s->io, text)) leave(s, errno == ETIMEDOUT ? "timeout" : "disconnect") ;
+}
+
+static void bad (login *s, char const *text)
+{
+  if (++s->errors >= POP3_ERRMAX)
+  {
+    say(s, "-ERR too many errors, closing connection") ;
+    leave(s, "errors") ;
+  }
+  say(s, text) ;
+}
+
+static char const *peerip (login const *s) { return s->c.ip ? s->c.ip : "unknown" ; }
+
+static void pause_ms (unsigned long ms)
+{
+  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 } ;
+  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
+}
+
+/* An address with too many failed logins (across sessions and the other
+   servers sharing the table) is refused for a while. */
+static void check_locked (login *s)
+{
+  long r = authfail_locked(&s->fail, peerip(s)) ;
+  if (r < 0) strerr_warnwu2sys("read the table of failed logins ", s->fail.path) ;
+  if (r <= 0) return ;
+  strerr_warni("session=", s->c.id, " ip=", peerip(s), " auth=locked-out") ;
+  say(s, "-ERR [AUTH] too many failed logins from your address, try again later") ;
+  leave(s, "locked-out") ;
+}
+
+/* A failed login: counted for the address, answered after a delay that
+   grows with its failures, logged in the form fail2ban's postfix filter
+   (mode auth) matches, as smtp-recv's are. */
+static void failed (login *s, char const *mech, char const *user)
+{
+  char nb[ULONG_FMT] ;
+  long n = authfail_add(&s->fail, peerip(s)) ;
+  if (n < 0) strerr_warnwu2sys("update the table of failed logins ", s->fail.path) ;
+  nb[ulong_fmt(nb, n > 0 ? (unsigned long)n : 1)] = 0 ;
+  pause_ms(s->faildelay << (n > 4 ? 3 : n > 1 ? n - 1 : 0)) ;
+  strerr_warnw("session=", s->c.id, " client=", s->c.host ? s->c.host : "unknown", "[", peerip(s),
+               "]: SASL ", mech, " authentication failed: user=<", user, "> failures=", nb) ;
+}
+
+static int may_login (login *s)
+{
+  return s->c.tls || s->plaintext ;
+}
+
+/* A user name goes into a log line and to the checkpassword program. */
+static int user_ok (char const *u, size_t n)
+{
+  if (!n || n > USERMAX) return 0 ;
+  for (size_t i = 0 ; i < n ; i++)
+    if ((unsigned char)u[i] <= ' ' || u[i] == 127 || u[i] == '<' || u[i] == '>') return 0 ;
+  return 1 ;
+}
+
+/* Commands the client sent after its login command, before the reply
+   (PIPELINING): they are the mailbox part's, which gets them in
+   $POP3_INPUT (whole lines). *input: a copy of them, NUL-terminated
+   (malloc'd, or ""). 0 if too many. */
+static int pipelined (login *s, char **input)
+{
+  size_t n = lineio_avail(&s->io) ;
+  *input = "" ;
+  if (!n) return 1 ;
+  /* the client is in the middle of a line: it will finish it */
+  while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
+  {
+    if (lineio_avail(&s->io) > PIPELINEMAX || lineio_fill(&s->io) <= 0) return 0 ;
+  }
+  n = lineio_avail(&s->io) ;
+  if (n > PIPELINEMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
+  *input = malloc(n + 1) ;
+  if (!*input) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(*input, lineio_peek(&s->io), n) ;
+  (*input)[n] = 0 ;
+  /* left in the buffer too: after a failed login they are ours */
+  return 1 ;
+}
+
+/* Give user and pass to the checkpassword program (lib/pop3auth). Returns
+   only after a failed login; a successful one ends with the session. */
+static void do_login (login *s, char const *mech, char const *user, char const *pass)
+{
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
+  char *input ;
+  int st ;
+  if (!pipelined(s, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  r.input = input ;
+  if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
+  st = pop3auth_login(&r) ;
+  if (*input) free(input) ;
+  switch (st)
+  {
+    case POP3AUTH_DONE :   /* the mailbox part ran the session */
+      authfail_clear(&s->fail, peerip(s)) ;
+      longjmp(s->end, 1) ;
+    case POP3AUTH_FAIL : break ;
+    case POP3AUTH_MISUSE :
+      strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
+      say(s, "-ERR [SYS/PERM] login is misconfigured") ;
+      leave(s, "misuse") ;
+    default :
+      say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
+      leave(s, st == POP3AUTH_CRASH ? "crash" : "tempfail") ;
+  }
+  failed(s, mech, user) ;
+  check_locked(s) ;
+  if (++s->fails >= AUTHFAILMAX)
+  {
+    say(s, "-ERR [AUTH] authentication failed, closing connection") ;
+    leave(s, "authfail") ;
+  }
+  say(s, "-ERR [AUTH] authentication failed") ;
+}
+
+static void c_capa (login *s, char *arg)
+{
+  (void)arg ;
+  if (!pop3_capa(&s->io, 1, may_login(s), s->c.starttls > 0)) leave(s, "disconnect") ;
+}
+
+static void c_user (login *s, char *arg)
+{
+  if (!may_login(s)) { bad(s, "-ERR [AUTH] plaintext login refused: STLS first") ; return ; }
+  if (!user_ok(arg, strlen(arg))) { bad(s, "-ERR syntax: USER name") ; return ; }
+  strcpy(s->user, arg) ;
+  say(s, "+OK send PASS") ;
+}
+
+static void c_pass (login *s, char *arg)
+{
+  if (!s->user[0]) { bad(s, "-ERR USER first") ; return ; }
+  if (!*arg) { bad(s, "-ERR syntax: PASS password") ; return ; }
+  do_login(s, "LOGIN", s->user, arg) ;
+  explicit_bzero(arg, strlen(arg)) ;   /* the password stays in no buffer */
+  s->user[0] = 0 ;
+}
+
+/* AUTH PLAIN's response (base64, wiped here). */
+static void auth_plain (login *s, char *resp)
+{
+  size_t len = strlen(resp) ;
+  char dec[POP3_LINEMAX / 4 * 3 + 1] ;
+  char user[USERMAX + 1], pass[SASL_PASSMAX + 1] ;
+  sasl_cred cr ;
+  ssize_t n ;
+  if (len == 1 && resp[0] == '*') { bad(s, "-ERR AUTH cancelled") ; return ; }
+  n = sasl_b64decode(dec, resp, len) ;
+  explicit_bzero(resp, len) ;
+  if (n < 0) { bad(s, "-ERR cannot decode the response (base64)") ; return ; }
+  switch (sasl_plain(dec, n, &cr))
+  {
+    case SASL_OK : break ;
+    case SASL_AUTHZID : bad(s, "-ERR [AUTH] acting for another user is not supported") ; goto wipe ;
+    default : bad(s, "-ERR malformed AUTH PLAIN response") ; goto wipe ;
+  }
+  if (!user_ok(cr.user, cr.userlen) || !cr.passlen || cr.passlen > SASL_PASSMAX)
+  {
+    bad(s, "-ERR [AUTH] unusable user name or password") ;
+    goto wipe ;
+  }
+  memcpy(user, cr.user, cr.userlen) ; user[cr.userlen] = 0 ;
+  memcpy(pass, cr.pass, cr.passlen) ; pass[cr.passlen] = 0 ;
+  explicit_bzero(dec, n) ;
+  do_login(s, "PLAIN", user, pass) ;
+  explicit_bzero(pass, sizeof pass) ;
+  return ;
+ wipe:
+  explicit_bzero(dec, n) ;
+}
+
+static void c_auth (login *s, char *arg)
+{
+  char *resp ;
+  if (!*arg)   /* the mechanisms (RFC 1734's AUTH with no argument) */
+  {
+    if (may_login(s)) say(s, "+OK\r\nPLAIN\r\n.") ;
+    else say(s, "+OK\r\n.") ;
+    return ;
+  }
+  resp = strchr(arg, ' ') ;
+  if (resp) *resp++ = 0 ;
+  if (strcasecmp(arg, "PLAIN")) { bad(s, "-ERR unsupported SASL mechanism") ; return ; }
+  if (!may_login(s)) { bad(s, "-ERR [AUTH] plaintext login refused: STLS first") ; return ; }
+  if (!resp)
+  {
+    char *line ;
+    size_t len ;
+    int r ;
+    say(s, "+ ") ;
+    r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == LINEIO_EOF) leave(s, "disconnect") ;
+    if (r == LINEIO_TOOLONG || memchr(line, 0, len)) { bad(s, "-ERR malformed AUTH PLAIN response") ; return ; }
+    line[len] = 0 ;
+    resp = line ;
+  }
+  auth_plain(s, resp) ;
+}
+
+static void c_stls (login *s, char *arg)
+{
+  size_t dropped = 0 ;
+  if (*arg) { bad(s, "-ERR syntax: STLS takes no argument") ; return ; }
+  if (s->c.tls) { bad(s, "-ERR already under TLS") ; return ; }
+  if (s->c.starttls <= 0) { bad(s, "-ERR STLS not available") ; return ; }
+  say(s, "+OK begin TLS negotiation") ;
+  if (!srvconn_starttls(&s->c, &s->io, s->timeout, &dropped)) leave(s, "tls-failed") ;
+  s->stlsdone = 1 ;
+  s->user[0] = 0 ;   /* RFC 2595 4: nothing from before TLS is kept */
+}
+
+static void c_quit (login *s, char *arg)
+{
+  (void)arg ;
+  say(s, "+OK bye") ;
+  leave(s, "quit") ;
+}
+
+static void c_later (login *s, char *arg)
+{
+  (void)arg ;
+  bad(s, "-ERR not logged in") ;
+}
+
+static struct { char const *verb ; void (*f)(login *, char *) ; } const cmds[] = {
+  { "CAPA", c_capa }, { "USER", c_user }, { "PASS", c_pass }, { "AUTH", c_auth },
+  { "STLS", c_stls }, { "QUIT", c_quit },
+  { "STAT", c_later }, { "LIST", c_later }, { "UIDL", c_later }, { "RETR", c_later },
+  { "TOP", c_later }, { "DELE", c_later }, { "RSET", c_later }, { "NOOP", c_later },
+} ;
+
+static void dispatch (login *s, char *line)
+{
+  char verb[5], *arg ;
+  if (pop3_cmd(line, verb, &arg))
+    for (size_t i = 0 ; i < sizeof cmds / sizeof *cmds ; i++)
+      if (!strcmp(verb, cmds[i].verb)) { cmds[i].f(s, arg) ; return ; }
+  bad(s, "-ERR unknown command") ;
+}
+
+int pop3login_main (int argc, char const *const *argv)
+{
+  login *s = &L ;
+  PROG = "pop3-serve" ;
+  if (argc < 2) strerr_dieusage(100, USAGE) ;
+  s->argv = argv + 1 ;
+  s->user[0] = 0 ;
+  s->stlsdone = 0 ;
+  s->errors = s->fails = 0 ;
+  if (setjmp(s->end)) return 0 ;
+  signal(SIGPIPE, SIG_IGN) ;
+  s->timeout = pm_env_ulong("POP3_LOGIN_TIMEOUT", 60) ;
+  s->faildelay = pm_env_ulong("AUTH_FAIL_DELAY", 1000) ;
+  if (!s->timeout) s->timeout = 60 ;
+  if (s->faildelay > 10000) s->faildelay = 10000 ;
+  authfail_init(&s->fail) ;
+  s->plaintext = !!getenv("POP3_PLAINTEXT") ;
+  /* as root with POP3_UID/POP3_GID: the network side drops to them */
+  pop3auth_split(s->argv, pm_env_ulong("POP3_UID", 0), pm_env_ulong("POP3_GID", 0)) ;
+  srvconn_init(&s->c) ;
+  if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
+  lineio_init(&s->io, 0, 1, s->timeout) ;
+  pop3_nodelay(1) ;
+  lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
+  check_locked(s) ;
+  say(s, "+OK pipemail POP3 server ready") ;
+  for (;;)
+  {
+    char *line ;
+    size_t len ;
+    int r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == LINEIO_EOF) leave(s, "disconnect") ;
+    if (r == LINEIO_TOOLONG) { bad(s, "-ERR line too long") ; continue ; }
+    if (memchr(line, 0, len)) { bad(s, "-ERR NUL byte in command") ; continue ; }
+    line[len] = 0 ;
+    dispatch(s, line) ;
+  }
+}
