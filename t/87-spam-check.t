@@ -18,11 +18,12 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, split_message  # noqa: E402
+from pmtest import TAP, Instance, BIN, TOP, free_port, wait_for, wait_port, split_message  # noqa: E402
 from pms6 import Scan  # noqa: E402
 import smtphelp  # noqa: E402
 import pmrspamd  # noqa: E402
 import pmtls  # noqa: E402
+import pmauth  # noqa: E402
 
 t = TAP()
 if not shutil.which('rspamd'):
@@ -283,6 +284,21 @@ if pmtls.have_openssl():
 else:
     t.skip('over STARTTLS', 'no openssl command')
     t.skip('TLS-Version and TLS-Cipher sent', 'no openssl command')
+
+# after AUTH (submission in clear from loopback): User is the login
+lport = free_port()
+inst.spawn(['tcp-serve', '127.0.0.1', str(lport), 'smtp-recv', pmauth.checkpassword(inst, {DEMO: 'demo'}), 'true'],
+           env={'SUBMISSION': '1', 'AUTH_LOOPBACK_CLEARTEXT': '1', 'AUTH_FAIL_DELAY': '0',
+                'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail'), 'QUEUE_INJECT': SPAMCHECK,
+                'RSPAMD': '127.0.0.1:%d' % fake.port})
+wait_port(lport)
+try:
+    with smtplib.SMTP('127.0.0.1', lport, timeout=60) as s:
+        s.login(DEMO, 'demo')
+        s.sendmail(DEMO, [KATE], message('auth', 'authenticated').replace('Alice <alice@example.org>', DEMO))
+except (OSError, smtplib.SMTPException) as e:
+    t.diag('AUTH session: %r' % (e,))
+t.eq(dict(fake.requests[-1][1]).get('User'), DEMO, 'after AUTH: User is the login')
 
 fake.mode = 'soft'
 code, text = send(fport, message('soft', 'soft'))
