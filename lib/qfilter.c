@@ -1,5 +1,6 @@
 /* qmail-queue filter plumbing (qfilter.h). */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -126,6 +127,7 @@ void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, char const *const *
   }
   if (lseek(in, 0, SEEK_SET) < 0 || lseek(envfd, 0, SEEK_SET) < 0 || fd_move2(0, in, 1, envfd) < 0)
     strerr_diefu1sys(81, "set up the descriptors");
+  signal(SIGPIPE, SIG_DFL);   /* the caller's SIG_IGN would survive the exec */
   exec(argv);
   strerr_diefu2sys(81, "exec ", argv[0]);
 }
