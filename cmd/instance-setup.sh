@@ -4,7 +4,7 @@
 # the s6 service directories instantiated from the templates.
 # See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -23,12 +23,13 @@ check_port() { # what value
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-smtpsport='' subport='' popport='' popsport='' mkcert=''
-while getopts :r:b:s:S:M:p:P:ci:u:d:m:t: opt; do
+smtpsport='' subport='' popport='' popsport='' mkcert='' rspamdport=''
+while getopts :r:b:s:S:M:p:P:R:ci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
   S) smtpsport=$OPTARG ;; M) subport=$OPTARG ;; c) mkcert=1 ;;
   p) popport=$OPTARG ;; P) popsport=$OPTARG ;;
+  R) rspamdport=$OPTARG ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
   esac
@@ -58,6 +59,12 @@ for p in "$popport" "$popsport"; do
   done
 done
 [ -z "$popport" ] || [ "$popport" != "$popsport" ] || bad "the pop3 and pop3s ports are the same: $popport"
+if [ -n "$rspamdport" ]; then
+  check_port rspamd "$rspamdport"
+  for q in "$port" "$smtpsport" "$subport" "$popport" "$popsport"; do
+    [ "$rspamdport" != "$q" ] || bad "the rspamd port is the same as another: $rspamdport"
+  done
+fi
 case $ip in '' | *[!0-9A-Fa-f.:]*) bad "bad IP address: $ip" ;; esac
 case $user in *[!a-z0-9_-]* | -*) bad "bad user name: $user" ;; esac
 domain=$(printf '%s' "$domain" | tr '[:upper:]' '[:lower:]')
@@ -106,12 +113,27 @@ if [ "$uid" = 0 ] && [ -z "$user" ]; then
   done
 fi
 
+# -R: rspamd's user, as root: pmspam, in a group of its own (rspamd
+# parses what strangers send and needs none of the instance's files).
+spamuser=$smtpuser
+if [ -n "$rspamdport" ] && [ "$uid" = 0 ] && [ -z "$user" ]; then
+  spamuser=pmspam
+  if ! id -u pmspam >/dev/null 2>&1; then
+    nologin=/usr/sbin/nologin
+    [ -x $nologin ] || nologin=/bin/false
+    useradd --system --user-group --no-create-home --home-dir "$root/rspamd" --shell $nologin \
+      --comment "pipemail rspamd" pmspam || fatal "unable to create user pmspam"
+    info "user=pmspam action=created"
+  fi
+fi
+
 umask 022
 logs="$root/log/smtp $root/log/queue"
 [ -n "$subport" ] && logs="$logs $root/log/submission"
 [ -n "$smtpsport" ] && logs="$logs $root/log/submissions"
 [ -n "$popport$popsport" ] && logs="$logs $root/log/pop3"
 [ -n "$popsport" ] && logs="$logs $root/log/pop3s"
+[ -n "$rspamdport" ] && logs="$logs $root/log/rspamd"
 # shellcheck disable=SC2086 # $logs: paths checked by check_path
 for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" $logs; do
   mkdir -p "$d" || fatal "unable to create $d"
@@ -161,6 +183,56 @@ if [ -n "$mkcert" ]; then
   fi
 fi
 
+# rspamd.conf: the package's defaults, then the instance's own settings
+# (ROOT/etc/rspamd/local.d, override.d: the admin's, never written here),
+# a scanner on 127.0.0.1:RSPAMDPORT, logs to stderr (s6-log). Rewritten
+# at every run; the run script points $LOCAL_CONFDIR, $DBDIR and $RUNDIR
+# into the instance.
+setup_rspamd() {
+  conf=$root/etc/rspamd
+  mkdir -p "$conf/local.d" "$conf/override.d" "$root/rspamd" || fatal "unable to create $conf and $root/rspamd"
+  cat > "$conf/rspamd.conf.new" <<EOF || fatal "unable to write $conf/rspamd.conf"
+# rspamd for the pipemail instance $root, written by instance-setup(8):
+# changes here are lost at its next run; put yours in local.d/ and
+# override.d/ beside this file (as in /etc/rspamd, which is not read).
+.include "\$CONFDIR/common.conf"
+options {
+  pidfile = "\$RUNDIR/rspamd.pid";
+  .include "\$CONFDIR/options.inc"
+  .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/options.inc"
+  .include(try=true; priority=10) "\$LOCAL_CONFDIR/override.d/options.inc"
+}
+logging {
+  type = "console";
+  level = "notice";
+  color = false;
+  .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/logging.inc"
+  .include(try=true; priority=10) "\$LOCAL_CONFDIR/override.d/logging.inc"
+}
+worker "normal" {
+  bind_socket = "127.0.0.1:$rspamdport";
+  count = 1;
+  .include "\$CONFDIR/worker-normal.inc"
+  .include(try=true; priority=1,duplicate=merge) "\$LOCAL_CONFDIR/local.d/worker-normal.inc"
+  .include(try=true; priority=10) "\$LOCAL_CONFDIR/override.d/worker-normal.inc"
+}
+EOF
+  mv -f "$conf/rspamd.conf.new" "$conf/rspamd.conf" || fatal "unable to write $conf/rspamd.conf"
+  env=$root/service/smtp/env
+  mkdir -p "$env" || fatal "unable to create $env"
+  # someone else's filter chain is left alone
+  if [ -s "$env/QUEUE_INJECT" ] && ! grep -q '/spam-check$' "$env/QUEUE_INJECT"; then
+    echo "$PROG: warning: $env/QUEUE_INJECT names another filter: spam-check not put in the chain (spam-check(8))" >&2
+  else
+    printf '%s\n' "$bindir/spam-check" > "$env/QUEUE_INJECT.new" && mv -f "$env/QUEUE_INJECT.new" "$env/QUEUE_INJECT" ||
+      fatal "unable to write $env/QUEUE_INJECT"
+  fi
+  printf '127.0.0.1:%s\n' "$rspamdport" > "$env/RSPAMD.new" && mv -f "$env/RSPAMD.new" "$env/RSPAMD" ||
+    fatal "unable to write $env/RSPAMD"
+  command -v rspamd >/dev/null 2>&1 ||
+    echo "$PROG: warning: no rspamd program (Debian package rspamd): the rspamd service stays down and spam-check passes mail on unchecked until it is installed" >&2
+}
+
 # Service directories: template files (re)written atomically, so an
 # update is safe under a running s6-svscan; env/ and supervise/ are kept.
 # submission only with -M, submissions only with -S; one made before is
@@ -170,9 +242,14 @@ subst="s|@ROOT@|$root|g; s|@BINDIR@|$bindir|g; s|@PORT@|$port|g; s|@IP@|$ip|g;
   s|@SUBMISSIONSPORT@|$smtpsport|g; s|@SUBMISSIONPORT@|$subport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
   s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g; s|@POP3PORT@|$popport|g; s|@POP3SPORT@|$popsport|g;
   s|@POPUSER@|$popuser|g"
+subst="$subst; s|@SPAMUSER@|$spamuser|g"
 for t in "$templates"/*/; do
   name=$(basename "$t")
   dst=$root/service/$name
+  if [ "$name" = rspamd ] && [ -z "$rspamdport" ]; then
+    [ -d "$dst" ] && info "service=rspamd action=kept (no -R; to remove it: s6-svc -dx $dst, then rm -r $dst, and remove QUEUE_INJECT and RSPAMD from $root/service/smtp/env)"
+    continue
+  fi
   if { [ "$name" = submissions ] && [ -z "$smtpsport" ]; } || { [ "$name" = submission ] && [ -z "$subport" ]; } ||
      { [ "$name" = pop3 ] && [ -z "$popport$popsport" ]; } || { [ "$name" = pop3s ] && [ -z "$popsport" ]; }; then
     [ -d "$dst" ] && info "service=$name action=kept (not asked for; to remove it: s6-svc -dx $dst, then rm -r $dst)"
@@ -186,6 +263,10 @@ for t in "$templates"/*/; do
       chmod "$(stat -c %a "$t/$f")" "$dst/$f.new" && mv -f "$dst/$f.new" "$dst/$f" || exit 111
   done || fatal "unable to write $dst"
 done
+
+# -R: rspamd's configuration and directory, and spam-check in the smtp
+# service's chain (spam-check(8)).
+[ -z "$rspamdport" ] || setup_rspamd
 
 # Compile etc/ (users.cdb) when the tools are there.
 if [ -x "$bindir/config-make" ]; then
@@ -204,6 +285,7 @@ if [ "$uid" = 0 ]; then
     chown -R "$loguser" $logs &&
     find "$root/etc" -maxdepth 1 ! -name tls -exec chgrp "$group" {} + -exec chmod g+rX {} + ||
     fatal "unable to set the owners under $root"
+  [ -z "$rspamdport" ] || chown -R "$spamuser" "$root/rspamd" || fatal "unable to give $root/rspamd to $spamuser"
 fi
 # Local users' mail (mail-inject, sendmail) reaches the closed queue
 # through a copy of queue-inject setgid to the queue's group, which takes
@@ -224,7 +306,9 @@ reach() { # user test-args...
 }
 if [ "$uid" = 0 ] && command -v s6-setuidgid >/dev/null 2>&1; then
   for check in "$smtpuser -x $bindir/smtp-recv" "$smtpuser -r $root/etc/me" \
-    "$queueuser -x $bindir/queue-run" "$queueuser -w $root/queue" "$loguser -w $root/log/smtp"; do
+    "$queueuser -x $bindir/queue-run" "$queueuser -w $root/queue" "$loguser -w $root/log/smtp" \
+    "$spamuser -w $root/rspamd" "$spamuser -r $root/etc/rspamd/rspamd.conf"; do
+    case $check in "$spamuser "*/rspamd*) [ -n "$rspamdport" ] || continue ;; esac
     # shellcheck disable=SC2086 # user, test flag, path: checked above
     reach $check && continue
     set -- $check
@@ -235,7 +319,7 @@ fi
   info "service=smtps action=kept (obsolete: the submissions service (-S) replaces it; to remove it: s6-svc -dx $root/service/smtps, then rm -r $root/service/smtps)"
 cert=none
 [ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
-info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} pop3=${popport:+$ip:}${popport:-none} pop3s=${popsport:+$ip:}${popsport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
+info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} pop3=${popport:+$ip:}${popport:-none} pop3s=${popsport:+$ip:}${popsport:-none} rspamd=${rspamdport:+127.0.0.1:}${rspamdport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
 [ -n "$smtpsport$subport$popsport" ] && [ "$cert" = none ] &&
   echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): submission, submissions and pop3s stay down until there is one (-c makes one)" >&2
 exit 0

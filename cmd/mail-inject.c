@@ -271,8 +271,8 @@ static int finish(injector *q)
   envelope() ;
   r = injector_finish(q, env.s, env.len) ;
   if (!r) return 0 ;
-  if (r >= 11 && r <= 40) strerr_dief(ex_unavail, "the queue refused the message: ", injector_reply(r)) ;
-  strerr_dief(ex_temp, "the queue did not take the message: ", injector_reply(r)) ;
+  if (r >= 11 && r <= 40) strerr_dief(ex_unavail, "the queue refused the message: ", injector_reply_text(q, r)) ;
+  strerr_dief(ex_temp, "the queue did not take the message: ", injector_reply_text(q, r)) ;
 }
 
 int main(int argc, char const *const *argv)

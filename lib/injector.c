@@ -4,7 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/wait.h>
+#include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
+#include <skalibs/exec.h>
 #include <skalibs/strerr.h>
 #include "lineio.h"
 #include "injector.h"
@@ -29,22 +31,27 @@ int injector_local(void)
   return ok;
 }
 
-static void child(int msgr, int envr, char const *prog)
+#define ERRFD 4              /* the custom error patch's descriptor */
+
+/* errw is never 0 or 1: its pipe was made after the other two. */
+static void child(injector const *q, int msgr, int envr, int errw, char const *prog)
 {
   char const *argv[2] = { prog, 0 };
   setpgid(0, 0);
   signal(SIGPIPE, SIG_DFL);   /* an ignored SIGPIPE survives exec */
   if (fd_move2(0, msgr, 1, envr) < 0) _exit(81);
-  execvp(prog, (char *const *)argv);
+  if ((errw != ERRFD && fd_move(ERRFD, errw) < 0) || uncoe(ERRFD) < 0) _exit(81);
+  mexec_am(prog, argv, q->vars ? q->vars : "", q->vars ? q->varslen : 0);
   _exit(120);                 /* qmail's "unable to exec qq" */
 }
 
 int injector_start(injector *q, unsigned int timeoutsecs)
 {
-  int m[2], e[2];
+  int m[2], e[2], x[2];
   char const *prog = injector_prog();
   q->pid = -1;
-  q->msgfd = q->envfd = -1;
+  q->msgfd = q->envfd = q->errfd = -1;
+  q->errtext[0] = 0;
   q->failed = 0;
   q->secs = timeoutsecs;
   q->inproc = !prog;
@@ -57,16 +64,20 @@ int injector_start(injector *q, unsigned int timeoutsecs)
   }
   if (pipecoe(m) < 0) return 0;
   if (pipecoe(e) < 0) { fd_close(m[0]); fd_close(m[1]); return 0; }
+  if (pipecoe(x) < 0) { fd_close(m[0]); fd_close(m[1]); fd_close(e[0]); fd_close(e[1]); return 0; }
   q->pid = fork();
-  if (!q->pid) child(m[0], e[0], prog);
+  if (!q->pid) child(q, m[0], e[0], x[1], prog);
   fd_close(m[0]);
   fd_close(e[0]);
-  if (q->pid < 0) { fd_close(m[1]); fd_close(e[1]); return 0; }
+  fd_close(x[1]);
+  if (q->pid < 0) { fd_close(m[1]); fd_close(e[1]); fd_close(x[0]); return 0; }
   setpgid(q->pid, q->pid);    /* both sides, so that abort never races */
   ndelay_on(m[1]);
   ndelay_on(e[1]);
+  ndelay_on(x[0]);
   q->msgfd = m[1];
   q->envfd = e[1];
+  q->errfd = x[0];
   return 1;
 }
 
@@ -104,8 +115,26 @@ void injector_abort(injector *q)
   kill(q->pid, SIGKILL);
   closefd(&q->msgfd);
   closefd(&q->envfd);
+  closefd(&q->errfd);
   wait_pid(q->pid, &wstat);
   q->pid = -1;
+}
+
+/* What the filter wrote on fd 4 before it exited: in the pipe already, so
+   one read that does not wait (what a grandchild still holding the pipe
+   might write later is not waited for). One line, printable, bounded. */
+static void read_errtext(injector *q)
+{
+  ssize_t r = fd_read(q->errfd, q->errtext, sizeof q->errtext - 1);
+  size_t n = r > 0 ? (size_t)r : 0;
+  closefd(&q->errfd);
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = q->errtext[i];
+    if (!c || c == '\r' || c == '\n') { n = i; break; }
+    if (c < 32 || c > 126) q->errtext[i] = '?';
+  }
+  while (n && q->errtext[n - 1] == ' ') n--;
+  q->errtext[n] = 0;
 }
 
 static void onalarm(int sig) { (void)sig; }
@@ -144,8 +173,9 @@ int injector_finish(injector *q, char const *env, size_t envlen)
   closefd(&q->msgfd);
   if (!q->failed && !lineio_writeall(q->envfd, env, envlen, &q->timeout)) wfail(q);
   closefd(&q->envfd);
-  if (!wait_timed(q, &wstat)) { q->pid = -1; return -1; }
+  if (!wait_timed(q, &wstat)) { q->pid = -1; closefd(&q->errfd); return -1; }
   q->pid = -1;
+  read_errtext(q);
   if (!WIFEXITED(wstat)) return -1;
   code = WEXITSTATUS(wstat);
   if (code >= 11 && code <= 40) return code;
@@ -161,4 +191,27 @@ char const *injector_reply(int r)
   if (r == 53) return "452 4.3.1 insufficient system storage";
   if (r == 71) return "451 4.3.0 message temporarily rejected, try again later";
   return "451 4.3.0 temporary queue failure, try again later";
+}
+
+/* "D5.7.1 text" or "Dtext": the custom error patch's form (injector.h). */
+char const *injector_reply_text(injector *q, int r)
+{
+  char const *t = q->errtext;
+  int perm;
+  int see = r == 82 || r == 88;   /* netqmail's patch and simscan; indimail's */
+  if (see && (*t == 'D' || *t == 'Z')) perm = *t == 'D';
+  else if (r >= 11 && r <= 40 && *t == 'D') perm = 1;
+  else if (r >= 41 && r <= 99 && *t == 'Z') perm = 0;
+  else return injector_reply(see ? 71 : r);
+  t++;
+  while (*t == ' ') t++;
+  if (!*t) return injector_reply(see ? (perm ? 31 : 71) : r);
+  /* an enhanced status code of its own, of the right class: 5.7.1 */
+  int coded = t[0] == (perm ? '5' : '4') && t[1] == '.' && t[2] >= '0' && t[2] <= '9'
+    && t[strspn(t + 2, "0123456789.") + 2] == ' ';
+  q->reply[0] = 0;
+  strcat(q->reply, perm ? "554 " : "451 ");
+  if (!coded) strcat(q->reply, perm ? "5.3.0 " : "4.3.0 ");
+  strncat(q->reply, t, sizeof q->reply - strlen(q->reply) - 1);
+  return q->reply;
 }

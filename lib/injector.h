@@ -6,7 +6,14 @@
    any envelope exists; nothing is queued then. The caller must ignore
    SIGPIPE. When neither variable is set, the queue file is written
    in-process with lib/qinject, exactly as queue-inject would write it:
-   that saves a fork, an exec and a copy through a pipe per message. */
+   that saves a fork, an exec and a copy through a pipe per message.
+
+   A filter may give the SMTP side its own words for a refusal, as with
+   qmail's custom error patch (simscan, qmail-qfilter's users): the
+   injector's fd 4 is a pipe on which it writes "Dtext" (permanent) or
+   "Ztext" (temporary) before it exits, with 82 ("see the text": the
+   letter decides; 88 in indimail's version), or with a code of the same kind (11..40 with D,
+   41..99 with Z). See injector_reply_text. */
 #ifndef PM_INJECTOR_H
 #define PM_INJECTOR_H
 #include <stddef.h>
@@ -23,9 +30,15 @@ struct injector_s {
   tain timeout ;    /* limit for each wait on a full pipe ... */
   unsigned int secs ; /* ... and for the exit after the envelope */
   int inproc ;        /* 1: writing the queue file ourselves, in qi */
+  char const *vars ;  /* set for the child only: "NAME=value\0" (or "NAME\0":
+                         unset) ..., as skalibs' mexec takes them; 0 none */
+  size_t varslen ;
+  int errfd ;         /* our end of the custom error pipe (fd 4 there) */
+  char errtext[256] ; /* what came on it, cleaned up; "" if nothing */
+  char reply[300] ;   /* injector_reply_text's answer */
   qinject qi ;
 } ;
-#define INJECTOR_ZERO { .pid = -1, .msgfd = -1, .envfd = -1, .inproc = 0, .qi = QINJECT_ZERO }
+#define INJECTOR_ZERO { .pid = -1, .msgfd = -1, .envfd = -1, .inproc = 0, .qi = QINJECT_ZERO, .vars = 0, .varslen = 0, .errfd = -1 }
 
 /* 1 ok, 0 error (errno). */
 int injector_start(injector *q, unsigned int timeoutsecs) ;
@@ -51,4 +64,8 @@ void injector_abort(injector *q) ;
 int injector_finish(injector *q, char const *env, size_t envlen) ;
 /* SMTP reply (code, enhanced code, text; no CRLF) for a finish result. */
 char const *injector_reply(int result) ;
+/* The same, in the filter's own words when it gave some on fd 4 that fit
+   the result (above): "554 " or "451 ", then the text, after a default
+   enhanced code (5.3.0, 4.3.0) unless it starts with one. Points into q. */
+char const *injector_reply_text(injector *q, int result) ;
 #endif

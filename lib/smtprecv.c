@@ -50,6 +50,7 @@ struct session_s {
   int inmail ;             /* between MAIL and the end of DATA/RSET */
   int utf8 ;               /* this MAIL had SMTPUTF8 */
   stralloc env ;           /* envelope: Fsender\0 Trcpt\0 ... */
+  stralloc vars ;          /* for the filters: HELO, AUTH user, TLS (filter_vars) */
   size_t rcpt1 ;           /* offset in env of the first recipient */
   unsigned long nrcpt, errors ;
   unsigned long timeout, sessiontime, databytes, maxrcpt, maxerrors ;
@@ -61,8 +62,8 @@ struct session_s {
   jmp_buf end ;            /* leave() returns from smtprecv_main through it */
 } ;
 
-static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .u = USERS_ZERO, .pm = STRALLOC_ZERO,
-                     .authuser = STRALLOC_ZERO, .h = SUBHDR_ZERO } ;
+static session S = { .helo = STRALLOC_ZERO, .env = STRALLOC_ZERO, .vars = STRALLOC_ZERO, .u = USERS_ZERO,
+                     .pm = STRALLOC_ZERO, .authuser = STRALLOC_ZERO, .h = SUBHDR_ZERO } ;
 static char dbuf[LINEIO_INSIZE + SMTPDATA_SLACK] ;
 
 /* --- leaving, replies, errors ---------------------------------------- */
@@ -285,6 +286,30 @@ static char const *data_stream(session *s, smtpdata *d)
   return fail;
 }
 
+/* What a filter in front of queue-inject may want to know of the session
+   beyond TCPREMOTEIP and the envelope (spam-check(8)), in the names
+   qmail-spp and ucspi-ssl gave them; unset when they do not apply, so
+   that nothing inherited passes for this session's. */
+static void var(stralloc *sa, char const *name, char const *value)
+{
+  if (!stralloc_cats(sa, name) || (value && (!stralloc_catb(sa, "=", 1) || !stralloc_cats(sa, value)))
+   || !stralloc_catb(sa, "", 1)) nomem();
+}
+
+static void filter_vars(session *s)
+{
+  s->vars.len = 0;
+  var(&s->vars, "SMTPHELOHOST", s->helo.s);
+  if (!s->authuser.len) var(&s->vars, "SMTPAUTHUSER", 0);
+  else if (!stralloc_cats(&s->vars, "SMTPAUTHUSER=") || !stralloc_cat(&s->vars, &s->authuser)
+   || !stralloc_catb(&s->vars, "", 1)) nomem();
+  var(&s->vars, "SSL_PROTOCOL", !s->c.tls ? 0 : s->c.tlsproto[0] ? s->c.tlsproto : "unknown");
+  var(&s->vars, "SSL_CIPHER", s->c.tls && s->c.tlscipher[0] ? s->c.tlscipher : 0);
+  var(&s->vars, "PIPEMAIL_SESSION", s->c.id);
+  s->q.vars = s->vars.s;
+  s->q.varslen = s->vars.len;
+}
+
 /* --- commands --------------------------------------------------------- */
 
 static void c_data(session *s, char *arg)
@@ -295,6 +320,7 @@ static void c_data(session *s, char *arg)
   if (!s->inmail) { bad(s, "503 5.5.1 MAIL first"); return; }
   if (!s->nrcpt) { bad(s, "503 5.5.1 RCPT first"); return; }
   if (*arg) { bad(s, "501 5.5.4 DATA takes no arguments"); return; }
+  filter_vars(s);
   if (!injector_start(&s->q, s->timeout)) {
     strerr_warnwusys("start the queue injector");
     say(s, "451 4.3.0 temporary queue failure, try again later");
@@ -307,7 +333,7 @@ static void c_data(session *s, char *arg)
   text = data_stream(s, &d);
   if (!text) {
     if (!stralloc_catb(&s->env, "", 1)) nomem();
-    text = injector_reply(injector_finish(&s->q, s->env.s, s->env.len));
+    text = injector_reply_text(&s->q, injector_finish(&s->q, s->env.s, s->env.len));
     s->env.len--;
   }
   if (text[0] == '2') reply(s, text, " id=", s->c.id);

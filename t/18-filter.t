@@ -40,6 +40,11 @@ tempfail = script('tempfail.sh', 'cat > /dev/null; cat <&1 > /dev/null; exit 71\
 diskfull = script('diskfull.sh', 'cat > /dev/null; exit 53\n')
 crash = script('crash.sh', 'kill -9 $$\n')
 perm = script('perm.sh', 'cat > /dev/null; exit 11\n')
+# qmail's custom error patch (simscan...): D or Z and a text on fd 4
+custom_d = script('custom-d.sh', 'cat > /dev/null; printf "Dno thanks (#5.7.1)" >&4; exit 82\n')
+custom_z = script('custom-z.sh', 'cat > /dev/null; printf "Z4.7.1 come back\\r\\n250 later\\n" >&4; exit 82\n')
+custom_31 = script('custom-31.sh', 'cat > /dev/null; printf "D5.7.1 refused by policy" >&4; exit 31\n')
+custom_mix = script('custom-mix.sh', 'cat > /dev/null; printf "Dnot permanent" >&4; exit 71\n')
 BODY = b'Subject: filtered\r\n\r\nthrough a filter\r\n'
 
 
@@ -73,6 +78,10 @@ t.ok(len(m) == 2 and b'X-Filtered: yes' in m[1], 'delivered through the QMAILQUE
 for path, want, what in ((refuse, '554 5.7.1', 'filter exits 31: 554 5.7.1'),
                          (refuse_unread, '554 5.7.1', 'filter exits 31 without reading: 554 5.7.1'),
                          (perm, '554 5.', 'filter exits 11: 554'),
+                         (custom_d, '554 5.3.0 no thanks (#5.7.1)', 'exit 82 with a D text: 554 and the text'),
+                         (custom_z, '451 4.7.1 come back', 'exit 82 with a Z text: 451, its first line'),
+                         (custom_31, '554 5.7.1 refused by policy', 'exit 31 with a D text: 554 and the text'),
+                         (custom_mix, '451 4.3.0 message temporarily', 'exit 71 with a D text: the text ignored'),
                          (tempfail, '451 4.', 'filter exits 71: 451'),
                          (diskfull, '45', 'filter exits 53: 451/452'),
                          (crash, '451 4.3.0', 'filter killed: 451 4.3.0'),

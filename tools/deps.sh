@@ -5,7 +5,7 @@
 pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev libcrypt-dev
       ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
       whois dovecot-core s-nail git git-email libmailtools-perl python3-dkim opendkim-tools
-      publicsuffix fetchmail getmail6"
+      publicsuffix fetchmail getmail6 rspamd"
 # make fuzz: clang and its libFuzzer runtime (Debian's clang package has it)
 [ "${1:-}" = fuzz ] && pkgs="$pkgs clang"
 # t/81: msmtp, a real submission client with a config file
@@ -28,3 +28,7 @@ $sudo apt-get update -qq && $sudo apt-get install -y -qq --no-install-recommends
 # package starts (where invoke-rc.d allows it) is not wanted: stopped, disabled
 case " $missing " in *" dovecot-core "*|*" dovecot-imapd "*)
   $sudo systemctl disable --now dovecot.service dovecot.socket >/dev/null 2>&1 || true ;; esac
+# rspamd is here for spam-check (t/87, instance-setup -R runs a private one);
+# the host-wide daemon its package enables is not wanted: stopped, disabled
+case " $missing " in *" rspamd "*)
+  $sudo systemctl disable --now rspamd.service >/dev/null 2>&1 || true ;; esac

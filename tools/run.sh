@@ -6,7 +6,8 @@
 # demo@example.test, password demo, POP3 with STLS on 127.0.0.1:2110 and
 # over implicit TLS on 127.0.0.1:2995 (PM_RUN_SMTP_PORT,
 # PM_RUN_SUBMISSION_PORT, PM_RUN_SUBMISSIONS_PORT, PM_RUN_POP3_PORT and
-# PM_RUN_POP3S_PORT change the ports).
+# PM_RUN_POP3S_PORT change the ports); with a private rspamd on
+# 127.0.0.1:21333 (PM_RUN_RSPAMD_PORT) when rspamd is installed.
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
 die() { echo "run: fatal: $*" >&2; exit 111; }
@@ -18,6 +19,9 @@ bin=${PM_BUILD:-$top/build}/bin
 sp=${PM_RUN_SMTP_PORT:-2525} msp=${PM_RUN_SUBMISSION_PORT:-2587}
 ssp=${PM_RUN_SUBMISSIONS_PORT:-${PM_RUN_SMTPS_PORT:-2465}}
 pp=${PM_RUN_POP3_PORT:-2110} psp=${PM_RUN_POP3S_PORT:-2995}
+# A private rspamd (instance-setup -R) when the host has the program.
+rsp=''
+command -v rspamd >/dev/null 2>&1 && rsp=${PM_RUN_RSPAMD_PORT:-21333}
 
 # As root the services drop to users of their own (instance-setup(8)),
 # which cannot enter a checkout under a private directory (root's home is
@@ -44,7 +48,7 @@ svc=$run/service
 
 setup() {
   instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -p "$pp" -P "$psp" -c -i 127.0.0.1 \
-    -d example.test -m mx.example.test
+    -d example.test -m mx.example.test ${rsp:+-R "$rsp"}
 }
 setup || die "instance-setup failed"
 if ! grep -q '^demo@example\.test:' "$run/etc/users" 2>/dev/null; then
@@ -114,7 +118,9 @@ Read demo's mailbox by POP3 with STLS on 127.0.0.1:$pp or implicit TLS on
   python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", $psp, context=ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.uidl()); c.quit()'
 fetchmail into an mbox, keeping the mail on the server (a second run fetches nothing new):
   printf 'poll 127.0.0.1 service $psp protocol pop3 user "demo@example.test" password "demo" ssl sslcertck off keep mda "cat >> /tmp/demo.mbox"\n' > /tmp/demo.fetchmailrc; chmod 600 /tmp/demo.fetchmailrc; fetchmail -f /tmp/demo.fetchmailrc --uidl -i /tmp/demo.fetchids
-Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,queue}/current (s6-tai64nlocal < FILE)
+${rsp:+Spam: a private rspamd on 127.0.0.1:$rsp (ready a little after start) checks mail to port $sp;
+  its GTUBE string is refused, mail it marks goes to the Junk folder.
+}Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
