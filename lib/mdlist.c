@@ -71,7 +71,14 @@ static int add (mdlist *l, char const *dir, char const *name)
 {
   mdmsg m = { .name = l->names.len, .baselen = mdlist_base(name) } ;
   int hassize = mdlist_field(name, 'S', &m.size) ;
-  uint64_scan(name, &m.time) ;   /* 0 if none */
+  {
+    size_t n = uint64_scan(name, &m.time) ;   /* 0 if none */
+    uint32_t us = 0 ;
+    /* "TIME.MUSEC...": microseconds, not zero-padded (ours nor Dovecot's),
+       order two deliveries of one second only as numbers */
+    if (n && name[n] == '.' && name[n+1] == 'M') uint320_scan(name + n + 2, &us) ;
+    m.usec = us ;
+  }
   if (mdlist_len(l) >= MDLIST_MAX) return (errno = E2BIG, 0) ;
   if (!hassize || !mdlist_field(name, 'W', &m.vsize))
   {
@@ -117,11 +124,13 @@ static int move_new (mdlist *l, char const *dir)
 
 static char const *sortnames ;
 
-/* delivery time (the leading number) first, then the name */
+/* delivery time (the leading number and the microseconds) first, then
+   the name */
 static int cmp (void const *a, void const *b)
 {
   mdmsg const *x = a, *y = b ;
   if (x->time != y->time) return x->time < y->time ? -1 : 1 ;
+  if (x->usec != y->usec) return x->usec < y->usec ? -1 : 1 ;
   return strcmp(sortnames + x->name, sortnames + y->name) ;
 }
 

@@ -25,6 +25,7 @@ struct mdmsg_s {
   uint64_t size ;                /* file size */
   uint64_t vsize ;               /* size with CRLF line ends */
   uint64_t time ;                /* the name's leading number: delivery time */
+  uint32_t usec ;                /* and its ".M" microseconds, 0 if none */
   unsigned int baselen ;         /* length of the unique part of the name */
 } ;
 
@@ -48,8 +49,8 @@ int mdlist_field (char const *name, char x, uint64_t *v) ;
 
 /* List dir's messages: every file in dir/new is first moved to dir/cur
    (its name + ":2,", as the Maildir specification says a reader does),
-   then dir/cur is read. Sorted by delivery time (the leading number, then
-   the name); a unique name seen twice is listed once. Names starting with
+   then dir/cur is read. Sorted by delivery time (the leading number and
+   the ".M" microseconds, then the name); a unique name seen twice is listed once. Names starting with
    '.' are skipped. Sizes missing from a name are read from the file (a
    message that vanishes meanwhile is left out). 0 with E2BIG past
    MDLIST_MAX messages. */
