@@ -2,19 +2,15 @@
    of its From domain (else of its envelope sender's domain) from
    ROOT/etc/dkim/, then runs the next stage with the signed message on
    fd 0 and the envelope on fd 1. See dkim-sign(8). */
-#include <errno.h>
-#include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 #include <sys/mman.h>
 #include <bearssl.h>
-#include <skalibs/allreadwrite.h>
 #include <skalibs/alloc.h>
-#include <skalibs/djbunix.h>
-#include <skalibs/exec.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
+#include "qfilter.h"
 #include "root.h"
 #include "tlspem.h"
 #include "dkim/sig.h"
@@ -22,51 +18,6 @@
 
 #define USAGE "dkim-sign [prog...]"
 #define MAXSIGN (64UL << 20)   /* larger messages are passed on unsigned */
-#define MAXENV (16UL << 20)    /* envelope bytes */
-
-static char buf[65536];
-
-/* A temporary file, already unlinked. */
-static int tmpfd(void)
-{
-  char const *dir = getenv("TMPDIR");
-  stralloc sa = STRALLOC_ZERO;
-  int fd;
-  if (!stralloc_cats(&sa, dir && *dir ? dir : "/tmp") || !stralloc_cats(&sa, "/dkim-sign.XXXXXX")
-   || !stralloc_0(&sa)) strerr_diefsys(51, "out of memory");
-  fd = mkstemp(sa.s);
-  if (fd < 0) strerr_diefu2sys(53, "create a temporary file in ", dir && *dir ? dir : "/tmp");
-  unlink(sa.s);
-  stralloc_free(&sa);
-  return fd;
-}
-
-/* Copy from fd in to fd out until end of file; the byte count. */
-static size_t copy(int out, int in)
-{
-  size_t total = 0;
-  for (;;) {
-    ssize_t r = read(in, buf, sizeof buf);
-    if (r < 0) { if (errno == EINTR) continue; strerr_diefu1sys(54, "read the message"); }
-    if (!r) return total;
-    if (allwrite(out, buf, r) != (size_t)r) strerr_diefu1sys(53, "write a temporary file");
-    total += r;
-  }
-}
-
-static void read_envelope(stralloc *env)
-{
-  for (;;) {
-    if (env->len >= MAXENV) strerr_dief1x(91, "envelope too large");
-    if (!stralloc_readyplus(env, 4096)) strerr_diefsys(51, "out of memory");
-    ssize_t r = read(1, env->s + env->len, 4096);
-    if (r < 0) { if (errno == EINTR) continue; strerr_diefu1sys(54, "read the envelope"); }
-    if (!r) break;
-    env->len += r;
-  }
-  if (env->len < 2 || env->s[0] != 'F' || !memchr(env->s, 0, env->len))
-    strerr_dief1x(91, "malformed envelope");
-}
 
 /* The selector and key of domain, when ROOT/etc/dkim/DOMAIN/selector
    names one. 1 found, 0 none; a broken configuration is fatal (71:
@@ -134,30 +85,20 @@ static void sign(stralloc *sig, char const *msg, size_t len, char const *sender)
 
 int main(int argc, char const *const *argv)
 {
-  static char const *const def[] = { "queue-inject", 0 };
   stralloc env = STRALLOC_ZERO, sig = STRALLOC_ZERO;
-  int in = tmpfd(), out, envfd;
-  size_t len;
+  char const *const *next;
+  uint64_t len;
+  int msg;
   PROG = "dkim-sign";
-  if (argc > 1 && argv[1][0] == '-') strerr_dieusage(100, USAGE);
-  len = copy(in, 0);
-  read_envelope(&env);
+  next = qfilter_next(argc, argv, USAGE);
+  msg = qfilter_spool(&len);
+  qfilter_envelope(&env);
   if (len > MAXSIGN) strerr_warnw1x("message too large to sign: passed on unsigned");
   else if (len) {
-    char *msg = mmap(0, len, PROT_READ, MAP_PRIVATE, in, 0);
-    if (msg == MAP_FAILED) strerr_diefu1sys(51, "map the message");
-    sign(&sig, msg, len, env.s + 1);
-    munmap(msg, len);
+    char *m = mmap(0, len, PROT_READ, MAP_PRIVATE, msg, 0);
+    if (m == MAP_FAILED) strerr_diefu1sys(51, "map the message");
+    sign(&sig, m, len, env.s + 1);
+    munmap(m, len);
   }
-  out = tmpfd();
-  if (allwrite(out, sig.s, sig.len) != sig.len || lseek(in, 0, SEEK_SET) < 0)
-    strerr_diefu1sys(53, "write a temporary file");
-  copy(out, in);
-  envfd = tmpfd();
-  if (allwrite(envfd, env.s, env.len) != env.len) strerr_diefu1sys(53, "write a temporary file");
-  if (lseek(out, 0, SEEK_SET) < 0 || lseek(envfd, 0, SEEK_SET) < 0 || fd_move2(0, out, 1, envfd) < 0)
-    strerr_diefu1sys(81, "set up the descriptors");
-  close(in);
-  exec(argc > 1 ? argv + 1 : def);
-  strerr_diefu2sys(81, "exec ", argc > 1 ? argv[1] : def[0]);
+  qfilter_pass(msg, sig.s, sig.len, 0, &env, next);
 }

@@ -16,10 +16,9 @@
 #define USAGE "spam-check [prog...]"
 #define DEFAULT_RSPAMD "127.0.0.1:11333"
 
-static char const *const defnext[] = { "queue-inject", 0 } ;
 /* What the message says of itself is not believed: these are ours. */
 static char const *const ours[] = { "X-Spam", "X-Spam-Score", "X-Spam-Symbols", "X-Spam-Flag", 0 } ;
-static char const *const *next = defnext ;
+static char const *const *next ;
 static stralloc env = STRALLOC_ZERO, hdr = STRALLOC_ZERO ;
 static int msg ;
 
@@ -133,8 +132,7 @@ int main(int argc, char const *const *argv)
   uint64_t len ;
   unsigned long secs ;
   PROG = "spam-check" ;
-  if (argc > 1 && argv[1][0] == '-') strerr_dieusage(100, USAGE) ;
-  if (argc > 1) next = argv + 1 ;
+  next = qfilter_next(argc, argv, USAGE) ;
   signal(SIGPIPE, SIG_IGN) ;   /* rspamd may hang up: an error return */
   if (!addr || !*addr) addr = DEFAULT_RSPAMD ;
   msg = qfilter_spool(&len) ;

@@ -49,7 +49,8 @@ int mx_servers_scan(char const *s, ip46full *ip, uint16_t *port);
 
 /* udns glue shared with the other DNS users (lib/spf): open ctx on the
    servers ("IP[:PORT],...", NULL for /etc/resolv.conf): NULL, or the reason
-   ("X.Y.Z text", errno set). mx_drive runs ctx until no query is active
+   ("X.Y.Z text", errno set); udns's options (dns_set_opt: timeout, tries)
+   may be set after it, before the queries. mx_drive runs ctx until no query is active
    (1), deadline passes (0), or iopause fails (-1). */
 struct dns_ctx;
 char const *mx_dns_open(struct dns_ctx *ctx, char const *servers);

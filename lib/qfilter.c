@@ -46,6 +46,13 @@ static uint64_t copy(int out, int in, int code, char const *what)
   }
 }
 
+char const *const *qfilter_next(int argc, char const *const *argv, char const *usage)
+{
+  static char const *const def[] = { "queue-inject", 0 };
+  if (argc > 1 && argv[1][0] == '-') strerr_dieusage(100, usage);
+  return argc > 1 ? argv + 1 : def;
+}
+
 int qfilter_spool(uint64_t *len)
 {
   int fd = tmpfile_fd();

@@ -13,6 +13,11 @@
 
 #define QFILTER_MAXENV (16UL << 20)   /* envelope bytes */
 
+/* The next stage from the command line "PROG [prog...]": argv + 1, or
+   queue-inject (looked up in $PATH) when none is named. An option
+   (argv[1] starting with '-') ends the program with usage, exit 100. */
+char const *const *qfilter_next(int argc, char const *const *argv, char const *usage) ;
+
 /* The message from fd 0 into an unlinked file in $TMPDIR (default /tmp),
    whose descriptor is returned, its length in *len. */
 int qfilter_spool(uint64_t *len) ;
