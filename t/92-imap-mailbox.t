@@ -433,6 +433,7 @@ t.eq(fetch(c, '3:*', 'FLAGS', uid=True).keys() and sorted(fetch(c, '3:*', 'UID',
 # ---- STORE -----------------------------------------------------------
 typ, data = c.store('1', '+FLAGS', '(\\Flagged $Important)')
 t.ok(typ == 'OK' and b'\\Flagged' in data[0] and b'$Important' in data[0], '+FLAGS with a keyword, FETCH FLAGS back', data)
+t.ok(any(b'$Important' in x for x in c.untagged_responses.get('FLAGS', [])), 'a new keyword: untagged FLAGS lists it', c.untagged_responses.get('FLAGS'))
 typ, data = c.store('1', '-FLAGS', '(\\Flagged)')
 t.ok(typ == 'OK' and b'\\Flagged' not in data[0] and b'$Important' in data[0], '-FLAGS', data)
 typ, data = c.store('1', 'FLAGS', '(\\Answered \\Draft)')
@@ -612,13 +613,65 @@ t.ok(raw(b'b9 SEARCH ' + b'NOT ' * 200 + b'ALL').startswith(b'b9 BAD'), 'too dee
 t.ok(raw(b'b10 UNSELECT').startswith(b'b10 OK'), 'UNSELECT')
 t.ok(raw(b'b11 FETCH 1 FLAGS').startswith(b'b11 BAD'), 'FETCH with no folder selected: BAD')
 t.ok(raw(b'b12 SELECT Nonesuch').startswith(b'b12 NO'), 'SELECT of a missing folder: NO')
-t.ok(raw(b'b13 NOOP').startswith(b'b13 OK'), 'the session goes on after all that')
+t.ok(raw(b'b13 APPEND INBOX {70000000}').startswith(b'b13 '), 'APPEND over APPENDLIMIT refused before the literal')
+t.ok(raw(b'b14 NOOP').startswith(b'b14 OK'), 'the session goes on after all that')
 for k in range(25):
     out = raw(b'x%d FROBNICATE' % k)
     if not out or out.startswith(b'* BYE'):
         break
 t.ok(out.startswith(b'* BYE') or out == b'', 'too many BADs end the session', out)
 sock.close()
+
+# ---- LIST-EXTENDED, LIST-STATUS, QUOTA -----------------------------------
+c = connect()
+typ, data = c._simple_command('LIST', '""', '"*"', 'RETURN', '(STATUS (MESSAGES UNSEEN) SUBSCRIBED)')
+lists = c.untagged_responses.pop('LIST', [])
+stats = c.untagged_responses.pop('STATUS', [])
+t.ok(typ == 'OK' and any(x.startswith(b'INBOX (MESSAGES 2 UNSEEN ') for x in stats) and any(x.startswith(b'Trash (MESSAGES 1 ') for x in stats),
+     'LIST RETURN (STATUS ...): a STATUS for each folder', stats)
+t.ok(any(b'\\Subscribed' in x and x.endswith(b' Sent') for x in lists) and not any(b'\\Subscribed' in x and x.endswith(b' INBOX') for x in lists),
+     'LIST RETURN (SUBSCRIBED): \\Subscribed where subscribed', lists)
+typ, data = c._simple_command('LIST', '(SPECIAL-USE)', '""', '"*"')
+lists = c.untagged_responses.pop('LIST', [])
+t.eq(sorted(x.rsplit(b' ', 1)[1] for x in lists), [b'Archive', b'Drafts', b'Junk', b'Sent', b'Trash'], 'LIST (SPECIAL-USE): the special folders only')
+typ, data = c._simple_command('GETQUOTAROOT', 'INBOX')
+t.ok(typ == 'OK' and c.untagged_responses.pop('QUOTAROOT', None) == [b'INBOX'] and 'QUOTA' not in c.untagged_responses,
+     'GETQUOTAROOT without a quota: no root', c.untagged_responses)
+with open(os.path.join(MD, 'maildirsize'), 'w') as fh:
+    fh.write('1048576S,100C\n4096 3\n')
+typ, data = c._simple_command('GETQUOTAROOT', 'INBOX')
+t.ok(typ == 'OK' and c.untagged_responses.pop('QUOTAROOT', None) == [b'INBOX ""']
+     and c.untagged_responses.pop('QUOTA', None) == [b'"" (STORAGE 4 1024 MESSAGE 3 100)'], 'GETQUOTAROOT: the maildirsize quota', c.untagged_responses)
+typ, data = c._simple_command('GETQUOTA', '""')
+t.ok(typ == 'OK' and c.untagged_responses.pop('QUOTA', None) == [b'"" (STORAGE 4 1024 MESSAGE 3 100)'], 'GETQUOTA ""')
+t.eq(c._simple_command('SETQUOTA', '""', '(STORAGE 1)')[0], 'NO', 'SETQUOTA: NO')
+os.unlink(os.path.join(MD, 'maildirsize'))
+typ, data = c.status('INBOX', '(SIZE APPENDLIMIT)')
+t.ok(typ == 'OK' and re.search(rb'SIZE \d+ APPENDLIMIT 67108864', data[0]), 'STATUS SIZE and APPENDLIMIT', data)
+c.logout()
+
+# ---- the handoff from imap-serve: IMAP_LOGIN_TAG, IMAP_INPUT ------------
+port2 = free_port()
+server2 = inst.spawn(['tcp-serve', '127.0.0.1', str(port2), 'imap-mailbox', MD],
+                     env={'IMAP_LOGIN_TAG': 'L1', 'IMAP_INPUT': 'L2 SELECT INBOX\r\nL3 NOOP\r\n'})
+wait_port(port2)
+s2 = socket.create_connection(('127.0.0.1', port2), timeout=20)
+f2 = s2.makefile('rb')
+line = f2.readline()
+t.ok(line.startswith(b'L1 OK [CAPABILITY IMAP4rev1 ') and line.endswith(b'Logged in\r\n'), 'IMAP_LOGIN_TAG: the login is answered', line)
+got = []
+while True:
+    line = f2.readline()
+    got.append(line)
+    if not line or line.startswith(b'L3 '):
+        break
+t.ok(any(x.startswith(b'L2 OK [READ-WRITE]') for x in got) and got[-1].startswith(b'L3 OK'), 'IMAP_INPUT: pipelined commands run first', got)
+s2.sendall(b'L4 LOGOUT\r\n')
+t.ok(b'L4 OK' in f2.read(), 'then the client\'s')
+s2.close()
+inst.kill(server2)
+r = inst.run(['imap-mailbox', os.path.join(inst.root, 'nonesuch')], input=b'', check=False, env={'IMAP_LOGIN_TAG': 'L1'})
+t.ok(r.stdout.startswith(b'L1 NO [UNAVAILABLE]'), 'a mailbox that cannot be opened: NO [UNAVAILABLE], not logged in', r.stdout)
 
 # ---- UIDs survive a new session ---------------------------------------
 c = connect()

@@ -10,7 +10,8 @@
      imapdfetch.c   FETCH
      imapdsearch.c  SEARCH (the evaluator's view over the store and mime)
      imapdmsg.c     STORE, EXPUNGE, COPY, MOVE
-     imapdidle.c    IDLE (inotify on new/ and cur/) */
+     imapdidle.c    IDLE (inotify on new/ and cur/)
+     imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize) */
 #ifndef PM_IMAPD_H
 #define PM_IMAPD_H
 #include <setjmp.h>
@@ -73,6 +74,8 @@ void imapd_fetchflags (imapd *d, size_t i, int uid) ;
 unsigned imapd_sysflags (imapbox const *b, size_t i) ;
 /* Write "(\Seen kw...)" of message i. */
 void imapd_flaglist (imapd *d, size_t i) ;
+/* "* FLAGS (...)" and "* OK [PERMANENTFLAGS (...)]" of the selected folder. */
+void imapd_flagsinfo (imapd *d) ;
 /* lib/imap's flag bits <-> the store's. */
 uint32_t imapd_tostore (unsigned sys) ;
 
@@ -102,6 +105,9 @@ void imapd_store (imapd *d) ;
 void imapd_expunge (imapd *d) ;
 void imapd_copy (imapd *d, int move) ;
 void imapd_idle (imapd *d) ;
+void imapd_getquotaroot (imapd *d) ;
+void imapd_getquota (imapd *d) ;
+void imapd_setquota (imapd *d) ;
 
 /* APPEND's hooks for imapread (imapdappend.c). */
 int imapd_msgstart (void *ctx, uint32_t idx, uint64_t size, char const **err) ;

@@ -35,6 +35,14 @@ static void keywords (imapd *d)
     if (kwlist_name(&d->box.kw, k)) { imapd_puts(d, " ") ; imapd_puts(d, kwlist_name(&d->box.kw, k)) ; }
 }
 
+void imapd_flagsinfo (imapd *d)
+{
+  imapd_puts(d, "* FLAGS (" SYSFLAGS) ; keywords(d) ; imapd_puts(d, ")\r\n") ;
+  imapd_puts(d, "* OK [PERMANENTFLAGS (") ;
+  if (!d->readonly) { imapd_puts(d, SYSFLAGS) ; keywords(d) ; imapd_puts(d, " \\*") ; }
+  imapd_puts(d, ")] flags\r\n") ;
+}
+
 static void unselect (imapd *d)
 {
   imapbox z = IMAPBOX_ZERO ;
@@ -53,10 +61,7 @@ static void selected_info (imapd *d)
     recent += imapbox_msg(&d->box, i)->recent ;
     if (!unseen && !(imapbox_msg(&d->box, i)->flags & IMAPF_SEEN)) unseen = i + 1 ;
   }
-  imapd_puts(d, "* FLAGS (" SYSFLAGS) ; keywords(d) ; imapd_puts(d, ")\r\n") ;
-  imapd_puts(d, "* OK [PERMANENTFLAGS (") ;
-  if (!d->readonly) { imapd_puts(d, SYSFLAGS) ; keywords(d) ; imapd_puts(d, " \\*") ; }
-  imapd_puts(d, ")] flags\r\n") ;
+  imapd_flagsinfo(d) ;
   imapd_puts(d, "* ") ; imapd_putu(d, n) ; imapd_puts(d, " EXISTS\r\n") ;
   imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
   if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
@@ -152,17 +157,20 @@ static void attrs (imapd *d, unsigned a, int lsub)
     { IMAPLIST_NOSELECT, "\\Noselect" }, { IMAPLIST_NONEXISTENT, "\\NonExistent" },
     { IMAPLIST_HASCHILDREN, "\\HasChildren" }, { IMAPLIST_HASNOCHILDREN, "\\HasNoChildren" },
     { IMAPLIST_SENT, "\\Sent" }, { IMAPLIST_DRAFTS, "\\Drafts" }, { IMAPLIST_TRASH, "\\Trash" },
-    { IMAPLIST_JUNK, "\\Junk" }, { IMAPLIST_ARCHIVE, "\\Archive" },
+    { IMAPLIST_JUNK, "\\Junk" }, { IMAPLIST_ARCHIVE, "\\Archive" }, { IMAPLIST_SUBSCRIBED, "\\Subscribed" },
   } ;
   int sp = 0 ;
   /* RFC 3501 6.3.9: LSUB's \Noselect for a subscribed folder that is gone */
   if (lsub && a & IMAPLIST_NONEXISTENT) a = (a & ~IMAPLIST_NONEXISTENT) | IMAPLIST_NOSELECT ;
   if (a & IMAPLIST_NONEXISTENT) a |= IMAPLIST_NOSELECT ;
+  if (lsub) a &= ~IMAPLIST_SUBSCRIBED ;
   imapd_puts(d, "(") ;
   for (size_t k = 0 ; k < sizeof names / sizeof *names ; k++)
     if (a & names[k].bit) { if (sp) imapd_puts(d, " ") ; imapd_puts(d, names[k].name) ; sp = 1 ; }
   imapd_puts(d, ")") ;
 }
+
+static void statusline (imapd *d, char const *name, unsigned items, imapstatus const *st) ;
 
 /* Does the folder (modified UTF-7 name) match one of l's patterns? */
 static int matches (imapd *d, imaplist const *l, char const *name)
@@ -181,26 +189,58 @@ static int matches (imapd *d, imaplist const *l, char const *name)
 
 static unsigned const SPECIAL = IMAPLIST_SENT | IMAPLIST_DRAFTS | IMAPLIST_TRASH | IMAPLIST_JUNK | IMAPLIST_ARCHIVE ;
 
+/* Whether name is in the sorted list f. */
+static int listed (imapfolders const *f, char const *name)
+{
+  size_t lo = 0, hi = imapfolders_len(f) ;
+  while (lo < hi)
+  {
+    size_t mid = (lo + hi) / 2 ;
+    int r = strcmp(imapfolders_name(f, mid), name) ;
+    if (!r) return 1 ;
+    if (r < 0) lo = mid + 1 ; else hi = mid ;
+  }
+  return 0 ;
+}
+
+static void listone (imapd *d, imaplist const *l, int lsub, char const *name, unsigned a)
+{
+  imapd_puts(d, lsub ? "* LSUB " : "* LIST ") ;
+  attrs(d, a, lsub) ;
+  imapd_puts(d, " \".\" ") ;
+  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_puts(d, "\r\n") ;
+  /* RFC 5819: STATUS of each selectable folder listed */
+  if (l->ret & IMAPLIST_RET_STATUS && !(a & (IMAPLIST_NOSELECT | IMAPLIST_NONEXISTENT)))
+  {
+    imapstatus st ;
+    if (imapstore_status(d->root, name, &st)) statusline(d, name, l->status, &st) ;
+  }
+}
+
 static void listing (imapd *d, imaplist const *l, int lsub)
 {
-  imapfolders f = IMAPFOLDERS_ZERO ;
+  imapfolders f = IMAPFOLDERS_ZERO, subs = IMAPFOLDERS_ZERO ;
   int sub = lsub || l->sel & SEL_SUBSCRIBED ;
-  if (!imapstore_list(&f, d->root, "*", sub)) { imapfolders_free(&f) ; imapd_no_errno(d, "list folders") ; return ; }
+  if (!imapstore_list(&f, d->root, "*", sub)
+   || (!sub && l->ret & IMAPLIST_RET_SUBSCRIBED && !imapstore_list(&subs, d->root, "*", 1)))
+  {
+    imapfolders_free(&f) ;
+    imapfolders_free(&subs) ;
+    imapd_no_errno(d, "list folders") ;
+    return ;
+  }
   for (size_t i = 0 ; i < imapfolders_len(&f) ; i++)
   {
-    imapfolder const *x = imapfolders_get(&f, i) ;
     char const *name = imapfolders_name(&f, i) ;
-    unsigned a = x->attr ;
+    unsigned a = imapfolders_get(&f, i)->attr ;
     if (!matches(d, l, name)) continue ;
     if (l->sel & IMAPLIST_SPECIALUSE && !(a & SPECIAL)) continue ;
-    if (sub && !lsub) a |= IMAPLIST_SUBSCRIBED ;
-    imapd_puts(d, lsub ? "* LSUB " : "* LIST ") ;
-    attrs(d, a, lsub) ;
-    imapd_puts(d, " \".\" ") ;
-    imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
-    imapd_puts(d, "\r\n") ;
+    if ((sub && !lsub) || listed(&subs, name)) a |= IMAPLIST_SUBSCRIBED ;
+    listone(d, l, lsub, name, a) ;
   }
   imapfolders_free(&f) ;
+  imapfolders_free(&subs) ;
   imapd_tagged(d, "OK", 0, lsub ? "LSUB completed" : "LIST completed") ;
 }
 
@@ -228,28 +268,34 @@ static void item (imapd *d, int *sp, char const *name, uint64_t v)
   *sp = 1 ;
 }
 
+static void statusline (imapd *d, char const *name, unsigned items, imapstatus const *st)
+{
+  int sp = 0 ;
+  imapd_puts(d, "* STATUS ") ;
+  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_puts(d, " (") ;
+  if (items & IMAPSTATUS_MESSAGES) item(d, &sp, "MESSAGES", st->messages) ;
+  if (items & IMAPSTATUS_RECENT) item(d, &sp, "RECENT", st->recent) ;
+  if (items & IMAPSTATUS_UIDNEXT) item(d, &sp, "UIDNEXT", st->uidnext) ;
+  if (items & IMAPSTATUS_UIDVALIDITY) item(d, &sp, "UIDVALIDITY", st->uidvalidity) ;
+  if (items & IMAPSTATUS_UNSEEN) item(d, &sp, "UNSEEN", st->unseen) ;
+  if (items & IMAPSTATUS_SIZE) item(d, &sp, "SIZE", st->size) ;
+  if (items & IMAPSTATUS_APPENDLIMIT) item(d, &sp, "APPENDLIMIT", IMAPD_APPENDMAX) ;
+  imapd_puts(d, ")\r\n") ;
+}
+
 void imapd_status (imapd *d)
 {
   imapstatus st ;
   unsigned items ;
   char const *err ;
-  int sp = 0 ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "STATUS takes a folder name and items") ; return ; }
   if (!imapstatus_items(&d->c, imapcmd_arg(&d->c, 1), &items, &err)) { imapd_bad(d, err) ; return ; }
+  if (items & (IMAPSTATUS_HIGHESTMODSEQ | IMAPSTATUS_DELETED)) { imapd_bad(d, "unsupported STATUS item") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (!imapstore_name_valid(d->sa.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
   if (!imapstore_status(d->root, d->sa.s, &st)) { imapd_no_errno(d, "read folder") ; return ; }
-  imapd_puts(d, "* STATUS ") ;
-  imapd_ok(d, imapw_astring(&d->io, d->sa.s, strlen(d->sa.s))) ;
-  imapd_puts(d, " (") ;
-  if (items & IMAPSTATUS_MESSAGES) item(d, &sp, "MESSAGES", st.messages) ;
-  if (items & IMAPSTATUS_RECENT) item(d, &sp, "RECENT", st.recent) ;
-  if (items & IMAPSTATUS_UIDNEXT) item(d, &sp, "UIDNEXT", st.uidnext) ;
-  if (items & IMAPSTATUS_UIDVALIDITY) item(d, &sp, "UIDVALIDITY", st.uidvalidity) ;
-  if (items & IMAPSTATUS_UNSEEN) item(d, &sp, "UNSEEN", st.unseen) ;
-  if (items & IMAPSTATUS_SIZE) item(d, &sp, "SIZE", st.size) ;
-  if (items & IMAPSTATUS_APPENDLIMIT) item(d, &sp, "APPENDLIMIT", IMAPD_APPENDMAX) ;
-  imapd_puts(d, ")\r\n") ;
+  statusline(d, d->sa.s, items, &st) ;
   imapd_tagged(d, "OK", 0, "STATUS completed") ;
 }
 

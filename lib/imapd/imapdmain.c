@@ -18,7 +18,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH APPENDLIMIT=67108864"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864"
 
 static imapd D ;
 
@@ -263,6 +263,9 @@ static struct { char const *name ; void (*f)(imapd *) ; unsigned char sel, uid, 
   { "STATUS", &imapd_status, 0, 0, 1 },
   { "APPEND", &imapd_append, 0, 0, 1 },
   { "IDLE", &imapd_idle, 0, 0, 1 },
+  { "GETQUOTAROOT", &imapd_getquotaroot, 0, 0, 1 },
+  { "GETQUOTA", &imapd_getquota, 0, 0, 1 },
+  { "SETQUOTA", &imapd_setquota, 0, 0, 1 },
   { "CHECK", &c_check, 1, 0, 1 },
   { "CLOSE", &c_close, 1, 0, 0 },
   { "UNSELECT", &c_unselect, 1, 0, 0 },

@@ -31,6 +31,13 @@ static int kwbits (imapd *d, imapflags const *f, int op, uint32_t *bits)
   return 1 ;
 }
 
+static unsigned nkeywords (imapd *d)
+{
+  unsigned n = 0 ;
+  for (unsigned k = 0 ; k < KEYWORDS_MAX ; k++) n += !!kwlist_name(&d->box.kw, k) ;
+  return n ;
+}
+
 void imapd_store (imapd *d)
 {
   imapstoreargs st ;
@@ -42,7 +49,12 @@ void imapd_store (imapd *d)
   if (st.unchangedsince) { imapd_bad(d, "CONDSTORE is not enabled") ; return ; }
   if (!imapd_msgset(d, imapcmd_arg(&d->c, 0), d->c.uid, &d->set)) return ;
   if (d->readonly) { imapd_tagged(d, "NO", "READ-ONLY", "the folder is read-only") ; return ; }
-  if (!kwbits(d, &st.flags, st.op, &kw)) return ;
+  {
+    unsigned before = nkeywords(d) ;
+    if (!kwbits(d, &st.flags, st.op, &kw)) return ;
+    /* RFC 3501 7.2.6: a new keyword changes FLAGS and PERMANENTFLAGS */
+    if (nkeywords(d) != before) imapd_flagsinfo(d) ;
+  }
   for (size_t k = 0 ; k < NSET(d) ; k++)
   {
     size_t i = SET(d)[k] ;
