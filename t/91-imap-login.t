@@ -7,12 +7,14 @@
 # mailbox part (IMAP_LOGIN_TAG, IMAP_INPUT, IMAP_TLS, IMAP_ID) through a
 # stand-in of imap-mailbox that prints what it got; failed logins and the
 # lock-out; bad input (long lines, huge literals, unbalanced parentheses,
-# commands of later states), each a BAD/NO and no crash; as root the
+# commands of later states), each a BAD/NO and no crash; where imap-mailbox
+# is built, LOGIN, SELECT and FETCH with it (also pipelined); as root the
 # privilege split with the real auth-check.
 import base64
 import imaplib
 import os
 import pwd
+import re
 import socket
 import sys
 
@@ -255,7 +257,6 @@ r = Raw(port, s)
 got = r.cmd(b'g1 STARTTLS\r\ng2 LOGIN demo@example.test demo\r\n', b'g1')
 t.ok(got == [b'g1 OK begin TLS negotiation now'] and r.buf == b'', 'STARTTLS: only its own answer before the handshake', got)
 ss = CTX.wrap_socket(s, server_hostname='mx.example.test')
-r = Raw(port, ss) if False else None
 ss.sendall(b'g3 NOOP\r\n')
 got = ss.recv(4096)
 t.ok(got.startswith(b'g3 OK NOOP'), 'the cleartext LOGIN pipelined with STARTTLS was not executed', got)
@@ -270,6 +271,35 @@ t.eq(c.login('demo@example.test', 'demo')[0], 'OK', 'implicit TLS: LOGIN')
 c._simple_command('ENV')
 t.ok(b'IMAP_TLS=1 ' in c.untagged_responses.get('ENV', [b''])[0], 'implicit TLS: IMAP_TLS=1', c.untagged_responses)
 c.logout()
+
+# with the real mailbox part, where it is built: LOGIN, SELECT, FETCH
+if os.access(os.path.join(pmtest.BIN, 'imap-mailbox'), os.X_OK):
+    MSG = b'From: a@example.org\nSubject: e2e\n\nhello over IMAP\n'
+    inst.run(['maildir-deliver', MD], input=MSG, env={'SENDER': 'a@example.org', 'RECIPIENT': 'demo@example.test'})
+    port = start('stls', mbox=('imap-mailbox',))
+    c = imaplib.IMAP4('127.0.0.1', port, timeout=20)
+    c.starttls(CTX)
+    c.login('demo@example.test', 'demo')
+    typ, n = c.select('INBOX')
+    typ, d = c.fetch(n[0], '(BODY.PEEK[HEADER.FIELDS (SUBJECT)] BODY[TEXT])')
+    t.ok(typ == 'OK' and b'Subject: e2e' in d[0][1] and any(b'hello over IMAP' in x[1] for x in d if isinstance(x, tuple)),
+         'imap-mailbox: STARTTLS, LOGIN, SELECT INBOX, FETCH through TLS', d)
+    c.logout()
+    r = Raw(port)
+    r.cmd(b'h0 STARTTLS\r\n', b'h0')
+    ss = CTX.wrap_socket(r.s, server_hostname='mx.example.test')
+    ss.sendall(b'h1 LOGIN demo@example.test demo\r\nh2 SELECT INBOX\r\nh3 FETCH 1 (FLAGS)\r\nh4 LOGOUT\r\n')
+    out = b''
+    while b'h4 OK' not in out:
+        b = ss.recv(65536)
+        if not b:
+            break
+        out += b
+    t.ok(re.search(rb'h1 OK .*h2 OK .*\* 1 FETCH .*h3 OK .*\* BYE.*h4 OK', out, re.S),
+         'imap-mailbox: SELECT, FETCH and LOGOUT pipelined with LOGIN (IMAP_INPUT)', out)
+else:
+    t.skip('LOGIN, SELECT, FETCH with imap-mailbox', 'imap-mailbox not built')
+    t.skip('commands pipelined with LOGIN reach imap-mailbox', 'imap-mailbox not built')
 
 
 def tree(pid):
