@@ -4,7 +4,7 @@
 # the s6 service directories instantiated from the templates.
 # See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-a IMAPPORT] [-A IMAPSPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -23,12 +23,12 @@ check_port() { # what value
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-smtpsport='' subport='' popport='' popsport='' mkcert='' rspamdport=''
-while getopts :r:b:s:S:M:p:P:R:ci:u:d:m:t: opt; do
+smtpsport='' subport='' popport='' popsport='' imapport='' imapsport='' mkcert='' rspamdport=''
+while getopts :r:b:s:S:M:p:P:a:A:R:ci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
   S) smtpsport=$OPTARG ;; M) subport=$OPTARG ;; c) mkcert=1 ;;
-  p) popport=$OPTARG ;; P) popsport=$OPTARG ;;
+  p) popport=$OPTARG ;; P) popsport=$OPTARG ;; a) imapport=$OPTARG ;; A) imapsport=$OPTARG ;;
   R) rspamdport=$OPTARG ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
@@ -61,10 +61,18 @@ done
 [ -z "$popport" ] || [ "$popport" != "$popsport" ] || bad "the pop3 and pop3s ports are the same: $popport"
 if [ -n "$rspamdport" ]; then
   check_port rspamd "$rspamdport"
-  for q in "$port" "$smtpsport" "$subport" "$popport" "$popsport"; do
+  for q in "$port" "$smtpsport" "$subport" "$popport" "$popsport" "$imapport" "$imapsport"; do
     [ "$rspamdport" != "$q" ] || bad "the rspamd port is the same as another: $rspamdport"
   done
 fi
+for p in "$imapport" "$imapsport"; do
+  [ -n "$p" ] || continue
+  check_port IMAP "$p"
+  for q in "$port" "$smtpsport" "$subport" "$popport" "$popsport"; do
+    [ "$p" != "$q" ] || bad "the IMAP port is the same as another: $p"
+  done
+done
+[ -z "$imapport" ] || [ "$imapport" != "$imapsport" ] || bad "the imap and imaps ports are the same: $imapport"
 case $ip in '' | *[!0-9A-Fa-f.:]*) bad "bad IP address: $ip" ;; esac
 case $user in *[!a-z0-9_-]* | -*) bad "bad user name: $user" ;; esac
 domain=$(printf '%s' "$domain" | tr '[:upper:]' '[:lower:]')
@@ -101,8 +109,8 @@ if [ "$uid" = 0 ] && [ -z "$user" ]; then
   [ -x $nologin ] || nologin=/bin/false
   getent group pipemail >/dev/null || groupadd --system pipemail ||
     fatal "unable to create group pipemail"
-  # pmpop: the client-facing half of pop3-serve, in a group of its own (it
-  # needs none of the instance's files)
+  # pmpop: the client-facing halves of pop3-serve and imap-serve, in a
+  # group of its own (they need none of the instance's files)
   for u in pmsmtp pmqueue pmlog pmtls pmpop; do
     id -u $u >/dev/null 2>&1 && continue
     case $u in pmlog | pmtls | pmpop) g=--user-group ;; *) g="--gid pipemail" ;; esac
@@ -134,6 +142,8 @@ logs="$root/log/smtp $root/log/queue"
 [ -n "$popport$popsport" ] && logs="$logs $root/log/pop3"
 [ -n "$popsport" ] && logs="$logs $root/log/pop3s"
 [ -n "$rspamdport" ] && logs="$logs $root/log/rspamd"
+[ -n "$imapport$imapsport" ] && logs="$logs $root/log/imap"
+[ -n "$imapsport" ] && logs="$logs $root/log/imaps"
 # shellcheck disable=SC2086 # $logs: paths checked by check_path
 for d in "$root" "$root/etc" "$root/queue" "$root/mail" "$root/service" "$root/log" $logs; do
   mkdir -p "$d" || fatal "unable to create $d"
@@ -241,7 +251,7 @@ EOF
 subst="s|@ROOT@|$root|g; s|@BINDIR@|$bindir|g; s|@PORT@|$port|g; s|@IP@|$ip|g;
   s|@SUBMISSIONSPORT@|$smtpsport|g; s|@SUBMISSIONPORT@|$subport|g; s|@SMTPUSER@|$smtpuser|g; s|@QUEUEUSER@|$queueuser|g;
   s|@LOGUSER@|$loguser|g; s|@TLSUSER@|$tlsuser|g; s|@POP3PORT@|$popport|g; s|@POP3SPORT@|$popsport|g;
-  s|@POPUSER@|$popuser|g"
+  s|@POPUSER@|$popuser|g; s|@IMAPPORT@|$imapport|g; s|@IMAPSPORT@|$imapsport|g"
 subst="$subst; s|@SPAMUSER@|$spamuser|g"
 for t in "$templates"/*/; do
   name=$(basename "$t")
@@ -251,7 +261,8 @@ for t in "$templates"/*/; do
     continue
   fi
   if { [ "$name" = submissions ] && [ -z "$smtpsport" ]; } || { [ "$name" = submission ] && [ -z "$subport" ]; } ||
-     { [ "$name" = pop3 ] && [ -z "$popport$popsport" ]; } || { [ "$name" = pop3s ] && [ -z "$popsport" ]; }; then
+     { [ "$name" = pop3 ] && [ -z "$popport$popsport" ]; } || { [ "$name" = pop3s ] && [ -z "$popsport" ]; } ||
+     { [ "$name" = imap ] && [ -z "$imapport$imapsport" ]; } || { [ "$name" = imaps ] && [ -z "$imapsport" ]; }; then
     [ -d "$dst" ] && info "service=$name action=kept (not asked for; to remove it: s6-svc -dx $dst, then rm -r $dst)"
     continue
   fi
@@ -319,7 +330,7 @@ fi
   info "service=smtps action=kept (obsolete: the submissions service (-S) replaces it; to remove it: s6-svc -dx $root/service/smtps, then rm -r $root/service/smtps)"
 cert=none
 [ -f "$tls/cert.pem" ] && [ -f "$tls/key.pem" ] && cert=$tls/cert.pem
-info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} pop3=${popport:+$ip:}${popport:-none} pop3s=${popsport:+$ip:}${popsport:-none} rspamd=${rspamdport:+127.0.0.1:}${rspamdport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
-[ -n "$smtpsport$subport$popsport" ] && [ "$cert" = none ] &&
-  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): submission, submissions and pop3s stay down until there is one (-c makes one)" >&2
+info "root=$root smtp=$ip:$port submission=${subport:+$ip:}${subport:-none} submissions=${smtpsport:+$ip:}${smtpsport:-none} pop3=${popport:+$ip:}${popport:-none} pop3s=${popsport:+$ip:}${popsport:-none} imap=${imapport:+$ip:}${imapport:-none} imaps=${imapsport:+$ip:}${imapsport:-none} rspamd=${rspamdport:+127.0.0.1:}${rspamdport:-none} cert=$cert bindir=$bindir users=$smtpuser,$queueuser,$loguser,$tlsuser"
+[ -n "$smtpsport$subport$popsport$imapsport" ] && [ "$cert" = none ] &&
+  echo "$PROG: warning: no certificate in $tls (cert.pem, key.pem): submission, submissions, pop3s and imaps stay down until there is one (-c makes one)" >&2
 exit 0

@@ -190,7 +190,7 @@ int lineio_getline_until(lineio *l, size_t max, char **line, size_t *len, tain c
         continue;
       }
       if (k && s[k-1] == '\r') k--;
-      if (k > max) return LINEIO_TOOLONG;
+      if (k > max) { *line = s; *len = max; return LINEIO_TOOLONG; }
       *line = s;
       *len = k;
       return LINEIO_LINE;
@@ -200,6 +200,8 @@ int lineio_getline_until(lineio *l, size_t max, char **line, size_t *len, tain c
     else if (n > max + 1) {
       l->discard = 1;
       l->r = l->w;
+      *line = s;
+      *len = max;
       return LINEIO_TOOLONG;
     }
     r = lineio_fill_until(l, d);

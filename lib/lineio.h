@@ -80,7 +80,8 @@ ssize_t lineio_fill_until(lineio *l, tain const *deadline) ;
    line[len] (the CR or LF that was there is consumed). Returns
    LINEIO_LINE; LINEIO_TOOLONG when the line exceeds max bytes, as soon as
    that is known (never buffered whole: the next call skips the rest of it,
-   up to its LF); LINEIO_EOF (also for a partial last line); -1 on error
+   up to its LF), with *line and *len its first max bytes (read-only, e.g.
+   for the IMAP tag of the error reply); LINEIO_EOF (also for a partial last line); -1 on error
    or timeout (errno). max must be < LINEIO_INSIZE - 1. */
 int lineio_getline(lineio *l, size_t max, char **line, size_t *len) ;
 int lineio_getline_until(lineio *l, size_t max, char **line, size_t *len, tain const *deadline) ;

@@ -30,7 +30,8 @@ static void child (pop3auth_req const *r, int fd)
   }
   /* after the TLS descriptors are on 0 and 1: one of them may be 3 */
   if (fd_move(3, fd) < 0) _exit(111) ;
-  if (*r->input ? setenv("POP3_INPUT", r->input, 1) < 0 : unsetenv("POP3_INPUT") < 0) _exit(111) ;
+  for (char const *const *e = r->env ; *e ; e++)
+    if (strchr(*e, '=') ? putenv((char *)*e) < 0 : unsetenv(*e) < 0) _exit(111) ;
   execvp(prog[0], (char *const *)prog) ;
   strerr_warnwu2sys("run ", prog[0]) ;
   _exit(111) ;
@@ -66,7 +67,8 @@ static int run (pop3auth_req const *r)
 }
 
 /* The privileged side: a request is a 4-byte length, then
-   "S|-" tlsproto \0 user \0 pass \0 input \0; the answer one byte. */
+   "S|-" tlsproto \0 user \0 pass \0 and the env entries, each \0;
+   the answer one byte. */
 static void serve (int in, int out) gccattr_noreturn ;
 static void serve (int in, int out)
 {
@@ -74,19 +76,22 @@ static void serve (int in, int out)
   for (;;)
   {
     uint32_t n ;
-    char *f[4], st ;
+    char *f[3 + POP3AUTH_ENVMAX + 1], st ;
     size_t i = 1 ;
+    unsigned k = 0 ;
     pop3auth_req r ;
     if (allread(in, (char *)&n, 4) < 4) _exit(0) ;   /* the session is over */
     if (n < 2 || n > sizeof buf || allread(in, buf, n) < n || buf[n-1]) _exit(111) ;
-    for (unsigned k = 0 ; k < 4 ; k++)
+    for (; i < n ; k++)
     {
-      if (i >= n) _exit(111) ;
+      if (k >= 3 + POP3AUTH_ENVMAX) _exit(111) ;
       f[k] = buf + i ;
       i += strlen(buf + i) + 1 ;
     }
+    if (k < 3) _exit(111) ;
+    f[k] = 0 ;
     r.tlsproto = buf[0] == 'S' ? f[0] : 0 ;
-    r.user = f[1] ; r.pass = f[2] ; r.input = f[3] ;
+    r.user = f[1] ; r.pass = f[2] ; r.env = (char const *const *)f + 3 ;
     st = (char)run(&r) ;
     explicit_bzero(buf, n) ;
     if (fd_write(out, &st, 1) < 1 || st != POP3AUTH_FAIL) _exit(0) ;
@@ -120,11 +125,17 @@ int pop3auth_split (char const *const *argv, unsigned int uid, unsigned int gid)
 static int ask (pop3auth_req const *r)
 {
   static char buf[POP3AUTH_REQMAX + 4] ;
-  char const *f[4] = { r->tlsproto ? r->tlsproto : "", r->user, r->pass, r->input } ;
+  char const *f[3 + POP3AUTH_ENVMAX] = { r->tlsproto ? r->tlsproto : "", r->user, r->pass } ;
+  unsigned nf = 3 ;
   uint32_t n = 1 ;
   char st ;
+  for (char const *const *e = r->env ; *e ; e++)
+  {
+    if (nf >= 3 + POP3AUTH_ENVMAX) { strerr_warnw1x("login request too long") ; return POP3AUTH_TEMP ; }
+    f[nf++] = *e ;
+  }
   buf[4] = r->tlsproto ? 'S' : '-' ;
-  for (unsigned k = 0 ; k < 4 ; k++)
+  for (unsigned k = 0 ; k < nf ; k++)
   {
     size_t l = strlen(f[k]) + 1 ;
     if (4 + n + l > sizeof buf) { strerr_warnw1x("login request too long") ; return POP3AUTH_TEMP ; }

@@ -1,4 +1,4 @@
-/* The login of pop3-serve (and, later, imap-serve's pre-login part): the
+/* The login of pop3-serve and imap-serve: the
    checkpassword program runs with the credentials on fd 3 and the client
    on fds 0 and 1; on success it runs the mailbox part, which serves the
    rest of the session. Optionally through a privileged process: a
@@ -11,7 +11,8 @@
 #define PM_POP3AUTH_H
 #include <stddef.h>
 
-#define POP3AUTH_REQMAX 8192     /* bytes of a login request */
+#define POP3AUTH_REQMAX 16384    /* bytes of a login request */
+#define POP3AUTH_ENVMAX 8        /* environment entries of a login request */
 
 enum {
   POP3AUTH_DONE,      /* the checkpassword program ran the session (exit 0 or other) */
@@ -24,7 +25,10 @@ enum {
 typedef struct pop3auth_req_s pop3auth_req ;
 struct pop3auth_req_s {
   char const *user, *pass ;   /* no NUL inside */
-  char const *input ;         /* commands for the mailbox part ($POP3_INPUT), "" if none */
+  /* for the mailbox part, NULL-terminated (at most POP3AUTH_ENVMAX):
+     "NAME=value" sets, "NAME" unsets (e.g. "POP3_INPUT=" the commands
+     pipelined with the login, or "POP3_INPUT" if none) */
+  char const *const *env ;
   char const *tlsproto ;      /* TLS started by STLS: its protocol; 0 if not */
 } ;
 

@@ -118,12 +118,13 @@ static int user_ok (char const *u, size_t n)
 
 /* Commands the client sent after its login command, before the reply
    (PIPELINING): they are the mailbox part's, which gets them in
-   $POP3_INPUT (whole lines). *input: a copy of them, NUL-terminated
-   (malloc'd, or ""). 0 if too many. */
-static int pipelined (login *s, char **input)
+   $POP3_INPUT (whole lines). *env: "POP3_INPUT=" and a copy of them
+   (malloc'd), or "POP3_INPUT" (unset) if none. 0 if too many. */
+static int pipelined (login *s, char **env)
 {
+  static char const var[] = "POP3_INPUT=" ;
   size_t n = lineio_avail(&s->io) ;
-  *input = "" ;
+  *env = 0 ;
   if (!n) return 1 ;
   /* the client is in the middle of a line: it will finish it */
   while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
@@ -132,10 +133,11 @@ static int pipelined (login *s, char **input)
   }
   n = lineio_avail(&s->io) ;
   if (n > PIPELINEMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
-  *input = malloc(n + 1) ;
-  if (!*input) strerr_diefu1sys(111, "allocate memory") ;
-  memcpy(*input, lineio_peek(&s->io), n) ;
-  (*input)[n] = 0 ;
+  *env = malloc(sizeof var + n) ;
+  if (!*env) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(*env, var, sizeof var - 1) ;
+  memcpy(*env + sizeof var - 1, lineio_peek(&s->io), n) ;
+  (*env)[sizeof var - 1 + n] = 0 ;
   /* left in the buffer too: after a failed login they are ours */
   return 1 ;
 }
@@ -146,12 +148,14 @@ static void do_login (login *s, char const *mech, char const *user, char const *
 {
   pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
   char *input ;
+  char const *env[2] = { "POP3_INPUT", 0 } ;
   int st ;
   if (!pipelined(s, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
-  r.input = input ;
+  if (input) env[0] = input ;
+  r.env = env ;
   if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
   st = pop3auth_login(&r) ;
-  if (*input) free(input) ;
+  free(input) ;
   switch (st)
   {
     case POP3AUTH_DONE :   /* the mailbox part ran the session */

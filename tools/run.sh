@@ -4,9 +4,11 @@
 # STARTTLS on 127.0.0.1:2525, message submission with STARTTLS on
 # 127.0.0.1:2587 and over implicit TLS on 127.0.0.1:2465, AUTH as
 # demo@example.test, password demo, POP3 with STLS on 127.0.0.1:2110 and
-# over implicit TLS on 127.0.0.1:2995 (PM_RUN_SMTP_PORT,
-# PM_RUN_SUBMISSION_PORT, PM_RUN_SUBMISSIONS_PORT, PM_RUN_POP3_PORT and
-# PM_RUN_POP3S_PORT change the ports); with a private rspamd on
+# over implicit TLS on 127.0.0.1:2995, IMAP with STARTTLS on
+# 127.0.0.1:2143 and over implicit TLS on 127.0.0.1:2993
+# (PM_RUN_SMTP_PORT, PM_RUN_SUBMISSION_PORT, PM_RUN_SUBMISSIONS_PORT,
+# PM_RUN_POP3_PORT, PM_RUN_POP3S_PORT, PM_RUN_IMAP_PORT and
+# PM_RUN_IMAPS_PORT change the ports); with a private rspamd on
 # 127.0.0.1:21333 (PM_RUN_RSPAMD_PORT) when rspamd is installed.
 # Called as: PM_BUILD=... sh tools/run.sh RUN_DIR
 set -u
@@ -22,6 +24,7 @@ pp=${PM_RUN_POP3_PORT:-2110} psp=${PM_RUN_POP3S_PORT:-2995}
 # A private rspamd (instance-setup -R) when the host has the program.
 rsp=''
 command -v rspamd >/dev/null 2>&1 && rsp=${PM_RUN_RSPAMD_PORT:-21333}
+imp=${PM_RUN_IMAP_PORT:-2143} imsp=${PM_RUN_IMAPS_PORT:-2993}
 
 # As root the services drop to users of their own (instance-setup(8)),
 # which cannot enter a checkout under a private directory (root's home is
@@ -47,7 +50,7 @@ export PATH PIPEMAIL_ROOT
 svc=$run/service
 
 setup() {
-  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -p "$pp" -P "$psp" -c -i 127.0.0.1 \
+  instance-setup -r "$run" -b "$bin" -t "$top/services" -s "$sp" -M "$msp" -S "$ssp" -p "$pp" -P "$psp" -a "$imp" -A "$imsp" -c -i 127.0.0.1 \
     -d example.test -m mx.example.test ${rsp:+-R "$rsp"}
 }
 setup || die "instance-setup failed"
@@ -78,10 +81,10 @@ svscan=$!
 
 i=0
 until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions" &&
-        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s"; } 2>/dev/null || [ $i -ge 50 ]; do
+        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s" && s6-svok "$svc/imap" && s6-svok "$svc/imaps"; } 2>/dev/null || [ $i -ge 50 ]; do
   sleep 0.1; i=$((i + 1))
 done
-if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" 2>/dev/null; then
+if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
@@ -118,15 +121,27 @@ Read demo's mailbox by POP3 with STLS on 127.0.0.1:$pp or implicit TLS on
   python3 -c 'import poplib, ssl; c = poplib.POP3_SSL("127.0.0.1", $psp, context=ssl._create_unverified_context()); c.user("demo@example.test"); c.pass_("demo"); print(c.uidl()); c.quit()'
 fetchmail into an mbox, keeping the mail on the server (a second run fetches nothing new):
   printf 'poll 127.0.0.1 service $psp protocol pop3 user "demo@example.test" password "demo" ssl sslcertck off keep mda "cat >> /tmp/demo.mbox"\n' > /tmp/demo.fetchmailrc; chmod 600 /tmp/demo.fetchmailrc; fetchmail -f /tmp/demo.fetchmailrc --uidl -i /tmp/demo.fetchids
+Read it by IMAP with STARTTLS on 127.0.0.1:$imp or implicit TLS on
+127.0.0.1:$imsp (user demo@example.test, password demo; accept the
+self-signed certificate when asked):
+  neomutt -n -F /dev/null -e 'set imap_user=demo@example.test imap_pass=demo ssl_force_tls=yes' -f imap://127.0.0.1:$imp/INBOX
+  neomutt -n -F /dev/null -e 'set imap_user=demo@example.test imap_pass=demo' -f imaps://127.0.0.1:$imsp/INBOX
+Thunderbird, manual configuration: incoming IMAP, server 127.0.0.1, port
+$imp with STARTTLS (or $imsp with SSL/TLS), authentication "Normal password",
+username demo@example.test; outgoing SMTP 127.0.0.1, port $msp, STARTTLS,
+"Normal password", same username; then confirm the security exception.
+Python's imaplib, not checking the certificate:
+  python3 -c 'import imaplib, ssl; c = imaplib.IMAP4("127.0.0.1", $imp); c.starttls(ssl._create_unverified_context()); c.login("demo@example.test", "demo"); print(c.select("INBOX")); print(c.fetch("1:*", "(FLAGS BODY.PEEK[HEADER.FIELDS (FROM SUBJECT)])")); c.logout()'
+  python3 -c 'import imaplib, ssl; c = imaplib.IMAP4_SSL("127.0.0.1", $imsp, ssl_context=ssl._create_unverified_context()); c.login("demo@example.test", "demo"); print(c.list()); c.logout()'
 ${rsp:+Spam: a private rspamd on 127.0.0.1:$rsp (ready a little after start) checks mail to port $sp;
   its GTUBE string is refused, mail it marks goes to the Junk folder.
-}Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
+}Logs: $run/log/{smtp,submission,submissions,pop3,pop3s,imap,imaps,queue${rsp:+,rspamd}}/current (s6-tai64nlocal < FILE)
 Queue: queue-list (with PATH=$bin and PIPEMAIL_ROOT=$run)
 Ctrl-C stops the services.
 
 EOF
 else
-  echo "run: warning: the smtp, submission, submissions, pop3 or pop3s service is not up; see $run/log/{smtp,submission,submissions,pop3,pop3s}/current" >&2
+  echo "run: warning: the smtp, submission, submissions, pop3, pop3s, imap or imaps service is not up; see $run/log/{smtp,submission,submissions,pop3,pop3s,imap,imaps}/current" >&2
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.

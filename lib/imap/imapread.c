@@ -151,7 +151,11 @@ int imapread_command(imapread *r)
     int nonsync, x = lineio_getline(r->l, r->lim.line, &s, &n) ;
     if (x < 0) return IMAPREAD_ERROR ;
     if (x == LINEIO_EOF) return IMAPREAD_EOF ;
-    if (x == LINEIO_TOOLONG) { if (!r->err) r->err = "line too long" ; return failed(&st) ; }
+    if (x == LINEIO_TOOLONG) {
+      if (first) gettag(r, s, n) ;   /* so that the BAD is tagged */
+      if (!r->err) r->err = "line too long" ;
+      return failed(&st) ;
+    }
     if (first) { gettag(r, s, n) ; st.append = isappend(s, n) ; }
     if (!r->err && memchr(s, 0, n)) r->err = "NUL in command" ;
     if (!r->err && base + n > r->lim.total) r->err = "command too long" ;

@@ -141,6 +141,9 @@ static void test_reader(void)
     start(line, &small) ;
     ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "line"), "line length bounded") ;
     ok(imapread_command(&R) == IMAPREAD_OK && cmdis("b7 NOOP"), "the session goes on") ;
+    memcpy(line, "t9 NOOP ", 8) ;
+    start(line, &small) ;
+    ok(imapread_command(&R) == IMAPREAD_BAD && !strcmp(R.tag, "t9"), "an overlong line's BAD is tagged") ;
   }
 
   M.in = "b8 NO\0OP\r\n" ; start(M.in, 0) ; M.len = 10 ;

@@ -143,7 +143,8 @@ int main(void)
   memset(buf, 'y', 101);
   memcpy(buf + 101, "\n", 1);
   r = write(sv[1], buf, 102);
-  ok(lineio_getline(&L, 100, &s, &n) == LINEIO_TOOLONG, "101 bytes with max 100: too long");
+  ok(lineio_getline(&L, 100, &s, &n) == LINEIO_TOOLONG && n == 100 && s[0] == 'y' && s[99] == 'y',
+     "101 bytes with max 100: too long, its first 100 given");
   memcpy(buf + 100, "\r\n", 2);
   r = write(sv[1], buf, 102);
   ok(line_is("yyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyyy"),

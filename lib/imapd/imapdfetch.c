@@ -1,0 +1,197 @@
+/* imap-mailbox: FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). The message
+   file is mapped and parsed (lib/mime) only when an item needs its
+   contents; body sections are streamed in CRLF form, never copied whole. */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <skalibs/djbunix.h>
+#include <skalibs/strerr.h>
+#include "mime/mime.h"
+#include "mime/mimebs.h"
+#include "mime/mimeenv.h"
+#include "mime/mimesect.h"
+#include "imap/imapwrite.h"
+#include "imap/imapfetch.h"
+#include "imapd/imapd.h"
+
+#define NEEDMIME (IMAPF_ENVELOPE | IMAPF_BODYSTRUCTURE | IMAPF_BODY | IMAPF_RFC822 | IMAPF_RFC822_HEADER | IMAPF_RFC822_TEXT)
+
+static imapfetch F ;
+static char chunk[16384] ;
+
+static void sep (imapd *d, int *sp)
+{
+  if (*sp) imapd_puts(d, " ") ;
+  *sp = 1 ;
+}
+
+/* The section text of an item name "BODY[spec]<n>". */
+static void specof (char const *name, size_t len, char const **spec, size_t *n)
+{
+  char const *open = memchr(name, '[', len) ;
+  size_t close = len ;
+  while (close && name[close - 1] != ']') close-- ;
+  *spec = open + 1 ;
+  *n = close - 1 - (open + 1 - name) ;
+}
+
+/* Send octets [from, from + n) of section r as a literal. */
+static void literal (imapd *d, mime_msg const *m, mime_sect const *r, stralloc const *gen, uint64_t from, uint64_t n)
+{
+  imapd_puts(d, "{") ; imapd_putu(d, n) ; imapd_puts(d, "}\r\n") ;
+  if (r->gen) { imapd_put(d, gen->s + r->off + from, n) ; return ; }
+  mime_crlf c ;
+  mime_crlf_init(&c, m->s + r->off, r->len) ;
+  mime_crlf_skip(&c, from) ;
+  while (n)
+  {
+    size_t k = mime_crlf_read(&c, chunk, n < sizeof chunk ? n : sizeof chunk) ;
+    if (!k) break ;   /* cannot happen: size says how much there is */
+    imapd_put(d, chunk, k) ;
+    n -= k ;
+  }
+}
+
+/* One BODY[...] item: name as given by imapfetch_secname (or RFC822*). */
+static void section (imapd *d, mime_msg const *m, char const *name, char const *spec, size_t slen, imapfetch_sec const *sec)
+{
+  mime_sect r ;
+  stralloc gen = STRALLOC_ZERO ;
+  uint64_t from = 0, n ;
+  int k = mime_section(m, spec, slen, &r, &gen) ;
+  if (k < -1) imapd_nomem(d) ;
+  imapd_puts(d, name) ;
+  imapd_puts(d, " ") ;
+  if (k <= 0) { imapd_puts(d, "\"\"") ; stralloc_free(&gen) ; return ; }
+  n = r.size ;
+  if (sec && sec->partial)
+  {
+    from = sec->off < n ? sec->off : n ;
+    n -= from ;
+    if (n > sec->len) n = sec->len ;
+  }
+  literal(d, m, &r, &gen, from, n) ;
+  stralloc_free(&gen) ;
+}
+
+static void structure (imapd *d, int *sp, mime_msg const *m, char const *name, int what)
+{
+  d->sa.len = 0 ;
+  if (!(what == IMAPF_ENVELOPE ? mime_envelope(&d->sa, m, 0) : mime_bodystructure(&d->sa, m, 0, what == IMAPF_BODYSTRUCTURE)))
+    imapd_nomem(d) ;
+  sep(d, sp) ;
+  imapd_puts(d, name) ;
+  imapd_puts(d, " ") ;
+  imapd_put(d, d->sa.s, d->sa.len) ;
+}
+
+static void sections (imapd *d, int *sp, mime_msg const *m)
+{
+  for (unsigned k = 0 ; k < F.nsec ; k++)
+  {
+    char const *spec ;
+    size_t n ;
+    d->sb.len = 0 ;
+    if (!imapfetch_secname(&d->sb, &F.sec[k]) || !stralloc_0(&d->sb)) imapd_nomem(d) ;
+    specof(d->sb.s, d->sb.len - 1, &spec, &n) ;
+    sep(d, sp) ;
+    section(d, m, d->sb.s, spec, n, &F.sec[k]) ;
+  }
+}
+
+/* The items of message i that need its contents. 0: it is gone. */
+static int contents (imapd *d, int *sp, size_t i)
+{
+  mime_msg m = MIME_MSG_ZERO ;
+  int fd = imapbox_open(&d->box, i) ;
+  if (fd < 0) return 0 ;
+  if (!mime_map(&m, fd)) { fd_close(fd) ; return 0 ; }
+  fd_close(fd) ;
+  if (F.items & IMAPF_ENVELOPE) structure(d, sp, &m, "ENVELOPE", IMAPF_ENVELOPE) ;
+  if (F.items & IMAPF_BODYSTRUCTURE) structure(d, sp, &m, "BODYSTRUCTURE", IMAPF_BODYSTRUCTURE) ;
+  if (F.items & IMAPF_BODY) structure(d, sp, &m, "BODY", IMAPF_BODY) ;
+  if (F.items & IMAPF_RFC822_HEADER) { sep(d, sp) ; section(d, &m, "RFC822.HEADER", "HEADER", 6, 0) ; }
+  if (F.items & IMAPF_RFC822_TEXT) { sep(d, sp) ; section(d, &m, "RFC822.TEXT", "TEXT", 4, 0) ; }
+  if (F.items & IMAPF_RFC822) { sep(d, sp) ; section(d, &m, "RFC822", "", 0, 0) ; }
+  sections(d, sp, &m) ;
+  mime_free(&m) ;
+  return 1 ;
+}
+
+/* One message's FETCH response. 0: it is gone (nothing sent). */
+static int one (imapd *d, size_t i, int seen)
+{
+  imapmsg const *msg = imapbox_msg(&d->box, i) ;
+  int sp = 0, flags = !!(F.items & IMAPF_FLAGS) ;
+  if (msg->gone) return 0 ;
+  if (seen && !d->readonly && !(msg->flags & IMAPF_SEEN))
+  {
+    if (!imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) return 0 ;
+    flags = 1 ;   /* RFC 3501 6.4.5: the change is reported */
+    msg = imapbox_msg(&d->box, i) ;
+  }
+  imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
+  if (F.items & IMAPF_UID) { sep(d, &sp) ; imapd_puts(d, "UID ") ; imapd_putu(d, msg->uid) ; }
+  if (flags) { sep(d, &sp) ; imapd_puts(d, "FLAGS ") ; imapd_flaglist(d, i) ; }
+  if (F.items & IMAPF_INTERNALDATE)
+  {
+    sep(d, &sp) ; imapd_puts(d, "INTERNALDATE ") ;
+    imapd_ok(d, imapw_date(&d->io, imapbox_date(&d->box, i), 0)) ;
+  }
+  if (F.items & IMAPF_RFC822_SIZE) { sep(d, &sp) ; imapd_puts(d, "RFC822.SIZE ") ; imapd_putu(d, msg->vsize) ; }
+  if ((F.items & NEEDMIME || F.nsec) && !contents(d, &sp, i))
+  {
+    /* the file went away under us: the response is already begun */
+    if (errno != ENOENT) strerr_warnwu2sys("read message in ", d->folder.s) ;
+    imapd_puts(d, ")\r\n") ;
+    return 0 ;
+  }
+  imapd_puts(d, ")\r\n") ;
+  return 1 ;
+}
+
+/* Sections must be valid before the first response is begun. */
+static int checksections (void)
+{
+  mime_msg m = MIME_MSG_ZERO ;
+  stralloc sa = STRALLOC_ZERO, gen = STRALLOC_ZERO ;
+  int ok = mime_parse(&m, "", 0) ;
+  for (unsigned k = 0 ; ok > 0 && k < F.nsec ; k++)
+  {
+    char const *spec ;
+    size_t n ;
+    mime_sect r ;
+    sa.len = 0 ;
+    if (!imapfetch_secname(&sa, &F.sec[k])) { ok = -1 ; break ; }
+    specof(sa.s, sa.len, &spec, &n) ;
+    if (mime_section(&m, spec, n, &r, &gen) == -1) ok = 0 ;
+  }
+  mime_free(&m) ;
+  stralloc_free(&sa) ;
+  stralloc_free(&gen) ;
+  return ok ;
+}
+
+void imapd_fetch (imapd *d)
+{
+  char const *err ;
+  size_t n ;
+  unsigned gone = 0 ;
+  int seen ;
+  if (imapcmd_nargs(&d->c) < 2) { imapd_bad(d, "FETCH takes a sequence set and items") ; return ; }
+  if (!imapfetch_parse(&d->c, imapcmd_arg(&d->c, 1), d->c.uid, &F, &err)) { imapd_bad(d, err) ; return ; }
+  if (F.changedsince || F.vanished) { imapd_bad(d, "CONDSTORE is not enabled") ; return ; }
+  switch (checksections())
+  {
+    case -1 : imapd_nomem(d) ;
+    case 0 : imapd_bad(d, "invalid section") ; return ;
+  }
+  if (!imapd_msgset(d, imapcmd_arg(&d->c, 0), d->c.uid, &d->set)) return ;
+  if (d->c.uid) F.items |= IMAPF_UID ;
+  seen = imapfetch_sets_seen(&F) ;
+  n = d->set.len / sizeof (size_t) ;
+  for (size_t k = 0 ; k < n ; k++) gone += !one(d, ((size_t *)d->set.s)[k], seen) ;
+  d->nfetch += n ;
+  if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
+  else imapd_tagged(d, "OK", 0, "FETCH completed") ;
+}

@@ -1,0 +1,225 @@
+/* imap-mailbox: SEARCH and UID SEARCH (RFC 3501 6.4.4; RETURN as RFC
+   4731 ESEARCH). lib/imap's evaluator asks for what a key needs through
+   the view below: flags and sizes from the folder's view, headers, dates
+   and text from the message parsed by lib/mime, at most once per message. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <skalibs/djbunix.h>
+#include "mime/mime.h"
+#include "mime/mimeenv.h"
+#include "mime/mimetext.h"
+#include "mime/mimeword.h"
+#include "imap/imapwrite.h"
+#include "imap/imapflag.h"
+#include "imap/imapdate.h"
+#include "imap/imapsearch.h"
+#include "imapd/imapd.h"
+
+typedef struct smsg_s smsg ;
+struct smsg_s {
+  imapd *d ;
+  size_t i ;
+  mime_msg m ;
+  int mapped ;      /* 0 not yet, 1 ok, -1 failed */
+  int texted ;
+  stralloc text ;   /* the decoded body text (mime_text) */
+} ;
+
+static uint32_t v_seq (void *p) { return ((smsg *)p)->i + 1 ; }
+static uint32_t v_uid (void *p) { smsg *s = p ; return imapbox_msg(&s->d->box, s->i)->uid ; }
+static unsigned v_flags (void *p) { smsg *s = p ; return imapd_sysflags(&s->d->box, s->i) ; }
+static uint64_t v_modseq (void *p) { (void)p ; return 0 ; }
+
+static int v_keyword (void *p, char const *kw)
+{
+  smsg *s = p ;
+  int b = kwlist_find(&s->d->box.kw, kw) ;
+  return b >= 0 && imapbox_msg(&s->d->box, s->i)->kw & (1u << b) ;
+}
+
+static int v_size (void *p, uint64_t *size)
+{
+  smsg *s = p ;
+  *size = imapbox_msg(&s->d->box, s->i)->vsize ;
+  return 1 ;
+}
+
+static int v_internaldate (void *p, int64_t *t, int *zone)
+{
+  smsg *s = p ;
+  time_t x = imapbox_date(&s->d->box, s->i) ;
+  if (x == (time_t)-1) return -1 ;
+  *t = x ; *zone = 0 ;
+  return 1 ;
+}
+
+static int load (smsg *s)
+{
+  int fd ;
+  if (s->mapped) return s->mapped ;
+  s->mapped = -1 ;
+  fd = imapbox_open(&s->d->box, s->i) ;
+  if (fd < 0) return -1 ;
+  if (mime_map(&s->m, fd)) s->mapped = 1 ;
+  fd_close(fd) ;
+  return s->mapped ;
+}
+
+static int num (char const **p, char const *e, int max, int *v)
+{
+  int n = 0 ;
+  *v = 0 ;
+  while (*p < e && **p >= '0' && **p <= '9' && n < max) *v = *v * 10 + *(*p)++ - '0', n++ ;
+  return n > 0 ;
+}
+
+static void blanks (char const **p, char const *e) { while (*p < e && (**p == ' ' || **p == '\t')) (*p)++ ; }
+
+/* RFC 5322 3.3 date-time, obsolete forms in part: [Day,] D Mon Y H:M[:S] zone. */
+static int rfcdate (char const *p, char const *e, int64_t *t, int *zone)
+{
+  static char const mon[] = "janfebmaraprmayjunjulaugsepoctnovdec" ;
+  int d, y, h, mi, s = 0, z = 0, m = -1 ;
+  blanks(&p, e) ;
+  if (e - p > 4 && p[3] == ',') { p += 4 ; blanks(&p, e) ; }
+  if (!num(&p, e, 2, &d)) return 0 ;
+  blanks(&p, e) ;
+  if (e - p < 3) return 0 ;
+  for (int k = 0 ; k < 12 ; k++)
+    if (!strncasecmp(p, mon + 3 * k, 3)) m = k ;
+  if (m < 0) return 0 ;
+  p += 3 ; blanks(&p, e) ;
+  if (!num(&p, e, 4, &y)) return 0 ;
+  if (y < 50) y += 2000 ; else if (y < 1000) y += 1900 ;
+  blanks(&p, e) ;
+  if (!num(&p, e, 2, &h) || p >= e || *p++ != ':' || !num(&p, e, 2, &mi)) return 0 ;
+  if (p < e && *p == ':') { p++ ; if (!num(&p, e, 2, &s)) return 0 ; }
+  blanks(&p, e) ;
+  if (p < e && (*p == '+' || *p == '-'))
+  {
+    int sign = *p++ == '-' ? -1 : 1, hhmm ;
+    if (!num(&p, e, 4, &hhmm)) return 0 ;
+    z = sign * (hhmm / 100 * 60 + hhmm % 100) ;
+  }
+  if (d < 1 || d > 31 || h > 23 || mi > 59 || s > 60 || y > 9999) return 0 ;
+  *t = imapdate_days(y, m + 1, d) * 86400 + h * 3600 + mi * 60 + s - z * 60 ;
+  *zone = z ;
+  return 1 ;
+}
+
+static int v_sentdate (void *p, int64_t *t, int *zone)
+{
+  smsg *s = p ;
+  mime_range r ;
+  if (load(s) < 0) return -1 ;
+  if (!mime_field(&s->m, 0, "date", &r)) return 0 ;
+  return rfcdate(s->m.s + r.off, s->m.s + r.off + r.len, t, zone) ;
+}
+
+/* Every field called name in the message's header, decoded. */
+static int v_header (void *p, char const *name, stralloc *value)
+{
+  smsg *s = p ;
+  size_t nl = strlen(name), pos, end ;
+  int found = 0 ;
+  if (load(s) < 0) return -1 ;
+  pos = s->m.p[0].hdr ;
+  end = s->m.p[0].body ;
+  if (end - pos > MIME_HDR_MAX) end = pos + MIME_HDR_MAX ;
+  while (pos < end)
+  {
+    char const *line = s->m.s + pos ;
+    char const *nlp = memchr(line, '\n', end - pos) ;
+    size_t stop = nlp ? (size_t)(nlp - s->m.s) + 1 : end ;
+    if (stop - pos > nl && line[nl] == ':' && !strncasecmp(line, name, nl))
+    {
+      size_t v = pos + nl + 1 ;
+      /* continuation lines start with a blank */
+      while (stop < end && (s->m.s[stop] == ' ' || s->m.s[stop] == '\t'))
+      {
+        char const *q = memchr(s->m.s + stop, '\n', end - stop) ;
+        stop = q ? (size_t)(q - s->m.s) + 1 : end ;
+      }
+      while (v < stop && (s->m.s[v] == ' ' || s->m.s[v] == '\t')) v++ ;
+      if (!mime_words(value, s->m.s + v, stop - v) || !stralloc_catb(value, "\n", 1)) return -1 ;
+      found = 1 ;
+    }
+    pos = stop ;
+  }
+  return found ;
+}
+
+static int v_text (void *p, int body, char const *str, size_t len)
+{
+  smsg *s = p ;
+  if (load(s) < 0) return -1 ;
+  if (!s->texted)
+  {
+    s->text.len = 0 ;
+    if (!mime_text(&s->text, &s->m, 0, MIMETEXT_MAX)) return -1 ;
+    s->texted = 1 ;
+  }
+  if (imapsearch_contains(s->text.s, s->text.len, str, len)) return 1 ;
+  if (body) return 0 ;
+  {
+    mime_part const *r = &s->m.p[0] ;
+    size_t hl = r->body - r->hdr ;
+    stralloc dec = STRALLOC_ZERO ;
+    int found ;
+    if (imapsearch_contains(s->m.s + r->hdr, hl, str, len)) return 1 ;
+    if (!mime_words(&dec, s->m.s + r->hdr, hl > MIME_HDR_MAX ? MIME_HDR_MAX : hl)) return -1 ;
+    found = imapsearch_contains(dec.s, dec.len, str, len) ;
+    stralloc_free(&dec) ;
+    return found ;
+  }
+}
+
+static imapview const view = {
+  .seq = &v_seq, .uid = &v_uid, .flags = &v_flags, .keyword = &v_keyword, .size = &v_size,
+  .internaldate = &v_internaldate, .sentdate = &v_sentdate, .header = &v_header, .text = &v_text,
+  .modseq = &v_modseq,
+} ;
+
+static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n)
+{
+  if (q->esearch)
+  {
+    imapd_ok(d, imapw_esearch(&d->io, d->c.tag, d->c.uid, q->ret, v, n)) ;
+    return ;
+  }
+  imapd_puts(d, "* SEARCH") ;
+  for (size_t k = 0 ; k < n ; k++) { imapd_puts(d, " ") ; imapd_putu(d, v[k]) ; }
+  imapd_puts(d, "\r\n") ;
+}
+
+void imapd_search (imapd *d)
+{
+  imapsearch q = IMAPSEARCH_ZERO ;
+  smsg s = { .d = d, .text = STRALLOC_ZERO } ;
+  char const *err ;
+  size_t n = imapbox_len(&d->box), hits = 0 ;
+  uint32_t maxuid = n ? imapbox_msg(&d->box, n - 1)->uid : 0, *v ;
+  int64_t now = time(0) ;
+  int r = imapsearch_parse(&d->c, imapcmd_arg(&d->c, 0), &q, &err) ;
+  if (r == IMAPSEARCH_NOMEM) imapd_nomem(d) ;
+  if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return ; }
+  if (r != IMAPSEARCH_OK) { imapsearch_free(&q) ; imapd_bad(d, err) ; return ; }
+  v = malloc((n ? n : 1) * sizeof *v) ;
+  if (!v) imapd_nomem(d) ;
+  for (size_t i = 0 ; i < n ; i++)
+  {
+    if (imapbox_msg(&d->box, i)->gone) continue ;
+    s.i = i ; s.mapped = 0 ; s.texted = 0 ;
+    r = imapsearch_match(&q, &view, &s, n, maxuid, now) ;
+    if (s.mapped > 0) mime_free(&s.m) ;
+    if (r > 0) v[hits++] = d->c.uid ? imapbox_msg(&d->box, i)->uid : i + 1 ;
+  }
+  answer(d, &q, v, hits) ;
+  free(v) ;
+  stralloc_free(&s.text) ;
+  imapsearch_free(&q) ;
+  imapd_tagged(d, "OK", 0, "SEARCH completed") ;
+}
