@@ -2,6 +2,7 @@
    commands of every state. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <skalibs/djbunix.h>
@@ -383,10 +384,13 @@ int imapd_main (int argc, char const *const *argv)
   imapread_limits lim = { .message = IMAPD_APPENDMAX } ;
   PROG = "imap-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
-  d->selected = d->readonly = 0 ;
-  d->bads = 0 ;
-  d->nfetch = d->nstore = d->nappend = 0 ;
-  d->appfd = -1 ;
+  {
+    /* from scratch (but io, first, which lineio_init sets): a fuzzer
+       runs many sessions in one process */
+    imapd z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
+                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .appfd = -1 } ;
+    memcpy((char *)d + offsetof(imapd, rd), (char *)&z + offsetof(imapd, rd), sizeof *d - offsetof(imapd, rd)) ;
+  }
   if (setjmp(d->end))
   {
     if (d->appfd >= 0) fd_close(d->appfd) ;
