@@ -212,7 +212,7 @@ static void c_noop (imapd *d) { imapd_tagged(d, "OK", 0, "NOOP completed") ; }
 static void c_logout (imapd *d)
 {
   imapd_ok(d, imapw_status(&d->io, 0, "BYE", 0, "logging out")) ;
-  imapd_tagged(d, "OK", 0, "LOGOUT completed") ;
+  imapd_ok(d, imapw_status(&d->io, d->c.tag, "OK", 0, "LOGOUT completed")) ;
   imapd_leave(d, "logout") ;
 }
 
@@ -315,7 +315,12 @@ static void serve (imapd *d)
     char const *err ;
     int r = imapread_command(&d->rd) ;
     if (r == IMAPREAD_EOF) imapd_leave(d, "disconnect") ;
-    if (r == IMAPREAD_ERROR) imapd_leave(d, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == IMAPREAD_ERROR && errno == ETIMEDOUT)
+    {
+      imapw_status(&d->io, 0, "BYE", 0, "autologout: idle for too long") ;
+      imapd_leave(d, "timeout") ;
+    }
+    if (r == IMAPREAD_ERROR) imapd_leave(d, "read error") ;
     if (r == IMAPREAD_FATAL)
     {
       imapw_status(&d->io, 0, "BYE", 0, d->rd.err) ;
@@ -381,7 +386,9 @@ int imapd_main (int argc, char const *const *argv)
 {
   imapd *d = &D ;
   imapread_hooks h = { .ctx = d, .go = &go, .msgstart = &imapd_msgstart, .msgdata = &imapd_msgdata } ;
-  imapread_limits lim = { .message = IMAPD_APPENDMAX } ;
+  /* LITERAL+ (not LITERAL-): a non-synchronizing literal has the bound
+     of its kind, an APPEND's message the APPENDLIMIT */
+  imapread_limits lim = { .message = IMAPD_APPENDMAX, .nonsync = IMAPD_APPENDMAX } ;
   PROG = "imap-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
   {
