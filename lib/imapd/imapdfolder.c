@@ -46,7 +46,6 @@ void imapd_flagsinfo (imapd *d)
 static void unselect (imapd *d)
 {
   imapbox z = IMAPBOX_ZERO ;
-  if (!d->selected) return ;
   imapbox_free(&d->box) ;
   d->box = z ;
   d->selected = 0 ;
@@ -76,7 +75,7 @@ void imapd_select (imapd *d, int examine)
   if (!imapd_boxname(d, 0, &d->folder)) return ;
   unselect(d) ;   /* RFC 3501 6.3.1: even if the new one fails */
   if (!imapstore_name_valid(d->folder.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
-  if (!imapbox_init(&d->box, d->root, d->folder.s)) { imapd_no_errno(d, "open folder") ; return ; }
+  if (!imapbox_init(&d->box, d->root, d->folder.s)) { unselect(d) ; imapd_no_errno(d, "open folder") ; return ; }
   if (!imapbox_sync(&d->box, 1, &c))
   {
     int e = errno ;
@@ -130,12 +129,12 @@ void imapd_delete (imapd *d)
 
 void imapd_rename (imapd *d)
 {
-  stralloc to = STRALLOC_ZERO ;
+  /* kept from command to command: a BAD may end the session (longjmp) */
+  static stralloc to = STRALLOC_ZERO ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "RENAME takes two folder names") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
-  if (!imapd_boxname(d, 1, &to)) { stralloc_free(&to) ; return ; }
-  if (!imapstore_rename(d->root, d->sa.s, to.s)) { stralloc_free(&to) ; imapd_no_errno(d, "rename folder") ; return ; }
-  stralloc_free(&to) ;
+  if (!imapd_boxname(d, 1, &to)) return ;
+  if (!imapstore_rename(d->root, d->sa.s, to.s)) { imapd_no_errno(d, "rename folder") ; return ; }
   imapd_tagged(d, "OK", 0, "RENAME completed") ;
 }
 

@@ -177,7 +177,7 @@ int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx)
   if (!a || a->type != IMAPN_ATOM) { imapd_bad(d, "a sequence set is needed") ; return 0 ; }
   int r = imapseq_parse(&q, a->s, a->len) ;
   if (r < 0) imapd_nomem(d) ;
-  if (!r) { imapd_bad(d, "invalid sequence set") ; return 0 ; }
+  if (!r) { imapseq_free(&q) ; imapd_bad(d, "invalid sequence set") ; return 0 ; }
   if (uid)
   {
     imapseq_resolve(&q, n ? imapbox_msg(&d->box, n - 1)->uid : 0) ;
@@ -401,7 +401,7 @@ int imapd_main (int argc, char const *const *argv)
   if (setjmp(d->end))
   {
     if (d->appfd >= 0) fd_close(d->appfd) ;
-    if (d->selected) imapbox_free(&d->box) ;
+    imapbox_free(&d->box) ;   /* even unselected: a failed SELECT may hold some */
     imapread_free(&d->rd) ;
     imapcmd_free(&d->c) ;
     stralloc_free(&d->folder) ;
