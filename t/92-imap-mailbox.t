@@ -635,6 +635,13 @@ t.ok(any(b'\\Subscribed' in x and x.endswith(b' Sent') for x in lists) and not a
 typ, data = c._simple_command('LIST', '(SPECIAL-USE)', '""', '"*"')
 lists = c.untagged_responses.pop('LIST', [])
 t.eq(sorted(x.rsplit(b' ', 1)[1] for x in lists), [b'Archive', b'Drafts', b'Junk', b'Sent', b'Trash'], 'LIST (SPECIAL-USE): the special folders only')
+c.create('Tree.Leaf')
+c.unsubscribe('Tree')
+typ, data = c._simple_command('LIST', '(SUBSCRIBED RECURSIVEMATCH)', '""', '"%"')
+lists = c.untagged_responses.pop('LIST', [])
+t.ok(typ == 'OK' and b'(\\HasChildren) "." Tree ("CHILDINFO" ("SUBSCRIBED"))' in lists and not any(b'Leaf' in x for x in lists)
+     and any(x.endswith(b'"." Sent') and b'\\Subscribed' in x for x in lists),
+     'LIST (SUBSCRIBED RECURSIVEMATCH): CHILDINFO for an unsubscribed parent of a subscribed folder', lists)
 typ, data = c._simple_command('GETQUOTAROOT', 'INBOX')
 t.ok(typ == 'OK' and c.untagged_responses.pop('QUOTAROOT', None) == [b'INBOX'] and 'QUOTA' not in c.untagged_responses,
      'GETQUOTAROOT without a quota: no root', c.untagged_responses)
