@@ -112,7 +112,8 @@ static int edit (char const *maildir, char const *folder, int add)
   fd = maildir_dotlock(lock.s, LOCK_TRIES) ;
   if (fd < 0) goto end ;
   mine = 1 ;
-  if (!read_subs(path.s, maildir, &old, &mode)) goto end ;
+  /* ready: old.s is not null even for an empty file (old.s + 0 below) */
+  if (!read_subs(path.s, maildir, &old, &mode) || !stralloc_readyplus(&old, 1)) goto end ;
   if (old.len >= sizeof V2_HEADER - 1 && !memcmp(old.s, V2_HEADER, sizeof V2_HEADER - 1))
     body = sizeof V2_HEADER - 1 ;
   if (!stralloc_cats(&entry, folder)) goto end ;

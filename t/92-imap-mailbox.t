@@ -117,11 +117,12 @@ for m in FIXTURES:
     deliver(m)
 
 
-def stored(fixture):
+def stored(fixture, folder=None):
     """The message file as maildir-deliver stored it (with its trace header)."""
-    for n in os.listdir(os.path.join(MD, 'cur')) + os.listdir(os.path.join(MD, 'new')):
+    md = MD if not folder else os.path.join(MD, '.' + folder)
+    for n in os.listdir(os.path.join(md, 'cur')) + os.listdir(os.path.join(md, 'new')):
         for sub in ('cur', 'new'):
-            p = os.path.join(MD, sub, n)
+            p = os.path.join(md, sub, n)
             if os.path.exists(p):
                 with open(p, 'rb') as fh:
                     data = fh.read()
@@ -634,6 +635,13 @@ t.ok(any(b'\\Subscribed' in x and x.endswith(b' Sent') for x in lists) and not a
 typ, data = c._simple_command('LIST', '(SPECIAL-USE)', '""', '"*"')
 lists = c.untagged_responses.pop('LIST', [])
 t.eq(sorted(x.rsplit(b' ', 1)[1] for x in lists), [b'Archive', b'Drafts', b'Junk', b'Sent', b'Trash'], 'LIST (SPECIAL-USE): the special folders only')
+c.create('Tree.Leaf')
+c.unsubscribe('Tree')
+typ, data = c._simple_command('LIST', '(SUBSCRIBED RECURSIVEMATCH)', '""', '"%"')
+lists = c.untagged_responses.pop('LIST', [])
+t.ok(typ == 'OK' and b'(\\HasChildren) "." Tree ("CHILDINFO" ("SUBSCRIBED"))' in lists and not any(b'Leaf' in x for x in lists)
+     and any(x.endswith(b'"." Sent') and b'\\Subscribed' in x for x in lists),
+     'LIST (SUBSCRIBED RECURSIVEMATCH): CHILDINFO for an unsubscribed parent of a subscribed folder', lists)
 typ, data = c._simple_command('GETQUOTAROOT', 'INBOX')
 t.ok(typ == 'OK' and c.untagged_responses.pop('QUOTAROOT', None) == [b'INBOX'] and 'QUOTA' not in c.untagged_responses,
      'GETQUOTAROOT without a quota: no root', c.untagged_responses)
@@ -649,6 +657,35 @@ os.unlink(os.path.join(MD, 'maildirsize'))
 typ, data = c.status('INBOX', '(SIZE APPENDLIMIT)')
 t.ok(typ == 'OK' and re.search(rb'SIZE \d+ APPENDLIMIT 67108864', data[0]), 'STATUS SIZE and APPENDLIMIT', data)
 c.logout()
+
+# ---- big messages: a 20 MB attachment, a LITERAL+ APPEND ------------------
+c = connect()
+c.create('Big')
+att = (b'QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0MjQyNDI0MjQyNDI0MjQyNDI0MjQyNDI0MjQy\n' * 280000)
+BIG = (b'From: big@example.org\nSubject: big\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=B\n\n'
+       b'--B\nContent-Type: text/plain\n\nsee attached\n--B\nContent-Type: application/octet-stream\n'
+       b'Content-Transfer-Encoding: base64\n\n' + att + b'--B--\n')
+deliver(BIG, folder='Big')
+c.select('Big')
+x = one(c, '1', '(RFC822.SIZE BODYSTRUCTURE BODY.PEEK[2]<0.72> BODY.PEEK[2]<20160000.100>)')
+t.ok(int(x.get('RFC822.SIZE', 0)) > 20000000 and x['BODYSTRUCTURE'][1][6] == str(len(crlf(att)) - 2),
+     '20 MB attachment: RFC822.SIZE and the part size', (x.get('RFC822.SIZE'), x['BODYSTRUCTURE'][1][:7]))
+t.eq(x.get('BODY[2]<0>'), att[:72], 'a partial at its start')
+t.eq(x.get('BODY[2]<20160000>'), crlf(att)[20160000:20160000 + 100], 'a partial deep inside it (CRLF offsets)')
+x = one(c, '1', 'BODY.PEEK[]')
+t.ok(x.get('BODY[]') == crlf(stored(BIG, 'Big')), 'BODY[] of 20 MB, streamed')
+big = crlf(b'Subject: literal plus\n\n' + b'0123456789abcdef\n' * 20000)
+typ, data = c.xatom('APPEND', b'Big {%d+}\r\n' % len(big) + big)
+t.ok(typ == 'OK' and b'APPENDUID' in data[0], 'APPEND of 340 KB as a LITERAL+ literal', data)
+c.logout()
+port3 = free_port()
+server3 = inst.spawn(['tcp-serve', '127.0.0.1', str(port3), 'imap-mailbox', MD], env={'IMAP_TIMEOUT': '1'})
+wait_port(port3)
+s3 = socket.create_connection(('127.0.0.1', port3), timeout=20)
+out = s3.makefile('rb').read()
+t.ok(out.startswith(b'* PREAUTH') and b'* BYE' in out, 'a session without commands is logged out (BYE)', out)
+s3.close()
+inst.kill(server3)
 
 # ---- the handoff from imap-serve: IMAP_LOGIN_TAG, IMAP_INPUT ------------
 port2 = free_port()

@@ -46,7 +46,6 @@ void imapd_flagsinfo (imapd *d)
 static void unselect (imapd *d)
 {
   imapbox z = IMAPBOX_ZERO ;
-  if (!d->selected) return ;
   imapbox_free(&d->box) ;
   d->box = z ;
   d->selected = 0 ;
@@ -76,7 +75,7 @@ void imapd_select (imapd *d, int examine)
   if (!imapd_boxname(d, 0, &d->folder)) return ;
   unselect(d) ;   /* RFC 3501 6.3.1: even if the new one fails */
   if (!imapstore_name_valid(d->folder.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
-  if (!imapbox_init(&d->box, d->root, d->folder.s)) { imapd_no_errno(d, "open folder") ; return ; }
+  if (!imapbox_init(&d->box, d->root, d->folder.s)) { unselect(d) ; imapd_no_errno(d, "open folder") ; return ; }
   if (!imapbox_sync(&d->box, 1, &c))
   {
     int e = errno ;
@@ -130,12 +129,12 @@ void imapd_delete (imapd *d)
 
 void imapd_rename (imapd *d)
 {
-  stralloc to = STRALLOC_ZERO ;
+  /* kept from command to command: a BAD may end the session (longjmp) */
+  static stralloc to = STRALLOC_ZERO ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "RENAME takes two folder names") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
-  if (!imapd_boxname(d, 1, &to)) { stralloc_free(&to) ; return ; }
-  if (!imapstore_rename(d->root, d->sa.s, to.s)) { stralloc_free(&to) ; imapd_no_errno(d, "rename folder") ; return ; }
-  stralloc_free(&to) ;
+  if (!imapd_boxname(d, 1, &to)) return ;
+  if (!imapstore_rename(d->root, d->sa.s, to.s)) { imapd_no_errno(d, "rename folder") ; return ; }
   imapd_tagged(d, "OK", 0, "RENAME completed") ;
 }
 
@@ -203,12 +202,13 @@ static int listed (imapfolders const *f, char const *name)
   return 0 ;
 }
 
-static void listone (imapd *d, imaplist const *l, int lsub, char const *name, unsigned a)
+static void listone (imapd *d, imaplist const *l, int lsub, char const *name, unsigned a, int childinfo)
 {
   imapd_puts(d, lsub ? "* LSUB " : "* LIST ") ;
   attrs(d, a, lsub) ;
   imapd_puts(d, " \".\" ") ;
   imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  if (childinfo) imapd_puts(d, " (\"CHILDINFO\" (\"SUBSCRIBED\"))") ;
   imapd_puts(d, "\r\n") ;
   /* RFC 5819: STATUS of each selectable folder listed */
   if (l->ret & IMAPLIST_RET_STATUS && !(a & (IMAPLIST_NOSELECT | IMAPLIST_NONEXISTENT)))
@@ -216,6 +216,50 @@ static void listone (imapd *d, imaplist const *l, int lsub, char const *name, un
     imapstatus st ;
     if (imapstore_status(d->root, name, &st)) statusline(d, name, l->status, &st) ;
   }
+}
+
+/* The attributes of name in f (sorted); absent: \NonExistent. */
+static unsigned attrof (imapfolders const *f, char const *name)
+{
+  size_t lo = 0, hi = imapfolders_len(f) ;
+  while (lo < hi)
+  {
+    size_t mid = (lo + hi) / 2 ;
+    int r = strcmp(imapfolders_name(f, mid), name) ;
+    if (!r) return imapfolders_get(f, mid)->attr ;
+    if (r < 0) lo = mid + 1 ; else hi = mid ;
+  }
+  return IMAPLIST_NONEXISTENT ;
+}
+
+/* RFC 5258 (SUBSCRIBED RECURSIVEMATCH): the folders that match without
+   being subscribed but have a subscribed descendant, with CHILDINFO. subs
+   holds the subscribed ones; each such ancestor is listed once. */
+static void childinfo (imapd *d, imaplist const *l, imapfolders const *subs)
+{
+  imapfolders all = IMAPFOLDERS_ZERO ;
+  stralloc done = STRALLOC_ZERO, anc = STRALLOC_ZERO ;
+  if (!imapstore_list(&all, d->root, "*", 0)) { imapfolders_free(&all) ; return ; }
+  for (size_t i = 0 ; i < imapfolders_len(subs) ; i++)
+  {
+    char const *name = imapfolders_name(subs, i) ;
+    for (char const *dot = strchr(name, '.') ; dot ; dot = strchr(dot + 1, '.'))
+    {
+      anc.len = 0 ;
+      if (!stralloc_catb(&anc, name, dot - name) || !stralloc_0(&anc)) imapd_nomem(d) ;
+      if (listed(subs, anc.s) || !matches(d, l, anc.s)) continue ;
+      {
+        int seen = 0 ;
+        for (size_t k = 0 ; k < done.len && !seen ; k += strlen(done.s + k) + 1) seen = !strcmp(done.s + k, anc.s) ;
+        if (seen) continue ;
+      }
+      if (!stralloc_catb(&done, anc.s, anc.len)) imapd_nomem(d) ;
+      listone(d, l, 0, anc.s, attrof(&all, anc.s), 1) ;
+    }
+  }
+  stralloc_free(&done) ;
+  stralloc_free(&anc) ;
+  imapfolders_free(&all) ;
 }
 
 static void listing (imapd *d, imaplist const *l, int lsub)
@@ -237,8 +281,9 @@ static void listing (imapd *d, imaplist const *l, int lsub)
     if (!matches(d, l, name)) continue ;
     if (l->sel & IMAPLIST_SPECIALUSE && !(a & SPECIAL)) continue ;
     if ((sub && !lsub) || listed(&subs, name)) a |= IMAPLIST_SUBSCRIBED ;
-    listone(d, l, lsub, name, a) ;
+    listone(d, l, lsub, name, a, 0) ;
   }
+  if (l->sel & IMAPLIST_RECURSIVEMATCH) childinfo(d, l, &f) ;
   imapfolders_free(&f) ;
   imapfolders_free(&subs) ;
   imapd_tagged(d, "OK", 0, lsub ? "LSUB completed" : "LIST completed") ;

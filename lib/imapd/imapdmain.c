@@ -2,6 +2,7 @@
    commands of every state. */
 #include <errno.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <skalibs/djbunix.h>
@@ -176,7 +177,7 @@ int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx)
   if (!a || a->type != IMAPN_ATOM) { imapd_bad(d, "a sequence set is needed") ; return 0 ; }
   int r = imapseq_parse(&q, a->s, a->len) ;
   if (r < 0) imapd_nomem(d) ;
-  if (!r) { imapd_bad(d, "invalid sequence set") ; return 0 ; }
+  if (!r) { imapseq_free(&q) ; imapd_bad(d, "invalid sequence set") ; return 0 ; }
   if (uid)
   {
     imapseq_resolve(&q, n ? imapbox_msg(&d->box, n - 1)->uid : 0) ;
@@ -211,7 +212,7 @@ static void c_noop (imapd *d) { imapd_tagged(d, "OK", 0, "NOOP completed") ; }
 static void c_logout (imapd *d)
 {
   imapd_ok(d, imapw_status(&d->io, 0, "BYE", 0, "logging out")) ;
-  imapd_tagged(d, "OK", 0, "LOGOUT completed") ;
+  imapd_ok(d, imapw_status(&d->io, d->c.tag, "OK", 0, "LOGOUT completed")) ;
   imapd_leave(d, "logout") ;
 }
 
@@ -314,7 +315,12 @@ static void serve (imapd *d)
     char const *err ;
     int r = imapread_command(&d->rd) ;
     if (r == IMAPREAD_EOF) imapd_leave(d, "disconnect") ;
-    if (r == IMAPREAD_ERROR) imapd_leave(d, errno == ETIMEDOUT ? "timeout" : "read error") ;
+    if (r == IMAPREAD_ERROR && errno == ETIMEDOUT)
+    {
+      imapw_status(&d->io, 0, "BYE", 0, "autologout: idle for too long") ;
+      imapd_leave(d, "timeout") ;
+    }
+    if (r == IMAPREAD_ERROR) imapd_leave(d, "read error") ;
     if (r == IMAPREAD_FATAL)
     {
       imapw_status(&d->io, 0, "BYE", 0, d->rd.err) ;
@@ -380,17 +386,22 @@ int imapd_main (int argc, char const *const *argv)
 {
   imapd *d = &D ;
   imapread_hooks h = { .ctx = d, .go = &go, .msgstart = &imapd_msgstart, .msgdata = &imapd_msgdata } ;
-  imapread_limits lim = { .message = IMAPD_APPENDMAX } ;
+  /* LITERAL+ (not LITERAL-): a non-synchronizing literal has the bound
+     of its kind, an APPEND's message the APPENDLIMIT */
+  imapread_limits lim = { .message = IMAPD_APPENDMAX, .nonsync = IMAPD_APPENDMAX } ;
   PROG = "imap-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
-  d->selected = d->readonly = 0 ;
-  d->bads = 0 ;
-  d->nfetch = d->nstore = d->nappend = 0 ;
-  d->appfd = -1 ;
+  {
+    /* from scratch (but io, first, which lineio_init sets): a fuzzer
+       runs many sessions in one process */
+    imapd z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
+                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .appfd = -1 } ;
+    memcpy((char *)d + offsetof(imapd, rd), (char *)&z + offsetof(imapd, rd), sizeof *d - offsetof(imapd, rd)) ;
+  }
   if (setjmp(d->end))
   {
     if (d->appfd >= 0) fd_close(d->appfd) ;
-    if (d->selected) imapbox_free(&d->box) ;
+    imapbox_free(&d->box) ;   /* even unselected: a failed SELECT may hold some */
     imapread_free(&d->rd) ;
     imapcmd_free(&d->c) ;
     stralloc_free(&d->folder) ;
