@@ -444,6 +444,8 @@ static void fz_dkimverify(char const *s, size_t n)
     CHECK(dkim_result_fmt(&sa, r + i));
     stralloc_free(&sa);
   }
+}
+
 /* An SPF record (the "v=spf1 " prefix added when missing): what the
    parser keeps lies within the record, and every domain-spec it accepted
    expands, with all the macro letters, to a bounded name; the input as a
