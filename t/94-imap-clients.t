@@ -8,6 +8,7 @@ fetches into a Maildir, and a second run fetches nothing new."""
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -118,4 +119,28 @@ if shutil.which('mbsync'):
          '... and sends no APPEND, STORE, EXPUNGE, CREATE, MOVE', cmds)
 else:
     t.skip('mbsync', 'mbsync not installed (Debian package isync)')
+
+# -- neomutt ----------------------------------------------------------------
+if shutil.which('neomutt') and shutil.which('script'):
+    home = os.path.join(inst.root, 'neomutt')
+    os.makedirs(home)
+    rc = os.path.join(home, 'muttrc')
+    with open(rc, 'w') as f:
+        f.write('set imap_user="%s"\nset imap_pass="%s"\nset folder="imaps://localhost:%d/"\nset spoolfile="+INBOX"\n'
+                'set ssl_force_tls=yes\nset ssl_ca_certificates_file="%s"\nset confirmappend=no\n'
+                'set delete=yes\nset quit=yes\nset move=no\nset mark_old=no\nset wait_key=no\n'
+                'set sleep_time=0\nset header_cache=""\nset message_cachedir=""\n' % (DEMO, PW, svc.imaps, svc.cafile))
+    before = server()
+    keys = '<limit>~s m4<enter><display-message><exit><save-message>=Archive<enter><sync-mailbox><quit>'
+    cmd = 'neomutt -n -F %s -e %s' % (shlex.quote(rc), shlex.quote('push "%s"' % keys))
+    code, out = run(['script', '-qec', cmd, '/dev/null'], stdin=subprocess.DEVNULL,
+                    env=dict(os.environ, HOME=home, TERM='xterm', LC_ALL='C.UTF-8'))
+    after = server()
+    t.ok(code == 0 and 'm4@example.test' in before and 'm4@example.test' not in after
+         and set(after) == set(before) - {'m4@example.test'}, 'neomutt: the message gone from INBOX, the rest kept',
+         (code, before, after, out[-2000:]))
+    t.eq(server('Archive'), {'m4@example.test': ['\\Seen']}, '... moved to Archive, read (\\Seen)')
+else:
+    t.skip('neomutt', 'neomutt or script not installed (Debian packages neomutt, util-linux)')
+
 svc.stop()
