@@ -143,4 +143,40 @@ if shutil.which('neomutt') and shutil.which('script'):
 else:
     t.skip('neomutt', 'neomutt or script not installed (Debian packages neomutt, util-linux)')
 
+# -- getmail6 ---------------------------------------------------------------
+if shutil.which('getmail'):
+    gdir = os.path.join(inst.root, 'getmail')
+    dest = os.path.join(gdir, 'Maildir')
+    for sub in ('cur', 'new', 'tmp'):
+        os.makedirs(os.path.join(dest, sub))
+    user = ''
+    if os.getuid() == 0:   # getmail delivers as no root: as nobody then
+        nobody = pwd.getpwnam('nobody')
+        for d in (dest, os.path.join(dest, 'cur'), os.path.join(dest, 'new'), os.path.join(dest, 'tmp')):
+            os.chown(d, nobody.pw_uid, nobody.pw_gid)
+        os.chmod(gdir, 0o777)
+        os.chmod(inst.root, 0o755)
+        user = 'user = nobody\n'
+    with open(os.path.join(gdir, 'getmailrc'), 'w') as f:
+        f.write('[retriever]\ntype = SimpleIMAPSSLRetriever\nserver = localhost\nport = %d\nusername = %s\n'
+                'password = %s\nca_certs = %s\nssl_cert_hostname = localhost\nmailboxes = ("INBOX", "Projects")\n'
+                '[destination]\ntype = Maildir\npath = %s/\n%s[options]\nread_all = false\ndelete = false\n'
+                % (svc.imaps, DEMO, PW, svc.cafile, dest, user))
+
+    def getmail():
+        return run(['getmail', '--getmaildir', gdir, '--rcfile', 'getmailrc'])
+
+    want = set(server()) | set(server('Projects'))
+    code, out = getmail()
+    t.ok(code == 0 and '%d messages' % len(want) in out, 'getmail6 IMAP over implicit TLS, certificate checked', out)
+    t.eq(set(local(dest)), want, '... every message of INBOX and Projects in the Maildir')
+    code, out = getmail()
+    t.ok(code == 0 and '0 messages' in out and set(local(dest)) == want, 'a second run: nothing new', out)
+    svc.deliver(b'Subject: m5\nMessage-ID: <m5@example.test>\n\nbody 5\n')
+    code, out = getmail()
+    t.ok(code == 0 and '1 messages' in out and set(local(dest)) == want | {'m5@example.test'},
+         'a third run after new mail: just that one', out)
+else:
+    t.skip('getmail6', 'getmail not installed (Debian package getmail6)')
+
 svc.stop()
