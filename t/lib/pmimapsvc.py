@@ -62,13 +62,9 @@ class ImapService:
     def deliver(self, msg, folder=None):
         """maildir-deliver one message as the mailbox's owner (as delivery runs)."""
         st = os.stat(self.md)
-        path = self.inst.maildir(DEMO, folder)
-
-        def drop():
-            os.setgid(st.st_gid)
-            os.setuid(st.st_uid)
-        self.inst.run(['maildir-deliver', path], input=msg, preexec_fn=drop if os.getuid() == 0 else None,
-                      env={'SENDER': 'a@example.org', 'RECIPIENT': DEMO})
+        ids = dict(user=st.st_uid, group=st.st_gid, extra_groups=[]) if os.getuid() == 0 else {}
+        self.inst.run(['maildir-deliver', self.inst.maildir(DEMO, folder)], input=msg,
+                      env={'SENDER': 'a@example.org', 'RECIPIENT': DEMO}, **ids)
 
     def login(self, box='INBOX'):
         c = imaplib.IMAP4_SSL('127.0.0.1', self.imaps, ssl_context=self.ctx, timeout=30)
