@@ -20,7 +20,7 @@ from pmimapsvc import ImapService, DEMO, PW  # noqa: E402
 t = TAP()
 svc = ImapService(t)
 inst, MD = svc.inst, svc.md
-for i in (1, 2, 3):
+for i in (1, 2, 3, 9):
     svc.deliver(b'Subject: m%d\nMessage-ID: <m%d@example.test>\n\nbody %d\n' % (i, i, i))
 
 
@@ -76,8 +76,8 @@ if shutil.which('mbsync'):
 
     code, out = mbsync()
     t.ok(code == 0, 'mbsync: first run exit 0', out)
-    t.eq(local(os.path.join(loc, 'INBOX')), {'m1@example.test': '', 'm2@example.test': '', 'm3@example.test': ''},
-         '... the three messages in the local INBOX')
+    t.eq(local(os.path.join(loc, 'INBOX')), {'m1@example.test': '', 'm2@example.test': '', 'm3@example.test': '',
+                                          'm9@example.test': ''}, '... the four messages in the local INBOX')
     t.ok(all(os.path.isdir(os.path.join(loc, b, 'cur')) for b in ('Sent', 'Drafts', 'Trash', 'Junk', 'Archive')),
          '... and the special-use folders made locally', os.listdir(loc))
     # changes on both sides: near: a new message, a flag, a deletion, a new folder
@@ -96,10 +96,14 @@ if shutil.which('mbsync'):
         os.makedirs(os.path.join(proj, s))
     with open(os.path.join(proj, 'cur', 'local2.h18:2,S'), 'wb') as f:
         f.write(b'Subject: plan\nMessage-ID: <l2@example.test>\n\nplan\n')
-    # far: new mail and a flag set by another client
+    # far: new mail, a flag set and a deletion by another client, a new folder
     svc.deliver(b'Subject: m4\nMessage-ID: <m4@example.test>\n\nbody 4\n')
     c = svc.login()
     c.uid('STORE', '3', '+FLAGS', '(\\Seen \\Answered)')
+    c.uid('STORE', '4', '+FLAGS', '(\\Deleted)')
+    c.expunge()
+    c.create('Lists')
+    c.append('Lists', '(\\Flagged)', None, b'Subject: list\r\nMessage-ID: <s1@example.test>\r\n\r\nlist\r\n')
     c.logout()
     code, out = mbsync()
     t.ok(code == 0 and {'APPEND', 'STORE', 'CREATE'} <= set(changes(out)),
@@ -109,7 +113,8 @@ if shutil.which('mbsync'):
          '... server INBOX: local flag, deletion and new message synced')
     t.eq(server('Projects'), {'l2@example.test': ['\\Seen']}, '... server: the new local folder made, with its message')
     t.eq(local(inbox), {'m1@example.test': 'F', 'm3@example.test': 'RS', 'm4@example.test': '', 'l1@example.test': ''},
-         '... local INBOX: new mail and flags from the server')
+         '... local INBOX: new mail, flags and the deletion from the server')
+    t.eq(local(os.path.join(loc, 'Lists')), {'s1@example.test': 'F'}, '... local: the new server folder, with its message')
     snap = (server(), server('Projects'), local(inbox), sorted(os.listdir(os.path.join(MD, 'cur'))))
     code, out = mbsync()
     t.ok(code == 0 and (server(), server('Projects'), local(inbox), sorted(os.listdir(os.path.join(MD, 'cur')))) == snap,
@@ -117,6 +122,18 @@ if shutil.which('mbsync'):
     cmds = changes(out)
     t.ok(code == 0 and 'AUTHENTICATE' in out and not cmds,
          '... and sends no APPEND, STORE, EXPUNGE, CREATE, MOVE', cmds)
+    # another machine, over the imap service (143-style, STARTTLS)
+    loc2 = os.path.join(home, 'mail2')
+    os.makedirs(loc2)
+    with open(rc) as f:
+        conf = f.read()
+    with open(rc, 'w') as f:
+        f.write(conf.replace('Port %d' % svc.imaps, 'Port %d' % svc.imap).replace('SSLType IMAPS', 'SSLType STARTTLS')
+                .replace(loc + '/', loc2 + '/'))
+    code, out = mbsync()
+    t.ok(code == 0 and 'STARTTLS' in out, 'mbsync over STARTTLS (the imap service): exit 0', out[-3000:])
+    t.ok(all(local(os.path.join(loc2, b)) == local(os.path.join(loc, b)) for b in ('INBOX', 'Projects', 'Lists')),
+         '... the same messages and flags as the first machine')
 else:
     t.skip('mbsync', 'mbsync not installed (Debian package isync)')
 
