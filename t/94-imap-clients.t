@@ -147,16 +147,26 @@ if shutil.which('neomutt') and shutil.which('script'):
                 'set ssl_force_tls=yes\nset ssl_ca_certificates_file="%s"\nset confirmappend=no\n'
                 'set delete=yes\nset quit=yes\nset move=no\nset mark_old=no\nset wait_key=no\n'
                 'set sleep_time=0\nset header_cache=""\nset message_cachedir=""\n' % (DEMO, PW, svc.imaps, svc.cafile))
+
+    def neomutt(keys, url):
+        cmd = 'neomutt -n -F %s -f %s -e %s' % (shlex.quote(rc), url, shlex.quote('push "%s"' % keys))
+        return run(['script', '-qec', cmd, '/dev/null'], stdin=subprocess.DEVNULL,
+                   env=dict(os.environ, HOME=home, TERM='xterm', LC_ALL='C.UTF-8'))
+
     before = server()
-    keys = '<limit>~s m4<enter><display-message><exit><save-message>=Archive<enter><sync-mailbox><quit>'
-    cmd = 'neomutt -n -F %s -e %s' % (shlex.quote(rc), shlex.quote('push "%s"' % keys))
-    code, out = run(['script', '-qec', cmd, '/dev/null'], stdin=subprocess.DEVNULL,
-                    env=dict(os.environ, HOME=home, TERM='xterm', LC_ALL='C.UTF-8'))
+    code, out = neomutt('<limit>~s m4<enter><display-message><exit><save-message>=Archive<enter><sync-mailbox><quit>',
+                        'imaps://localhost:%d/INBOX' % svc.imaps)
     after = server()
     t.ok(code == 0 and 'm4@example.test' in before and 'm4@example.test' not in after
          and set(after) == set(before) - {'m4@example.test'}, 'neomutt: the message gone from INBOX, the rest kept',
          (code, before, after, out[-2000:]))
     t.eq(server('Archive'), {'m4@example.test': ['\\Seen']}, '... moved to Archive, read (\\Seen)')
+    # over the imap service, STARTTLS: unflag one, delete another
+    code, out = neomutt('<limit>~s m1<enter><flag-message><limit>~s laptop<enter><delete-message><sync-mailbox><quit>',
+                        'imap://localhost:%d/INBOX' % svc.imap)
+    after2 = server()
+    t.ok(code == 0 and after2.get('m1@example.test') == [] and set(after2) == set(after) - {'l1@example.test'},
+         'neomutt over STARTTLS: a flag cleared, a message deleted', (code, after2, out[-2000:]))
 else:
     t.skip('neomutt', 'neomutt or script not installed (Debian packages neomutt, util-linux)')
 
