@@ -206,4 +206,5 @@ if shutil.which('getmail'):
 else:
     t.skip('getmail6', 'getmail not installed (Debian package getmail6)')
 
+t.eq(svc.trouble(), [], 'no crash or fatal error in the services\' logs')
 svc.stop()

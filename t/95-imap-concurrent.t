@@ -169,4 +169,5 @@ t.eq(sorted(x for x in flagged if x.startswith('a')), sorted('a%d' % j for j in 
 files = sum(len(os.listdir(os.path.join(svc.md, s))) for s in ('new', 'cur'))
 t.eq(files, len(want), '... and as many files in the Maildir')
 c.logout()
+t.eq(svc.trouble(), [], 'no crash or fatal error in the services\' logs')
 svc.stop()

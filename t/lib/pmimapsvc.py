@@ -5,6 +5,7 @@ import imaplib
 import os
 import poplib
 import pwd
+import re
 import shutil
 import subprocess
 
@@ -78,6 +79,17 @@ class ImapService:
         c.user(DEMO)
         c.pass_(PW)
         return c
+
+    def trouble(self):
+        """Lines of the services' logs that tell of a crash or a fatal error."""
+        out = []
+        for svc in ('imap', 'imaps', 'pop3', 'pop3s'):
+            try:
+                with open(os.path.join(self.inst.root, 'log', svc, 'current'), errors='replace') as f:
+                    out += [ln for ln in f if re.search(r'Sanitizer|runtime error|: fatal:|core dumped', ln)]
+            except OSError:
+                pass
+        return out
 
     def stop(self):
         self.scan.stop()
