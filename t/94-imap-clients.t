@@ -5,6 +5,7 @@ folders both ways (new mail, flags, deletion, a new folder) and a second
 run changes nothing; neomutt in batch mode (under script(1), a pty) reads
 a message and moves it to another folder; getmail6's IMAP retriever
 fetches into a Maildir, and a second run fetches nothing new."""
+import imaplib
 import os
 import pwd
 import re
@@ -12,6 +13,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
 from pmtest import TAP  # noqa: E402
@@ -66,7 +68,7 @@ if shutil.which('mbsync'):
         f.write('IMAPAccount pm\nHost localhost\nPort %d\nUser %s\nPass %s\nSSLType IMAPS\nCertificateFile %s\n\n'
                 'IMAPStore far\nAccount pm\n\nMaildirStore near\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n'
                 'Channel pm\nFar :far:\nNear :near:\nPatterns *\nCreate Both\nRemove None\nExpunge Both\n'
-                'SyncState *\n' % (svc.imaps, DEMO, PW, svc.cafile, loc, loc))
+                'SyncState *\nCopyArrivalDate yes\n' % (svc.imaps, DEMO, PW, svc.cafile, loc, loc))
 
     def mbsync():   # -Dn: with the IMAP dialogue
         return run(['mbsync', '-c', rc, '-a', '-Dn'], env=dict(os.environ, HOME=home))
@@ -91,11 +93,17 @@ if shutil.which('mbsync'):
     os.unlink(names['m2@example.test'])
     with open(os.path.join(inbox, 'new', 'local1.h18'), 'wb') as f:
         f.write(b'Subject: from the laptop\nMessage-ID: <l1@example.test>\n\nlocal\n')
+    os.utime(os.path.join(inbox, 'new', 'local1.h18'), (1577934245, 1577934245))   # CopyArrivalDate: 2020-01-02 03:04:05Z
     proj = os.path.join(loc, 'Projects')
     for s in ('cur', 'new', 'tmp'):
         os.makedirs(os.path.join(proj, s))
     with open(os.path.join(proj, 'cur', 'local2.h18:2,S'), 'wb') as f:
         f.write(b'Subject: plan\nMessage-ID: <l2@example.test>\n\nplan\n')
+    sub = os.path.join(proj, '2026')   # a child folder (Verbatim: a directory inside)
+    for s in ('cur', 'new', 'tmp'):
+        os.makedirs(os.path.join(sub, s))
+    with open(os.path.join(sub, 'new', 'local3.h18'), 'wb') as f:
+        f.write(b'Subject: sub\nMessage-ID: <l3@example.test>\n\nsub\n')
     # far: new mail, a flag set and a deletion by another client, a new folder
     svc.deliver(b'Subject: m4\nMessage-ID: <m4@example.test>\n\nbody 4\n')
     c = svc.login()
@@ -112,6 +120,19 @@ if shutil.which('mbsync'):
                     'm4@example.test': [], 'l1@example.test': []},
          '... server INBOX: local flag, deletion and new message synced')
     t.eq(server('Projects'), {'l2@example.test': ['\\Seen']}, '... server: the new local folder made, with its message')
+    c = svc.login()
+    dates = {}
+    for d in c.fetch('1:*', '(INTERNALDATE BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)])')[1]:
+        if isinstance(d, tuple):
+            dates[re.search(rb'<([^>]*)>', d[1]).group(1).decode()] = time.mktime(imaplib.Internaldate2tuple(d[0]))
+    c.logout()
+    mtimes = {}
+    for s in ('new', 'cur'):
+        for n in os.listdir(os.path.join(inbox, s)):
+            mtimes[n] = os.stat(os.path.join(inbox, s, n)).st_mtime
+    t.ok(dates.get('l1@example.test') == 1577934245, '... APPEND with the arrival date (INTERNALDATE)', dates)
+    t.eq(sorted(mtimes.values()), sorted(dates.values()), '... local files dated by INTERNALDATE')
+    t.eq(server('Projects.2026'), {'l3@example.test': []}, '... and its child folder Projects.2026')
     t.eq(local(inbox), {'m1@example.test': 'F', 'm3@example.test': 'RS', 'm4@example.test': '', 'l1@example.test': ''},
          '... local INBOX: new mail, flags and the deletion from the server')
     t.eq(local(os.path.join(loc, 'Lists')), {'s1@example.test': 'F'}, '... local: the new server folder, with its message')
