@@ -47,15 +47,19 @@ def server(box='INBOX'):
     return out
 
 
-def local(path):
-    """{Message-ID: maildir flags} of a local Maildir."""
+def files(path):
+    """{Message-ID: file} of a local Maildir."""
     out = {}
     for sub in ('new', 'cur'):
         for n in os.listdir(os.path.join(path, sub)):
             with open(os.path.join(path, sub, n), 'rb') as f:
-                mid = re.search(rb'(?im)^message-id:\s*<([^>]*)>', f.read()).group(1).decode()
-            out[mid] = n.split(':2,')[1] if ':2,' in n else ''
+                out[re.search(rb'(?im)^message-id:\s*<([^>]*)>', f.read()).group(1).decode()] = os.path.join(path, sub, n)
     return out
+
+
+def local(path):
+    """{Message-ID: maildir flags} of a local Maildir."""
+    return {m: n.split(':2,')[1] if ':2,' in n else '' for m, n in files(path).items()}
 
 
 # -- mbsync (isync) ---------------------------------------------------------
@@ -84,9 +88,7 @@ if shutil.which('mbsync'):
          '... and the special-use folders made locally', os.listdir(loc))
     # changes on both sides: near: a new message, a flag, a deletion, a new folder
     inbox = os.path.join(loc, 'INBOX')
-    names = {local_mid: n for local_mid, n in
-             ((re.search(rb'(?im)^message-id:\s*<([^>]*)>', open(os.path.join(inbox, s, n), 'rb').read()).group(1).decode(),
-               os.path.join(inbox, s, n)) for s in ('new', 'cur') for n in os.listdir(os.path.join(inbox, s)))}
+    names = files(inbox)
     p = names['m1@example.test']
     base = os.path.basename(p).split(':2,')[0]
     os.rename(p, os.path.join(inbox, 'cur', base + ':2,F'))
