@@ -12,6 +12,8 @@ pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-d
 pkgs="$pkgs msmtp"
 # t/83: dovecot-imapd, a real Dovecot numbering a Maildir (dovecot-uidlist)
 pkgs="$pkgs dovecot-imapd"
+# t/94: mbsync (isync) and neomutt, real IMAP clients
+pkgs="$pkgs isync neomutt"
 missing=
 for p in $pkgs; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
