@@ -36,6 +36,7 @@ static void spf(authres *r, authres_in const *in)
   r->spf = SPF_NONE;
   if (!domain || !*domain || strlen(domain) > SPF_MAXDOMAIN || strlen(in->mailfrom) > 512) return;
   snprintf(r->spfdomain, sizeof r->spfdomain, "%s", domain);
+  snprintf(r->spfid, sizeof r->spfid, "%s", r->spfhelo ? domain : in->mailfrom);
   if (!in->haveip) return;
   if (r->spfhelo || !at || at == in->mailfrom) snprintf(sender, sizeof sender, "postmaster@%s", domain);
   else snprintf(sender, sizeof sender, "%s", in->mailfrom);
@@ -70,47 +71,52 @@ static void verdict(authres *r, dmarc_record const *rec, int subdomain, unsigned
   snprintf(r->why, sizeof r->why, "%s=%s%s", subdomain ? "sp" : "p", pname[p], r->sampled ? " pct" : "");
 }
 
-static void dmarc(authres *r, authres_in const *in, dkim_msg const *m)
+/* The policy first (6.6.3): a DNS timeout in SPF or DKIM must not use
+   up the time of the lookup that says whether a temperror matters. */
+static int discover(authres *r, authres_in const *in, dkim_msg const *m, dmarc_record *rec, char *pdom)
 {
-  static dmarc_record rec;
-  char pdom[254];
   char const *why;
-  int spfok, dkimok = 0, temp = r->spf == SPF_TEMPERROR;
   if (!dkim_from_domain(r->from, m)) {
     r->from[0] = 0;
     r->dmarc = AUTHRES_DMARC_PERMERROR;
     snprintf(r->why, sizeof r->why, "no single From address with a domain");
-    return;
+    return 0;
   }
-  int d = dmarc_discover(&rec, pdom, in->dns, in->psl, r->from, &in->deadline, &why);
-  if (d != DMARC_FOUND) {
-    r->dmarc = d == DMARC_TEMPFAIL ? AUTHRES_DMARC_TEMPERROR : AUTHRES_DMARC_NONE;
-    snprintf(r->why, sizeof r->why, "%s", why);
-    return;
-  }
-  spfok = r->spf == SPF_PASS && aligned(in, r->spfdomain, r->from, rec.aspf);
+  int d = dmarc_discover(rec, pdom, in->dns, in->psl, r->from, &in->deadline, &why);
+  if (d == DMARC_FOUND) return 1;
+  r->dmarc = d == DMARC_TEMPFAIL ? AUTHRES_DMARC_TEMPERROR : AUTHRES_DMARC_NONE;
+  snprintf(r->why, sizeof r->why, "%s", why);
+  return 0;
+}
+
+static void evaluate(authres *r, authres_in const *in, dmarc_record const *rec, char const *pdom)
+{
+  int spfok, dkimok = 0, temp = r->spf == SPF_TEMPERROR;
+  spfok = r->spf == SPF_PASS && aligned(in, r->spfdomain, r->from, rec->aspf);
   for (unsigned i = 0; i < r->ndkim; i++) {
-    if (r->dkim[i].result == DKIM_PASS && aligned(in, r->dkim[i].domain, r->from, rec.adkim)) dkimok = 1;
+    if (r->dkim[i].result == DKIM_PASS && aligned(in, r->dkim[i].domain, r->from, rec->adkim)) dkimok = 1;
     if (r->dkim[i].result == DKIM_TEMPERROR) temp = 1;
   }
   r->dmarc = spfok || dkimok ? AUTHRES_DMARC_PASS : temp ? AUTHRES_DMARC_TEMPERROR : AUTHRES_DMARC_FAIL;
-  verdict(r, &rec, strcasecmp(pdom, r->from) != 0, in->roll);
+  verdict(r, rec, strcasecmp(pdom, r->from) != 0, in->roll);
 }
 
 void authres_check(authres *r, authres_in const *in)
 {
   static dkim_msg m;
+  static dmarc_record rec;
+  char pdom[254];
   char const *why;
+  int found = 0;
   memset(r, 0, sizeof *r);
   r->policy = -1;
-  spf(r, in);
-  r->ndkim = dkim_verify(r->dkim, in->msg, in->len, in->now, &authres_dkim_txt, (void *)in);
   if (!dkim_msg_split(&m, in->msg, in->len, &why)) {
     r->dmarc = AUTHRES_DMARC_PERMERROR;
     snprintf(r->why, sizeof r->why, "%s", why);
-    return;
-  }
-  dmarc(r, in, &m);
+  } else found = discover(r, in, &m, &rec, pdom);
+  spf(r, in);
+  r->ndkim = dkim_verify(r->dkim, in->msg, in->len, in->now, &authres_dkim_txt, (void *)in);
+  if (found) evaluate(r, in, &rec, pdom);
 }
 
 /* An RFC 8601 value: plain when it is a dot-atom or an address, else quoted. */
@@ -137,8 +143,8 @@ int authres_fmt(stralloc *sa, authres const *r, char const *id, char const *eol)
 {
   if (!stralloc_cats(sa, "Authentication-Results: ") || !stralloc_cats(sa, id) || !sep(sa, eol)
    || !stralloc_cats(sa, "spf=") || !stralloc_cats(sa, spf_result_name(r->spf))
-   || (r->spfdomain[0] && (!stralloc_cats(sa, r->spfhelo ? " smtp.helo=" : " smtp.mailfrom=")
-                           || !value(sa, r->spfdomain))))
+   || (r->spfid[0] && (!stralloc_cats(sa, r->spfhelo ? " smtp.helo=" : " smtp.mailfrom=")
+                       || !value(sa, r->spfid))))
     return 0;
   if (!r->ndkim && (!sep(sa, eol) || !stralloc_cats(sa, "dkim=none"))) return 0;
   for (unsigned i = 0; i < r->ndkim; i++)

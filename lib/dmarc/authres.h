@@ -44,7 +44,8 @@ typedef struct authres_s authres;
 struct authres_s {
   int spf;                   /* enum spf_result */
   int spfhelo;               /* 1: the HELO identity was checked */
-  char spfdomain[SPF_MAXDOMAIN + 1];
+  char spfdomain[SPF_MAXDOMAIN + 1];  /* for alignment */
+  char spfid[520];           /* smtp.mailfrom= (the sender) or smtp.helo= */
   unsigned ndkim;            /* 0: no signature (dkim=none) */
   dkim_result dkim[DKIM_MAXSIGS];
   int dmarc;                 /* AUTHRES_DMARC_* */
