@@ -60,7 +60,7 @@ static int aligned(authres_in const *in, char const *a, char const *b, char mode
 static void verdict(authres *r, dmarc_record const *rec, int subdomain, unsigned roll)
 {
   static char const *const pname[] = { "none", "quarantine", "reject" };
-  int p = subdomain ? rec->sp : rec->p;
+  int p = subdomain ? rec->sp : rec->p, asked = p;
   if (r->dmarc == AUTHRES_DMARC_FAIL || r->dmarc == AUTHRES_DMARC_TEMPERROR) {
     /* 6.6.4: outside the pct sample, the next lower policy */
     if (p > DMARC_P_NONE && roll >= rec->pct) { p--; r->sampled = 1; }
@@ -68,7 +68,9 @@ static void verdict(authres *r, dmarc_record const *rec, int subdomain, unsigned
               : p == DMARC_P_REJECT ? AUTHRES_REJECT : p == DMARC_P_QUARANTINE ? AUTHRES_QUARANTINE : AUTHRES_ACCEPT;
   }
   r->policy = p;
-  snprintf(r->why, sizeof r->why, "%s=%s%s", subdomain ? "sp" : "p", pname[p], r->sampled ? " pct" : "");
+  if (r->sampled)
+    snprintf(r->why, sizeof r->why, "%s=%s pct=%u applied=%s", subdomain ? "sp" : "p", pname[asked], rec->pct, pname[p]);
+  else snprintf(r->why, sizeof r->why, "%s=%s", subdomain ? "sp" : "p", pname[p]);
 }
 
 /* The policy first (6.6.3): a DNS timeout in SPF or DKIM must not use
