@@ -190,6 +190,45 @@ code, out, err = alone(b'Authentication-Results: mx.example.test; spf=pass\n' + 
 t.ok(code == 0 and out.startswith(b'Authentication-Results: mx.example.test (message too large to check); none\n')
      and out.count(b'Authentication-Results') == 1 and 'reason=too-large' in err,
      'over AUTHVERIFY_MAXSIZE: passed with a note, a forged field still removed', (out[:200], err))
+# --- instance-setup -V, with -R; dkim-sign for submission ---------------------------------
+import pwd
+TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ME = pwd.getpwuid(os.getuid()).pw_name
+box = Instance()
+box.run(['dkim-keygen', 'example.test', 'k1'])
+
+
+def setup(*extra):
+    return box.run(['instance-setup', '-r', box.root, '-b', pmtest.BIN, '-t', os.path.join(TOP, 'services'),
+                    '-s', str(pmtest.free_port()), '-i', '127.0.0.1', '-u', ME] + list(extra), check=False)
+
+
+def qi(svc):
+    try:
+        return open(os.path.join(box.root, 'service', svc, 'env/QUEUE_INJECT')).read()
+    except OSError:
+        return None
+
+
+r = setup('-V', '-M', str(pmtest.free_port()))
+t.ok(r.returncode == 0 and qi('smtp') == os.path.join(pmtest.BIN, 'auth-verify') + '\n',
+     'instance-setup -V: auth-verify in the port 25 chain', (r.stderr, qi('smtp')))
+t.eq(qi('submission'), os.path.join(pmtest.BIN, 'dkim-sign') + '\n', 'a DKIM key: dkim-sign in the submission chain')
+key = os.path.join(box.root, 'etc/dkim/example.test/k1.key')
+t.ok(os.getuid() != 0 or os.stat(key).st_mode & 0o777 == 0o640, 'the key readable by the group', oct(os.stat(key).st_mode))
+r = setup('-V', '-R', str(pmtest.free_port()))
+chain = os.path.join(box.root, 'service/smtp/chain')
+t.ok(r.returncode == 0 and qi('smtp') == chain + '\n' and
+     open(chain).read().endswith('exec %s/auth-verify %s/spam-check\n' % (pmtest.BIN, pmtest.BIN)),
+     'with -R: auth-verify, then spam-check', (r.stderr, qi('smtp')))
+
+# the chain, rspamd down: auth-verify's quarantine survives spam-check's drop of X-Spam
+port = kate.start_smtp(env=dict(ENV, QUEUE_INJECT=chain, RSPAMD='127.0.0.1:%d' % pmtest.free_port()))
+t.eq(send('x@quar.test', mail(b'x@quar.test', b'chain', extra=b'X-Spam: No\r\n'), src='127.0.0.3'), (250, ''),
+     'through auth-verify and spam-check: accepted')
+m = kate.wait_mails(DEMO, 3, folder='Junk')
+t.ok(len(m) == 3 and m[-1].count(b'X-Spam:') == 1 and b'\nX-Spam: Yes\n' in m[-1], 'one X-Spam: Yes, in Junk', m[-1][:500] if m else m)
+
 r = subprocess.run([os.path.join(pmtest.BIN, 'auth-verify'), '-x'], capture_output=True)
 t.eq(r.returncode, 100, 'an option: usage, exit 100')
 smtphelp.crash_free(t, kate.log(kate.smtp_proc), 'no crash in the smtp log')
