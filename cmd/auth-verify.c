@@ -8,7 +8,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <skalibs/env.h>
 #include <skalibs/random.h>
 #include <skalibs/stralloc.h>
 #include <skalibs/strerr.h>
@@ -78,6 +77,18 @@ static void readmsg(stralloc *sa, uint64_t len)
   }
 }
 
+/* A header too large for the field dropping (qfilter.h) or for DKIM
+   would pass forged fields or hide the From: it is refused. */
+static void toolarge(stralloc const *m)
+{
+  size_t hlen ;
+  int r = hdr_split(m->s, m->len < QFILTER_MAXHEAD ? m->len : QFILTER_MAXHEAD, DKIM_MAXFIELDS, &hlen) ;
+  if (r == HDR_LIMIT || (r == HDR_MORE && m->len >= QFILTER_MAXHEAD)) {
+    strerr_warni("session=", session(), " action=reject reason=header-too-large") ;
+    qfilter_refuse(31, "552 5.6.0 message header too large to check") ;
+  }
+}
+
 static unsigned long timeout(void)
 {
   unsigned long secs = pm_env_ulong("AUTHVERIFY_TIMEOUT", 20) ;
@@ -127,6 +138,7 @@ int main(int argc, char const *const *argv)
     pass() ;
   }
   readmsg(&m, len) ;
+  toolarge(&m) ;
   check(&r, &m, env.s + 1) ;
   stralloc_free(&m) ;
   if (!authres_fmt(&hdr, &r, me, eol)) strerr_diefu1sys(51, "allocate") ;
