@@ -4,7 +4,7 @@
 # the s6 service directories instantiated from the templates.
 # See instance-setup(8).
 PROG=instance-setup
-USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-a IMAPPORT] [-A IMAPSPORT] [-R RSPAMDPORT] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
+USAGE="instance-setup [-r ROOT] [-b BINDIR] [-s SMTPPORT] [-M SUBMISSIONPORT] [-S SUBMISSIONSPORT] [-p POP3PORT] [-P POP3SPORT] [-a IMAPPORT] [-A IMAPSPORT] [-R RSPAMDPORT] [-V] [-c] [-i IP] [-u USER] [-d DOMAIN] [-m ME] [-t TEMPLATES]"
 
 fatal() { echo "$PROG: fatal: $*" >&2; exit 111; }
 bad() { echo "$PROG: fatal: $*" >&2; exit 100; }
@@ -23,13 +23,13 @@ check_port() { # what value
 
 here=$(cd "$(dirname "$0")" && pwd) || fatal "unable to find my own directory"
 root=${PIPEMAIL_ROOT:-/var/pipemail} bindir=$here port=25 ip=0.0.0.0 user='' domain='' me='' templates=''
-smtpsport='' subport='' popport='' popsport='' imapport='' imapsport='' mkcert='' rspamdport=''
-while getopts :r:b:s:S:M:p:P:a:A:R:ci:u:d:m:t: opt; do
+smtpsport='' subport='' popport='' popsport='' imapport='' imapsport='' mkcert='' rspamdport='' verify=''
+while getopts :r:b:s:S:M:p:P:a:A:R:Vci:u:d:m:t: opt; do
   case $opt in
   r) root=$OPTARG ;; b) bindir=$OPTARG ;; s) port=$OPTARG ;; i) ip=$OPTARG ;;
   S) smtpsport=$OPTARG ;; M) subport=$OPTARG ;; c) mkcert=1 ;;
   p) popport=$OPTARG ;; P) popsport=$OPTARG ;; a) imapport=$OPTARG ;; A) imapsport=$OPTARG ;;
-  R) rspamdport=$OPTARG ;;
+  R) rspamdport=$OPTARG ;; V) verify=1 ;;
   u) user=$OPTARG ;; d) domain=$OPTARG ;; m) me=$OPTARG ;; t) templates=$OPTARG ;;
   *) usage ;;
   esac
@@ -231,7 +231,7 @@ EOF
   env=$root/service/smtp/env
   mkdir -p "$env" || fatal "unable to create $env"
   # someone else's filter chain is left alone
-  if [ -s "$env/QUEUE_INJECT" ] && ! grep -q '/spam-check$' "$env/QUEUE_INJECT"; then
+  if [ -s "$env/QUEUE_INJECT" ] && ! grep -q -e '/spam-check$' -e '/auth-verify$' -e '/smtp/chain$' "$env/QUEUE_INJECT"; then
     echo "$PROG: warning: $env/QUEUE_INJECT names another filter: spam-check not put in the chain (spam-check(8))" >&2
   else
     printf '%s\n' "$bindir/spam-check" > "$env/QUEUE_INJECT.new" && mv -f "$env/QUEUE_INJECT.new" "$env/QUEUE_INJECT" ||
@@ -279,6 +279,38 @@ done
 # service's chain (spam-check(8)).
 [ -z "$rspamdport" ] || setup_rspamd
 
+# -V: auth-verify in the smtp service's chain, before spam-check with -R
+# (QUEUE_INJECT runs one program: then a two-line script; auth-verify(8)).
+if [ -n "$verify" ]; then
+  env=$root/service/smtp/env q=$bindir/auth-verify
+  if [ -s "$env/QUEUE_INJECT" ] && ! grep -q -e '/spam-check$' -e '/auth-verify$' -e '/smtp/chain$' "$env/QUEUE_INJECT"; then
+    echo "$PROG: warning: $env/QUEUE_INJECT names another filter: auth-verify not put in the chain (auth-verify(8))" >&2
+  else
+    if [ -n "$rspamdport" ]; then
+      q=$root/service/smtp/chain
+      printf '#!/bin/sh\n# the port 25 filter chain, written by instance-setup(8)\nexec %s %s\n' \
+        "$bindir/auth-verify" "$bindir/spam-check" > "$q.new" && chmod 755 "$q.new" && mv -f "$q.new" "$q" ||
+        fatal "unable to write $q"
+    fi
+    printf '%s\n' "$q" > "$env/QUEUE_INJECT.new" && mv -f "$env/QUEUE_INJECT.new" "$env/QUEUE_INJECT" ||
+      fatal "unable to write $env/QUEUE_INJECT"
+  fi
+fi
+# dkim-sign in the submission services' chain once etc/dkim has a key
+# (dkim-keygen); another filter set there is left alone.
+if ls "$root"/etc/dkim/*/*.key >/dev/null 2>&1; then
+  for s in submission submissions; do
+    env=$root/service/$s/env
+    [ -d "$env" ] || continue
+    if [ -s "$env/QUEUE_INJECT" ] && ! grep -q '/dkim-sign$' "$env/QUEUE_INJECT"; then
+      echo "$PROG: warning: $env/QUEUE_INJECT names another filter: dkim-sign not put in the chain (dkim-sign(8))" >&2
+    else
+      printf '%s\n' "$bindir/dkim-sign" > "$env/QUEUE_INJECT.new" && mv -f "$env/QUEUE_INJECT.new" "$env/QUEUE_INJECT" ||
+        fatal "unable to write $env/QUEUE_INJECT"
+    fi
+  done
+fi
+
 # Compile etc/ (users.cdb) when the tools are there.
 if [ -x "$bindir/config-make" ]; then
   PIPEMAIL_ROOT=$root "$bindir/config-make" || fatal "config-make failed"
@@ -296,6 +328,9 @@ if [ "$uid" = 0 ]; then
     chown -R "$loguser" $logs &&
     find "$root/etc" -maxdepth 1 ! -name tls -exec chgrp "$group" {} + -exec chmod g+rX {} + ||
     fatal "unable to set the owners under $root"
+  # dkim-keygen as root writes root-only keys: dkim-sign runs as the SMTP user
+  [ ! -d "$root/etc/dkim" ] || { chgrp -R "$group" "$root/etc/dkim" && chmod -R g+rX,o-rwx "$root/etc/dkim"; } ||
+    fatal "unable to give $root/etc/dkim to group $group"
   [ -z "$rspamdport" ] || chown -R "$spamuser" "$root/rspamd" || fatal "unable to give $root/rspamd to $spamuser"
 fi
 # Local users' mail (mail-inject, sendmail) reaches the closed queue

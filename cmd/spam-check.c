@@ -21,6 +21,7 @@ static char const *const ours[] = { "X-Spam", "X-Spam-Score", "X-Spam-Symbols", 
 static char const *const *next ;
 static stralloc env = STRALLOC_ZERO, hdr = STRALLOC_ZERO ;
 static int msg ;
+static int marked ;   /* X-Spam: Yes already in hdr (auth-verify's verdict) */
 
 static char const *session(void)
 {
@@ -72,7 +73,7 @@ static void headers(rspamd_reply const *r, int spam)
   char s[24], q[24] ;
   score(s, sizeof s, r->score) ;
   score(q, sizeof q, r->required) ;
-  if (spam) { cats("X-Spam: Yes") ; cats(eol) ; }
+  if (spam && !marked) { cats("X-Spam: Yes") ; cats(eol) ; }
   cats("X-Spam-Score: ") ; cats(s) ; cats(" / ") ; cats(q) ; cats(eol) ;
   if (spam) symbols(r, eol) ;
 }
@@ -137,6 +138,12 @@ int main(int argc, char const *const *argv)
   if (!addr || !*addr) addr = DEFAULT_RSPAMD ;
   msg = qfilter_spool(&len) ;
   qfilter_envelope(&env) ;
+  /* auth-verify before us quarantined it (DMARC): its X-Spam is dropped
+     with the message's own, so the mark comes through the environment */
+  if ((why = getenv("AUTHRES_ACTION")) && !strcmp(why, "quarantine")) {
+    cats("X-Spam: Yes") ; cats(qfilter_eol(msg)) ;
+    marked = 1 ;
+  }
   if (len > pm_env_ulong("SPAMCHECK_MAXSIZE", 10485760)) {
     char n[UINT64_FMT] ;
     n[uint64_fmt(n, len)] = 0 ;

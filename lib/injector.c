@@ -206,11 +206,18 @@ char const *injector_reply_text(injector *q, int r)
   t++;
   while (*t == ' ') t++;
   if (!*t) return injector_reply(see ? (perm ? 31 : 71) : r);
+  /* a reply code of its own, of the right class: "550 5.7.1 text" */
+  char code[5] = "554 ";
+  if (!perm) memcpy(code, "451 ", 4);
+  if (t[0] == code[0] && t[1] >= '0' && t[1] <= '5' && t[2] >= '0' && t[2] <= '9' && t[3] == ' ') {
+    memcpy(code, t, 3);
+    t += 4;
+  }
   /* an enhanced status code of its own, of the right class: 5.7.1 */
   int coded = t[0] == (perm ? '5' : '4') && t[1] == '.' && t[2] >= '0' && t[2] <= '9'
     && t[strspn(t + 2, "0123456789.") + 2] == ' ';
   q->reply[0] = 0;
-  strcat(q->reply, perm ? "554 " : "451 ");
+  strcat(q->reply, code);
   if (!coded) strcat(q->reply, perm ? "5.3.0 " : "4.3.0 ");
   strncat(q->reply, t, sizeof q->reply - strlen(q->reply) - 1);
   return q->reply;

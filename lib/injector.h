@@ -65,7 +65,8 @@ int injector_finish(injector *q, char const *env, size_t envlen) ;
 /* SMTP reply (code, enhanced code, text; no CRLF) for a finish result. */
 char const *injector_reply(int result) ;
 /* The same, in the filter's own words when it gave some on fd 4 that fit
-   the result (above): "554 " or "451 ", then the text, after a default
+   the result (above): "554 " or "451 " (or the text's own reply code of
+   that class, "550 5.7.1 text"), then the text, after a default
    enhanced code (5.3.0, 4.3.0) unless it starts with one. Points into q. */
 char const *injector_reply_text(injector *q, int result) ;
 #endif

@@ -93,10 +93,13 @@ char const *qfilter_eol(int fd)
   return nl && nl > buf && nl[-1] == '\r' ? "\r\n" : "\n";
 }
 
+static qfilter_dropfn *dropfn ;
+static void *dropctx ;
+
 static int dropped(hdr_field const *f, char const *const *drop)
 {
-  for (; *drop; drop++) if (hdr_is(f, *drop)) return 1;
-  return 0;
+  for (; drop && *drop; drop++) if (hdr_is(f, *drop)) return 1;
+  return dropfn && dropfn(f, dropctx);
 }
 
 /* The message's header to out without the fields named in drop; where
@@ -116,6 +119,15 @@ static off_t copy_head(int out, int msg, char const *const *drop)
     prev = pos;
   }
   return prev;
+}
+
+void qfilter_pass_if(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,
+                     qfilter_dropfn *fn, void *ctx, stralloc const *env, char const *const *argv)
+{
+  static char const *const none[] = { 0 } ;   /* a list, so the header is read */
+  dropfn = fn ;
+  dropctx = ctx ;
+  qfilter_pass(msgfd, hdr, hdrlen, fn && !drop ? none : drop, env, argv) ;
 }
 
 void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,

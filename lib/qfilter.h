@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <skalibs/gccattributes.h>
 #include <skalibs/stralloc.h>
+#include "hdr.h"
 
 #define QFILTER_MAXENV (16UL << 20)   /* envelope bytes */
 
@@ -38,6 +39,12 @@ char const *qfilter_eol(int msgfd) ;
 #define QFILTER_MAXFIELDS 10000
 void qfilter_pass(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,
                   stralloc const *env, char const *const *argv) gccattr_noreturn ;
+/* The same, also leaving out the fields for which dropfn(f, ctx) is 1
+   (auth-verify: the Authentication-Results fields that claim this host). */
+typedef int qfilter_dropfn(hdr_field const *f, void *ctx) ;
+void qfilter_pass_if(int msgfd, char const *hdr, size_t hdrlen, char const *const *drop,
+                     qfilter_dropfn *dropfn, void *ctx,
+                     stralloc const *env, char const *const *argv) gccattr_noreturn ;
 
 /* Refuse: code (qmail-queue's: 11..40 permanent, 41..99 temporary) and,
    for the SMTP client, text ("5.7.1 words" or "4.7.1 words") on fd 4 as
