@@ -81,10 +81,11 @@ svscan=$!
 
 i=0
 until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submissions" &&
-        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s" && s6-svok "$svc/imap" && s6-svok "$svc/imaps"; } 2>/dev/null || [ $i -ge 50 ]; do
+        s6-svok "$svc/pop3" && s6-svok "$svc/pop3s" && s6-svok "$svc/imap" && s6-svok "$svc/imaps"; } 2>/dev/null || [ $i -ge 150 ]; do
   sleep 0.1; i=$((i + 1))
 done
-if s6-svwait -U -t 10000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
+# generous bounds: a busy machine starts seven TLS services slowly
+if s6-svwait -U -t 30000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
