@@ -123,6 +123,9 @@ def delivered(maildir):
 def run_path(label, user, home, p, demo_dir):
     sp, ssp, msp = free_port(), free_port(), free_port()
     env = dict(PM_RUN_SMTP_PORT=str(sp), PM_RUN_SUBMISSIONS_PORT=str(ssp), PM_RUN_SUBMISSION_PORT=str(msp))
+    # every port of the demo picked free, none of make run's fixed ones
+    for name in ('POP3', 'POP3S', 'IMAP', 'IMAPS', 'RSPAMD'):
+        env['PM_RUN_%s_PORT' % name] = str(free_port())
     if demo_dir:
         env['PM_DEMO_DIR'] = demo_dir
     pr, out = make_run(user, home, p, env)
