@@ -227,6 +227,15 @@ worker "normal" {
   .include(try=true; priority=10) "\$LOCAL_CONFDIR/override.d/worker-normal.inc"
 }
 EOF
+  # -V: auth-verify has checked SPF, DKIM and DMARC before spam-check and
+  # acted on DMARC; rspamd 3.4 cannot score an upstream
+  # Authentication-Results, so its own checks are off (not redone).
+  if [ -n "$verify" ]; then
+    printf '%s\n' '.include(priority=5,duplicate=merge) "$LOCAL_CONFDIR/auth-verify.inc"' >> "$conf/rspamd.conf.new" &&
+      printf '%s\n' '# written by instance-setup(8) -V: auth-verify(8) does these checks' \
+        'spf { enabled = false; }' 'dkim { enabled = false; }' 'dmarc { enabled = false; }' > "$conf/auth-verify.inc" ||
+      fatal "unable to write $conf/auth-verify.inc"
+  fi
   mv -f "$conf/rspamd.conf.new" "$conf/rspamd.conf" || fatal "unable to write $conf/rspamd.conf"
   env=$root/service/smtp/env
   mkdir -p "$env" || fatal "unable to create $env"

@@ -8,6 +8,7 @@
 # 451 only where it decides a reject; bad input gets a clear result.
 import os
 import re
+import shutil
 import smtplib
 import subprocess
 import sys
@@ -221,6 +222,24 @@ chain = os.path.join(box.root, 'service/smtp/chain')
 t.ok(r.returncode == 0 and qi('smtp') == chain + '\n' and
      open(chain).read().endswith('exec %s/auth-verify %s/spam-check\n' % (pmtest.BIN, pmtest.BIN)),
      'with -R: auth-verify, then spam-check', (r.stderr, qi('smtp')))
+
+# rspamd's own SPF, DKIM and DMARC checks off with -V, still a valid configuration
+rsconf = os.path.join(box.root, 'etc/rspamd/rspamd.conf')
+inc = os.path.join(box.root, 'etc/rspamd/auth-verify.inc')
+t.ok('"$LOCAL_CONFDIR/auth-verify.inc"' in open(rsconf).read() and
+     all('%s { enabled = false; }' % m in open(inc).read() for m in ('spf', 'dkim', 'dmarc')),
+     "-V -R: rspamd's spf, dkim and dmarc disabled", open(rsconf).read()[-300:])
+if shutil.which('rspamadm'):
+    v = ['--var=%s=%s' % kv for kv in (('LOCAL_CONFDIR', os.path.dirname(rsconf)),
+                                       ('DBDIR', os.path.join(box.root, 'rspamd')), ('RUNDIR', os.path.join(box.root, 'rspamd')))]
+    r = subprocess.run(['rspamadm'] + v + ['configdump', '-c', rsconf, 'spf', 'dkim', 'dmarc'], capture_output=True)
+    t.ok(r.returncode == 0 and r.stdout.count(b'enabled = false;') == 3, 'rspamadm reads it: the three disabled',
+         (r.stdout[-400:], r.stderr[-400:]))
+else:
+    t.skip('rspamadm reads it', 'no rspamadm (Debian package rspamd)')
+r = setup('-R', str(pmtest.free_port()))
+t.ok(r.returncode == 0 and 'auth-verify.inc' not in open(rsconf).read(), 'without -V: rspamd checks them itself', r.stderr)
+r = setup('-V', '-R', str(pmtest.free_port()))
 
 # the chain, rspamd down: auth-verify's quarantine survives spam-check's drop of X-Spam
 port = kate.start_smtp(env=dict(ENV, QUEUE_INJECT=chain, RSPAMD='127.0.0.1:%d' % pmtest.free_port()))
