@@ -231,6 +231,7 @@ EOF
   # acted on DMARC; rspamd 3.4 cannot score an upstream
   # Authentication-Results, so its own checks are off (not redone).
   if [ -n "$verify" ]; then
+    # shellcheck disable=SC2016 # $LOCAL_CONFDIR is rspamd's, not ours
     printf '%s\n' '.include(priority=5,duplicate=merge) "$LOCAL_CONFDIR/auth-verify.inc"' >> "$conf/rspamd.conf.new" &&
       printf '%s\n' '# written by instance-setup(8) -V: auth-verify(8) does these checks' \
         'spf { enabled = false; }' 'dkim { enabled = false; }' 'dmarc { enabled = false; }' > "$conf/auth-verify.inc" ||
