@@ -71,6 +71,8 @@ struct imapbox_s {
   int loaded ;
   int validity_changed ;   /* the uidlist was lost: UIDs renumbered */
   uint32_t uidvalidity ;   /* the view's */
+  int stamped ;            /* cur/ and new/ unchanged since curt, newt: */
+  struct timespec curt, newt ;   /* their mtimes at the last full sync */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
