@@ -20,6 +20,7 @@
 #include "imap/imapwrite.h"
 #include "imaplogin.h"
 #include "lineio.h"
+#include "pop3.h"
 #include "pop3auth.h"
 #include "root.h"
 #include "sasl.h"
@@ -443,6 +444,7 @@ static void setup (login *s, char const *const *argv)
   srvconn_init(&s->c) ;
   if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STARTTLS is not offered") ;
   lineio_init(&s->io, 0, 1, s->timeout) ;
+  pop3_nodelay(1) ;
   lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
   imapread_init(&s->rd, &s->io, &lim, &hooks) ;
 }

@@ -9,6 +9,7 @@
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
 #include "maildir.h"
+#include "pop3.h"
 #include "root.h"
 #include "imap/imapwrite.h"
 #include "imap/imapflag.h"
@@ -418,6 +419,9 @@ int imapd_main (int argc, char const *const *argv)
     unsigned long t = pm_env_ulong("IMAP_TIMEOUT", IMAPD_TIMEOUT) ;
     lineio_init(&d->io, 0, 1, t ? t : IMAPD_TIMEOUT) ;
   }
+  /* a FETCH's answer and its tagged OK are separate writes: without it
+     the second waits for the client's delayed ACK */
+  pop3_nodelay(1) ;
   input(d) ;
   imapread_init(&d->rd, &d->io, &lim, &h) ;
   unsetenv("IMAP_ID") ;

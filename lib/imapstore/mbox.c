@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "imapstore/mbox.h"
@@ -32,7 +33,7 @@ int imapbox_init (imapbox *b, char const *root, char const *folder)
   if (!maildir_check(b->dir.s)) return 0 ;
   genalloc_setlen(imapmsg, &b->msgs, 0) ;
   b->names.len = 0 ;
-  b->loaded = b->validity_changed = 0 ;
+  b->loaded = b->validity_changed = b->stamped = 0 ;
   b->u.ino = 0 ;
   b->scan.lazy = b->scan2.lazy = 1 ;
   return kwlist_read(&b->kw, b->dir.s) ;
@@ -357,11 +358,44 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
   return 0 ;
 }
 
+static int dirtime (imapbox *b, char const *sub, struct timespec const *now, struct timespec *t)
+{
+  struct stat st ;
+  b->tmp.len = 0 ;
+  if (!stralloc_cats(&b->tmp, b->dir.s) || !stralloc_cats(&b->tmp, sub) || !stralloc_0(&b->tmp)
+   || stat(b->tmp.s, &st) < 0) return 0 ;
+  *t = st.st_mtim ;
+  /* changed in this tick of the coarse clock, it could change again with
+     the same mtime: not a stamp to trust */
+  return t->tv_sec < now->tv_sec || (t->tv_sec == now->tv_sec && t->tv_nsec < now->tv_nsec) ;
+}
+
+/* The mtimes of cur/ and new/, if a later change is sure to change them.
+   Taken before the scan: a change during it makes the next sync scan. */
+static int dirtimes (imapbox *b, struct timespec *cur, struct timespec *new)
+{
+  struct timespec now ;
+  return clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0
+      && dirtime(b, "/cur", &now, cur) && dirtime(b, "/new", &now, new) ;
+}
+
+static int same (struct timespec const *a, struct timespec const *b)
+{
+  return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec ;
+}
+
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
 {
   size_t missing, n0 ;
   uint32_t kwall = 0 ;
+  struct timespec curt, newt ;
+  int stamp = dirtimes(b, &curt, &newt) ;
   changes_clear(c) ;
+  /* nothing renamed, added or removed since the last full sync: no scan
+     (a folder of thousands is not read again at every command) */
+  if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
+    return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  b->stamped = 0 ;
   if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   if (!match(b, &missing)) return 0 ;
   if (missing && !rematch(b)) return 0 ;
@@ -376,6 +410,7 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   if (expunge_ok && !imapbox_remove_gone(b, c)) return 0 ;
   b->uidvalidity = b->u.uidvalidity ;
   b->loaded = 1 ;
+  b->stamped = stamp ; b->curt = curt ; b->newt = newt ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
   for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
     if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;

@@ -9,7 +9,12 @@
    (imapstore/uidlist.h), its internal date is the file's mtime and its
    sizes come from ",S=" and ",W=" in the name. Nothing else is stored,
    so several sessions and programs need no coordination but the
-   uidlist's lock, taken only to give UIDs to new messages.
+   uidlist's lock, taken only to give UIDs to new messages. A sync reads
+   the directories only if cur/ or new/ changed since the last one (their
+   mtimes, trusted only when older than the coarse clock's current tick,
+   so that a later change cannot keep the same mtime); a change by another
+   program to the uidlist or keywords file alone is seen at the next
+   change to a directory.
 
    \Recent: a message is recent to the session that gave it its UID (under
    the uidlist lock, so exactly one session), which is the first session
@@ -71,6 +76,8 @@ struct imapbox_s {
   int loaded ;
   int validity_changed ;   /* the uidlist was lost: UIDs renumbered */
   uint32_t uidvalidity ;   /* the view's */
+  int stamped ;            /* cur/ and new/ unchanged since curt, newt: */
+  struct timespec curt, newt ;   /* their mtimes at the last full sync */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;

@@ -105,19 +105,31 @@ static int locate (imapbox *b, size_t i)
   return 1 ;
 }
 
+/* Another session may rename the file (a flag change) between locate and
+   the open or stat: then it is looked for again, not taken as expunged. */
 int imapbox_open (imapbox *b, size_t i)
 {
-  int r = locate(b, i) ;
-  if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
-  return openc_read(b->tmp.s) ;
+  for (unsigned int tries = 0 ; tries < 10 ; tries++)
+  {
+    int fd, r = locate(b, i) ;
+    if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
+    fd = openc_read(b->tmp.s) ;
+    if (fd >= 0 || errno != ENOENT) return fd ;
+  }
+  return -1 ;
 }
 
 time_t imapbox_date (imapbox *b, size_t i)
 {
   struct stat st ;
-  int r = locate(b, i) ;
-  if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
-  return stat(b->tmp.s, &st) == 0 ? st.st_mtime : -1 ;
+  for (unsigned int tries = 0 ; tries < 10 ; tries++)
+  {
+    int r = locate(b, i) ;
+    if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
+    if (stat(b->tmp.s, &st) == 0) return st.st_mtime ;
+    if (errno != ENOENT) return -1 ;
+  }
+  return -1 ;
 }
 
 static int wanted (uint32_t uid, uint32_t const *uids, size_t n)
