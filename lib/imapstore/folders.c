@@ -218,7 +218,15 @@ int imapstore_create (char const *root, char const *name)
   if (!imapstore_name_valid(name)) return (errno = EINVAL, 0) ;
   if (is_inbox(name)) return (errno = EEXIST, 0) ;
   if (!imapstore_folder_dir(&p, root, name)) goto end ;
-  if (access(p.s, F_OK) == 0) { errno = EEXIST ; goto end ; }
+  if (access(p.s, F_OK) == 0)
+  {
+    /* another session may be making it right now (the directory comes
+       before its tmp/ new/ cur/): complete it, so that an APPEND after
+       our NO finds a whole folder (maildir_make keeps what exists) */
+    if (!maildir_check(p.s)) make_one(root, name) ;
+    errno = EEXIST ;
+    goto end ;
+  }
   for (size_t i = 0 ; name[i] ; i++)
     if (name[i] == '.')
     {
