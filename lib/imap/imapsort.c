@@ -72,7 +72,7 @@ int imapsort_basesubj(stralloc *sa, char const *s, size_t n, int *reply)
   size_t b = 0, e = 0, i ;
   *reply = 0 ;
   if (n > IMAPSORT_MAXSUBJ) n = IMAPSORT_MAXSUBJ ;
-  if (!mime_words(&t, s, n)) goto nomem ;
+  if (!stralloc_ready(&t, 1) || !mime_words(&t, s, n)) goto nomem ;   /* t.s never null */
   /* step 1: every run of WSP (and stray line ends) becomes one space */
   for (i = 0 ; i < t.len ; i++)
   {

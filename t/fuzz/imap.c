@@ -22,6 +22,7 @@
 #include "imap/imapread.h"
 #include "imap/imapsearch.h"
 #include "imap/imapselect.h"
+#include "imap/imapsort.h"
 #include "imap/imapseq.h"
 #include "imap/imapwrite.h"
 
@@ -185,6 +186,47 @@ static void fz_command(imapcmd *c, lineio *l, mem *m)
   fz_strings(c, l, m);
 }
 
+/* SORT/THREAD (imapsort.h): each input line is a message
+   "subject|Message-ID|References"; both algorithms must take every
+   message once, in balanced parentheses. */
+static void fz_thread(char const *data, size_t size)
+{
+  enum { N = 64 } ;
+  static char buf[6001] ;
+  static stralloc subj[N], out ;
+  imapsort_msg m[N] ;
+  imapsort_tree t = IMAPSORT_TREE_ZERO ;
+  size_t n = 0 ;
+  if (size > 6000) size = 6000 ;
+  memcpy(buf, data, size) ; buf[size] = 0 ;
+  for (char *line = buf, *nl ; line && n < N ; line = nl, n++)
+  {
+    char *f[3] = { line, 0, 0 } ;
+    if ((nl = strchr(line, '\n'))) *nl++ = 0 ;
+    for (int k = 1 ; k < 3 && f[k-1] ; k++) if ((f[k] = strchr(f[k-1], '|'))) *f[k]++ = 0 ;
+    subj[n].len = 0 ;
+    memset(m + n, 0, sizeof *m) ;
+    CHECK(imapsort_basesubj(&subj[n], f[0], strlen(f[0]), &m[n].reply) && stralloc_0(&subj[n])) ;
+    m[n].num = n + 1 ; m[n].date = (int64_t)(unsigned char)f[0][0] ; m[n].subj = subj[n].s ;
+    m[n].msgid = f[1] ; m[n].refs = f[2] ;
+  }
+  for (int alg = IMAPSORT_ORDEREDSUBJECT ; alg <= IMAPSORT_REFERENCES ; alg++)
+  {
+    size_t nums = 0 ;
+    int depth = 0 ;
+    out.len = 0 ;
+    CHECK(imapsort_thread(&t, m, n, alg) && imapsort_thread_fmt(&out, &t, m)) ;
+    for (size_t i = 0 ; i < out.len ; i++)
+    {
+      if (out.s[i] == '(') depth++ ;
+      else if (out.s[i] == ')') CHECK(depth-- > 0) ;
+      else if (out.s[i] != ' ' && (!i || out.s[i-1] < '0' || out.s[i-1] > '9')) nums++ ;
+    }
+    CHECK(!depth && nums == n) ;
+  }
+  imapsort_tree_free(&t) ;
+}
+
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static lineio l, w;
@@ -210,5 +252,6 @@ int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
   imapread_free(&r);
   /* the raw input as a command in wire form ("{n*}" and all) */
   if (imapcmd_parse(&c, (char const *)data, size, &err) == 1) fz_command(&c, &w, &out);
+  fz_thread((char const *)data, size);
   return 0;
 }
