@@ -211,6 +211,11 @@ static void test_deep(void)
      && strlen(got) >= 16 && !strcmp(got + strlen(got) - 16, "(10002))(10001))"), "a thread %d deep with a branch at every level", N) ;
   got = threads(2 * N, m, IMAPSORT_ORDEREDSUBJECT) ;
   ok(!strncmp(got, "(1 (2)(3)(4)", 12) && strlen(got) >= 8 && !strcmp(got + strlen(got) - 8, "(20000))"), "ORDEREDSUBJECT of %d messages", 2 * N) ;
+  /* the same chain delivered newest first: dummies filled later */
+  for (unsigned i = 0 ; i < N ; i++)
+    m[i] = (imapsort_msg){ .num = i + 1, .date = N - i, .subj = "deep", .msgid = id[N - 1 - i], .refs = i < N - 1 ? id[N - 2 - i] : 0 } ;
+  got = threads(N, m, IMAPSORT_REFERENCES) ;
+  ok(!strncmp(got, "(10000 9999 9998 ", 17) && strlen(got) >= 5 && !strcmp(got + strlen(got) - 5, " 2 1)"), "a thread %d deep, newest first", N) ;
   stralloc_free(&want) ;
   free(m) ; free(id) ;
 }
