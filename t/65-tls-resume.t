@@ -106,7 +106,17 @@ t.ok(envl is None and logwait(srv, 'BR_ERR_BAD_SNI'), 'resumption under another 
 # -- an expired entry ------------------------------------------------------------
 before = set(entries(C))
 first = s_client(port, True)[0]
-files = [f for f in entries(C) if f not in before]
+
+
+def saved():
+    """The new entries under their final names: the server writes a
+    temporary '.t.' file and renames it, and may do so after the client
+    has gone; a date set on the temporary file before its write is lost."""
+    return [f for f in entries(C) if f not in before and not f.startswith('.')]
+
+
+wait_for(saved, 5)
+files = saved()
 old = time.time() - 301
 for f in files:
     os.utime(os.path.join(C, f), (old, old))
