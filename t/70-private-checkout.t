@@ -85,7 +85,7 @@ def make_run(user, home, p, env):
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                           stdin=subprocess.DEVNULL, start_new_session=True)
     procs.append(pr)
-    out, deadline = b'', time.time() + 120
+    out, deadline = b'', time.time() + 180
     while b'Ctrl-C stops' not in out and time.time() < deadline and pr.poll() is None:
         r, _, _ = select.select([pr.stdout], [], [], 1)
         if r:

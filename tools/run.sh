@@ -85,7 +85,7 @@ until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submis
   sleep 0.1; i=$((i + 1))
 done
 # generous bounds: a busy machine starts seven TLS services slowly
-if s6-svwait -U -t 30000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
+if s6-svwait -U -t 60000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
@@ -143,6 +143,9 @@ Ctrl-C stops the services.
 EOF
 else
   echo "run: warning: the smtp, submission, submissions, pop3, pop3s, imap or imaps service is not up; see $run/log/{smtp,submission,submissions,pop3,pop3s,imap,imaps}/current" >&2
+  for s in smtp submission submissions pop3 pop3s imap imaps; do
+    printf 'run: %s: %s\n' "$s" "$(s6-svstat "$svc/$s" 2>&1)" >&2
+  done
 fi
 
 # wait returns early when a trapped signal arrives: wait until s6-svscan is gone.
