@@ -146,29 +146,6 @@ static int user_ok (char const *u, size_t n)
   return 1 ;
 }
 
-/* Commands the client sent after its login command, before the answer:
-   imap-mailbox's, in $IMAP_INPUT (whole lines). *env: "IMAP_INPUT=" and
-   a copy of them (malloc'd), or 0 if none. 0 if too many. */
-static int pipelined (login *s, char **env)
-{
-  static char const var[] = "IMAP_INPUT=" ;
-  size_t n = lineio_avail(&s->io) ;
-  *env = 0 ;
-  if (!n) return 1 ;
-  /* the client is in the middle of a line: it will finish it */
-  while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
-    if (lineio_avail(&s->io) > IMAPLOGIN_INPUTMAX || lineio_fill(&s->io) <= 0) return 0 ;
-  n = lineio_avail(&s->io) ;
-  if (n > IMAPLOGIN_INPUTMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
-  *env = malloc(sizeof var + n) ;
-  if (!*env) strerr_diefu1sys(111, "allocate memory") ;
-  memcpy(*env, var, sizeof var - 1) ;
-  memcpy(*env + sizeof var - 1, lineio_peek(&s->io), n) ;
-  (*env)[sizeof var - 1 + n] = 0 ;
-  /* left in the buffer too: after a failed login they are ours */
-  return 1 ;
-}
-
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
@@ -179,7 +156,7 @@ static void do_login (login *s, char const *mech, char const *user, char const *
   char const *env[5] = { tagenv, "IMAP_INPUT", s->c.tls ? "IMAP_TLS=1" : "IMAP_TLS", s->id[0] ? s->id : "IMAP_ID", 0 } ;
   int st ;
   strcat(tagenv, s->tag) ;
-  if (!pipelined(s, &input))
+  if (!pop3auth_pipelined(&s->io, "IMAP_INPUT=", IMAPLOGIN_INPUTMAX, &input))
   {
     status(s, "*", "BYE", 0, "too many commands pipelined after the login") ;
     leave(s, "pipelining") ;

@@ -153,3 +153,20 @@ int pop3auth_login (pop3auth_req const *r)
 {
   return reqfd >= 0 ? ask(r) : run(r) ;
 }
+
+int pop3auth_pipelined (lineio *io, char const *var, size_t max, char **env)
+{
+  size_t n = lineio_avail(io), vlen = strlen(var) ;
+  *env = 0 ;
+  if (!n) return 1 ;
+  while (lineio_peek(io)[lineio_avail(io) - 1] != '\n')
+    if (lineio_avail(io) > max || lineio_fill(io) <= 0) return 0 ;
+  n = lineio_avail(io) ;
+  if (n > max || memchr(lineio_peek(io), 0, n)) return 0 ;
+  *env = malloc(vlen + n + 1) ;
+  if (!*env) strerr_diefu1sys(111, "allocate memory") ;
+  memcpy(*env, var, vlen) ;
+  memcpy(*env + vlen, lineio_peek(io), n) ;
+  (*env)[vlen + n] = 0 ;
+  return 1 ;
+}

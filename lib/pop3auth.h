@@ -10,6 +10,7 @@
 #ifndef PM_POP3AUTH_H
 #define PM_POP3AUTH_H
 #include <stddef.h>
+#include "lineio.h"
 
 #define POP3AUTH_REQMAX 16384    /* bytes of a login request */
 #define POP3AUTH_ENVMAX 8        /* environment entries of a login request */
@@ -41,4 +42,11 @@ int pop3auth_split (char const *const *argv, unsigned int uid, unsigned int gid)
 
 /* Run a login (POP3AUTH_*). The caller has flushed its output. */
 int pop3auth_login (pop3auth_req const *r) ;
+/* Commands the client sent after its login command, before the answer
+   (pipelining): the mailbox part's, handed over in the environment. Waits
+   for the end of a line the client is in the middle of. *env: "VAR=" and
+   a copy of the whole lines (malloc'd), or 0 if none; they stay in io's
+   buffer too (after a failed login they are the login part's). 0 if more
+   than max bytes, or a NUL among them. var is "NAME=". */
+int pop3auth_pipelined (lineio *io, char const *var, size_t max, char **env) ;
 #endif

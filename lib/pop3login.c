@@ -116,32 +116,6 @@ static int user_ok (char const *u, size_t n)
   return 1 ;
 }
 
-/* Commands the client sent after its login command, before the reply
-   (PIPELINING): they are the mailbox part's, which gets them in
-   $POP3_INPUT (whole lines). *env: "POP3_INPUT=" and a copy of them
-   (malloc'd), or "POP3_INPUT" (unset) if none. 0 if too many. */
-static int pipelined (login *s, char **env)
-{
-  static char const var[] = "POP3_INPUT=" ;
-  size_t n = lineio_avail(&s->io) ;
-  *env = 0 ;
-  if (!n) return 1 ;
-  /* the client is in the middle of a line: it will finish it */
-  while (lineio_peek(&s->io)[lineio_avail(&s->io) - 1] != '\n')
-  {
-    if (lineio_avail(&s->io) > PIPELINEMAX || lineio_fill(&s->io) <= 0) return 0 ;
-  }
-  n = lineio_avail(&s->io) ;
-  if (n > PIPELINEMAX || memchr(lineio_peek(&s->io), 0, n)) return 0 ;
-  *env = malloc(sizeof var + n) ;
-  if (!*env) strerr_diefu1sys(111, "allocate memory") ;
-  memcpy(*env, var, sizeof var - 1) ;
-  memcpy(*env + sizeof var - 1, lineio_peek(&s->io), n) ;
-  (*env)[sizeof var - 1 + n] = 0 ;
-  /* left in the buffer too: after a failed login they are ours */
-  return 1 ;
-}
-
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
@@ -150,7 +124,7 @@ static void do_login (login *s, char const *mech, char const *user, char const *
   char *input ;
   char const *env[2] = { "POP3_INPUT", 0 } ;
   int st ;
-  if (!pipelined(s, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  if (!pop3auth_pipelined(&s->io, "POP3_INPUT=", PIPELINEMAX, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
   if (input) env[0] = input ;
   r.env = env ;
   if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
