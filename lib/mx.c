@@ -447,14 +447,23 @@ static int find_addrs(mx_list *l, struct lk *k, struct dns_ctx *ctx, char const 
   return fail(l, 100, "5.4.4 no mail exchanger of %s has an address", domain);
 }
 
+/* udns 0.4's dns_cancel unlinks a query without freeing it (as lib/spf
+   notes): a query still running at the deadline is ours to free. */
+static void cancel(struct dns_ctx *ctx, struct dns_query *q)
+{
+  if (!q) return;
+  dns_cancel(ctx, q);
+  free(q);
+}
+
 static void cleanup(struct lk *k, struct dns_ctx *ctx)
 {
-  if (k->qmx) dns_cancel(ctx, k->qmx);
+  cancel(ctx, k->qmx);
   free(k->mx);
   for (unsigned i = 0; i < MX_MAXHOSTS; i++) {
     struct hq *q = k->h + i;
-    if (q->q4) dns_cancel(ctx, q->q4);
-    if (q->q6) dns_cancel(ctx, q->q6);
+    cancel(ctx, q->q4);
+    cancel(ctx, q->q6);
     free(q->r4);
     free(q->r6);
   }
