@@ -219,6 +219,32 @@ static int take_target(compiler *c, char const *s, size_t len, char const *alias
   return stralloc_catb(data, c->tmp.s, c->tmp.len + 1) ;
 }
 
+/* "key: item, item, ...": the key (trimmed) and the items after it. */
+typedef struct items_s items ;
+struct items_s { char const *s ; size_t len ; int done ; } ;
+
+static int split_key(compiler *c, char const *s, size_t len, char const *expected,
+                     char const **key, size_t *klen, items *it)
+{
+  size_t n = usrc_field_end(s, len, ':') ;
+  if (n == len) return synerr(c, expected, 0, 0) ;
+  *key = s ; *klen = n ; usrc_trim(key, klen) ;
+  it->s = s + n + 1 ; it->len = len - n - 1 ; it->done = 0 ;
+  return 1 ;
+}
+
+/* The next item (trimmed, maybe empty); 0 after the last. */
+static int items_next(items *it, char const **t, size_t *tl)
+{
+  size_t m ;
+  if (it->done) return 0 ;
+  m = usrc_field_end(it->s, it->len, ',') ;
+  *t = it->s ; *tl = m ; usrc_trim(t, tl) ;
+  if (m == it->len) it->done = 1 ;
+  else { it->s += m + 1 ; it->len -= m + 1 ; }
+  return 1 ;
+}
+
 static int do_aliases(compiler *c)
 {
   usrc_lines l = { .s = c->src.s, .len = c->src.len } ;
@@ -226,24 +252,17 @@ static int do_aliases(compiler *c)
   char const *s ; size_t len ;
   int r, ok = 0 ;
   while ((r = usrc_next(&l, &s, &len))) {
-    size_t n ;
     unsigned nt = 0 ;
-    char const *a ; size_t alen ;
+    char const *a, *t ; size_t alen, tl ;
+    items it ;
     c->line = l.line ;
     if (r < 0) { synerr(c, "line too long", 0, 0) ; goto end ; }
-    n = usrc_field_end(s, len, ':') ;
-    if (n == len) { synerr(c, "expected alias: target, ...", 0, 0) ; goto end ; }
-    a = s ; alen = n ; usrc_trim(&a, &alen) ;
+    if (!split_key(c, s, len, "expected alias: target, ...", &a, &alen, &it)) goto end ;
     if (!take_address(c, a, alen, &canon)) goto end ;
-    s += n + 1 ; len -= n + 1 ;
     data.len = 0 ;
-    for (;;) {
-      char const *t = s ; size_t tl = usrc_field_end(s, len, ','), m = tl ;
-      usrc_trim(&t, &tl) ;
+    while (items_next(&it, &t, &tl)) {
       if (++nt > USRC_TARGETSMAX) { synerr(c, "too many targets", 0, 0) ; goto end ; }
       if (!take_target(c, t, tl, canon.s, canon.len, &full, &data)) goto end ;
-      if (m == len) break ;
-      s += m + 1 ; len -= m + 1 ;
     }
     if (!cdbadd(c, 'A', canon.s, canon.len, data.s, data.len)) goto end ;
   }
@@ -284,26 +303,19 @@ static int do_senders(compiler *c)
   char const *s ; size_t len ;
   int r, ok = 0 ;
   while ((r = usrc_next(&l, &s, &len))) {
-    size_t n ;
     unsigned nt = 0 ;
-    char const *a ; size_t alen ;
+    char const *a, *t ; size_t alen, tl ;
+    items it ;
     c->line = l.line ;
     if (r < 0) { synerr(c, "line too long", 0, 0) ; goto end ; }
-    n = usrc_field_end(s, len, ':') ;
-    if (n == len) { synerr(c, "expected login: address, ...", 0, 0) ; goto end ; }
-    a = s ; alen = n ; usrc_trim(&a, &alen) ;
+    if (!split_key(c, s, len, "expected login: address, ...", &a, &alen, &it)) goto end ;
     if (badlogin(a, alen)) { synerr(c, "invalid login", a, alen) ; goto end ; }
     if (!addkey(&c->spool, &c->logins, c, a, alen)) goto end ;
     case_lowerb(c->spool.s + c->spool.len - alen, alen) ;
-    s += n + 1 ; len -= n + 1 ;
     data.len = 0 ;
-    for (;;) {
-      char const *t = s ; size_t tl = usrc_field_end(s, len, ','), m = tl ;
-      usrc_trim(&t, &tl) ;
+    while (items_next(&it, &t, &tl)) {
       if (++nt > USRC_TARGETSMAX) { synerr(c, "too many addresses", 0, 0) ; goto end ; }
       if (tl && !take_sender(c, t, tl, &data)) goto end ;
-      if (m == len) break ;
-      s += m + 1 ; len -= m + 1 ;
     }
     if (!cdbadd(c, 'S', c->spool.s + c->spool.len - alen, alen, data.s, data.len)) goto end ;
   }
