@@ -18,7 +18,7 @@
 #define IMAPCACHE_RECHDR (32 + 4 * IMAPCACHE_N)
 #define IMAPCACHE_ABSENT 0xffffffffu
 #define IMAPCACHE_TAILMAX (4u << 20)   /* appended bytes before a compaction pays */
-#define IMAPCACHE_SLACK (64u << 10)
+#define IMAPCACHE_SLACK (16u << 10)
 
 uint64_t imapcache_sum (char const *s, size_t n, uint64_t seed) ;
 char const *imapcache_read (imapcache *c, uint64_t off, uint32_t len) ;
