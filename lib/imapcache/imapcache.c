@@ -96,7 +96,7 @@ int imapcache_addref (imapcache *c, uint32_t uid, uint64_t off, uint32_t len)
   }
   if (c->n == c->cap)
   {
-    uint32_t cap = c->cap ? c->cap + c->cap / 2 : 64 ;
+    uint32_t cap = c->cap + c->cap / 2 + 64 ;
     imapcache_ref *r = realloc(c->ref, (size_t)cap * sizeof *r) ;
     if (!r) return 0 ;
     c->ref = r ; c->cap = cap ;
