@@ -199,8 +199,8 @@ void imapd_thread (imapd *d)
   if (!imapsort_thread(&t, m, n, alg)) imapd_nomem(d) ;
   d->sa.len = 0 ;
   if (!imapsort_thread_fmt(&d->sa, &t, m)) imapd_nomem(d) ;
-  imapd_puts(d, d->sa.len ? "* THREAD " : "* THREAD") ;   /* RFC 5256 thread-data */
-  imapd_put(d, d->sa.s, d->sa.len) ;
+  imapd_puts(d, "* THREAD") ;   /* RFC 5256 thread-data: no SP without threads */
+  if (d->sa.len) { imapd_puts(d, " ") ; imapd_put(d, d->sa.s, d->sa.len) ; }
   imapd_puts(d, "\r\n") ;
   imapsort_tree_free(&t) ;
   free(m) ;

@@ -19,6 +19,12 @@
 static char dir[4096] ;
 static char file[4200] ;
 
+static void cleanup (void)
+{
+  unlink(file) ;
+  rmdir(dir) ;
+}
+
 int LLVMFuzzerInitialize (int *argc, char ***argv)
 {
   char const *tmp = getenv("TMPDIR") ;
@@ -26,6 +32,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
   snprintf(dir, sizeof dir, "%s/pm-fuzz-cache.XXXXXX", tmp ? tmp : "/dev/shm") ;
   if (!mkdtemp(dir)) { perror("mkdtemp") ; exit(111) ; }
   snprintf(file, sizeof file, "%s/" IMAPCACHE_FILE, dir) ;
+  atexit(&cleanup) ;
   return 0 ;
 }
 
