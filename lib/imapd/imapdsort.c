@@ -76,8 +76,9 @@ static int field (stralloc *pool, stralloc *tmp, mime_msg const *h, unsigned k, 
   return 1 ;
 }
 
-/* Message i's record, its strings as offsets into pool (at[S_N]). */
-static void fill (imapd *d, size_t i, imapsort_msg *m, stralloc *pool, stralloc *tmp, size_t *at, int arrival)
+/* Message i's record, the strings of the fields in need (bits 1 << S_)
+   as offsets into pool (at[S_N]). */
+static void fill (imapd *d, size_t i, imapsort_msg *m, stralloc *pool, stralloc *tmp, size_t *at, unsigned need, int arrival)
 {
   imapmsg const *x = imapbox_msg(&d->box, i) ;
   mime_msg h = MIME_MSG_ZERO ;
@@ -92,7 +93,7 @@ static void fill (imapd *d, size_t i, imapsort_msg *m, stralloc *pool, stralloc 
     int zone ;
     if (mime_field(&h, 0, "date", &r) && imapd_rfcdate(h.s + r.off, h.s + r.off + r.len, &t, &zone)) m->date = t ;
     for (unsigned k = 0 ; k < S_N ; k++)
-      if (!field(pool, tmp, &h, k, at + k, &m->reply)) { mime_free(&h) ; imapd_nomem(d) ; }
+      if (need & 1u << k && !field(pool, tmp, &h, k, at + k, &m->reply)) { mime_free(&h) ; imapd_nomem(d) ; }
     mime_free(&h) ;
   }
   if (arrival || m->date == IMAPSORT_NODATE)
@@ -106,7 +107,7 @@ static char const *str (stralloc const *pool, size_t at) { return at == NONE ? 0
 
 /* The records of the messages that match the keys from argument 2 on.
    0: answered (BAD, NO). */
-static int records (imapd *d, int arrival, imapsort_msg **mp, size_t *np, stralloc *pool)
+static int records (imapd *d, unsigned need, int arrival, imapsort_msg **mp, size_t *np, stralloc *pool)
 {
   imapsearch q = IMAPSEARCH_ZERO ;
   char const *err, *cs ;
@@ -130,7 +131,7 @@ static int records (imapd *d, int arrival, imapsort_msg **mp, size_t *np, strall
   m = calloc(hits ? hits : 1, sizeof *m) ;
   at = malloc((hits ? hits : 1) * S_N * sizeof *at) ;
   if (!m || !at) imapd_nomem(d) ;
-  for (size_t k = 0 ; k < hits ; k++) fill(d, v[k], &m[k], pool, &tmp, at + k * S_N, arrival) ;
+  for (size_t k = 0 ; k < hits ; k++) fill(d, v[k], &m[k], pool, &tmp, at + k * S_N, need, arrival) ;
   for (size_t k = 0 ; k < hits ; k++)
   {
     size_t const *a = at + k * S_N ;
@@ -145,12 +146,13 @@ static int records (imapd *d, int arrival, imapsort_msg **mp, size_t *np, strall
   return 1 ;
 }
 
-/* SORT's criteria (argument 0) into keys. 0: not valid. */
-static int criteria (imapd *d, unsigned char *keys, size_t *nkeys, int *arrival)
+/* SORT's criteria (argument 0) into keys, the fields they need. 0: not
+   valid. */
+static int criteria (imapd *d, unsigned char *keys, size_t *nkeys, unsigned *need, int *arrival)
 {
   uint32_t node = imapcmd_arg(&d->c, 0) ;
   unsigned char rev = 0 ;
-  *nkeys = 0 ; *arrival = 0 ;
+  *nkeys = 0 ; *arrival = 0 ; *need = 0 ;
   if (!node || d->c.node[node].type != IMAPN_LIST) return 0 ;
   for (uint32_t k = d->c.node[node].child ; k ; k = d->c.node[k].next)
   {
@@ -159,6 +161,8 @@ static int criteria (imapd *d, unsigned char *keys, size_t *nkeys, int *arrival)
     if (key == IMAPSORT_REVERSE) { rev = IMAPSORT_REVERSE ; continue ; }
     if (*nkeys >= IMAPSORT_MAXKEYS) return 0 ;
     if (key == IMAPSORT_ARRIVAL) *arrival = 1 ;
+    *need |= key == IMAPSORT_SUBJECT ? 1u << S_SUBJ : key == IMAPSORT_FROM ? 1u << S_FROM
+           : key == IMAPSORT_TO ? 1u << S_TO : key == IMAPSORT_CC ? 1u << S_CC : 0 ;
     keys[(*nkeys)++] = key | rev ;
     rev = 0 ;
   }
@@ -169,12 +173,13 @@ void imapd_sort (imapd *d)
 {
   unsigned char keys[IMAPSORT_MAXKEYS] ;
   size_t nkeys, n ;
+  unsigned need ;
   int arrival ;
   imapsort_msg *m ;
   uint32_t *order ;
   stralloc pool = STRALLOC_ZERO ;
-  if (!criteria(d, keys, &nkeys, &arrival)) { imapd_bad(d, "invalid sort criteria") ; return ; }
-  if (!records(d, arrival, &m, &n, &pool)) return ;
+  if (!criteria(d, keys, &nkeys, &need, &arrival)) { imapd_bad(d, "invalid sort criteria") ; return ; }
+  if (!records(d, need, arrival, &m, &n, &pool)) return ;
   order = malloc((n ? n : 1) * sizeof *order) ;
   if (!order || !imapsort_sort(order, m, n, keys, nkeys)) imapd_nomem(d) ;
   imapd_puts(d, "* SORT") ;
@@ -195,7 +200,8 @@ void imapd_thread (imapd *d)
   size_t n ;
   stralloc pool = STRALLOC_ZERO ;
   if (alg < 0) { imapd_bad(d, "unknown threading algorithm") ; return ; }
-  if (!records(d, 0, &m, &n, &pool)) return ;
+  if (!records(d, alg == IMAPSORT_REFERENCES ? 1u << S_SUBJ | 1u << S_ID | 1u << S_REFS | 1u << S_IRT : 1u << S_SUBJ,
+               0, &m, &n, &pool)) return ;
   if (!imapsort_thread(&t, m, n, alg)) imapd_nomem(d) ;
   d->sa.len = 0 ;
   if (!imapsort_thread_fmt(&d->sa, &t, m)) imapd_nomem(d) ;
