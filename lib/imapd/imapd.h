@@ -9,6 +9,8 @@
      imapdappend.c  APPEND (the message streamed into the store)
      imapdfetch.c   FETCH
      imapdsearch.c  SEARCH (the evaluator's view over the store and mime)
+     imapdsort.c    SORT, THREAD (RFC 5256, lib/imap/imapsort.h)
+     imapdcache.c   the message cache of the selected folder (lib/imapcache)
      imapdmsg.c     STORE, EXPUNGE, COPY, MOVE
      imapdidle.c    IDLE (inotify on new/ and cur/)
      imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize) */
@@ -21,6 +23,10 @@
 #include "imap/imapread.h"
 #include "imap/imapcmd.h"
 #include "imapstore/mbox.h"
+#include "imapcache/imapcache.h"
+#include "mime/mime.h"
+#include "imap/imapfetch.h"
+#include "imap/imapsearch.h"
 
 #define IMAPD_BADMAX 20            /* BADs before the session ends */
 #define IMAPD_TIMEOUT 1800         /* idle autologout (RFC 3501 5.4) */
@@ -45,6 +51,7 @@ struct imapd_s {
   uint64_t appsize ;
   stralloc sa, sb ;          /* scratch */
   stralloc set ;             /* the messages (size_t indices) of a command */
+  imapcache cache ;          /* the selected folder's (imapdcache.c) */
   jmp_buf end ;
 } ;
 
@@ -108,6 +115,32 @@ void imapd_idle (imapd *d) ;
 void imapd_getquotaroot (imapd *d) ;
 void imapd_getquota (imapd *d) ;
 void imapd_setquota (imapd *d) ;
+
+/* The message cache of the selected folder (imapdcache.c), opened at
+   first use. Message i's entry: 1 and *e (valid until the next call),
+   else 0. */
+int imapd_cache_get (imapd *d, size_t i, imapcache_entry *e) ;
+/* An entry for message i from its parsed form m, if it has none. */
+void imapd_cache_put (imapd *d, size_t i, mime_msg const *m) ;
+/* Message i's cached header fields (imapcachehdr.h) parsed as a message
+   into *h (valid until the next call): 1, or 0 not cached. */
+int imapd_cache_header (imapd *d, size_t i, mime_msg *h) ;
+/* Message i's header for the cached field names into *m: the cache's
+   (1) or the message file, mapped, which then fills the cache (2); 0 the
+   message is gone or unreadable. mime_free(m) after use. */
+int imapd_headers (imapd *d, size_t i, mime_msg *m) ;
+/* Whether the cache can answer all of f's items that need a message's
+   contents (ENVELOPE, BODYSTRUCTURE, BODY, HEADER.FIELDS of cached
+   names). */
+int imapd_cache_fetchable (imapfetch const *f) ;
+
+/* SEARCH's evaluation (imapdsearch.c): the indices of the messages that
+   match q, ascending, into v (room for every message); their number. */
+size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v) ;
+/* An RFC 5322 date-time s[0..e): 1 and *t (UTC), *zone (minutes), or 0. */
+int imapd_rfcdate (char const *s, char const *e, int64_t *t, int *zone) ;
+void imapd_sort (imapd *d) ;
+void imapd_thread (imapd *d) ;
 
 /* APPEND's hooks for imapread (imapdappend.c). */
 int imapd_msgstart (void *ctx, uint32_t idx, uint64_t size, char const **err) ;

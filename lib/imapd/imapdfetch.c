@@ -107,6 +107,7 @@ static int contents (imapd *d, int *sp, size_t i)
   if (fd < 0) return 0 ;
   if (!mime_map(&m, fd)) { fd_close(fd) ; return 0 ; }
   fd_close(fd) ;
+  imapd_cache_put(d, i, &m) ;
   if (F.items & IMAPF_ENVELOPE) structure(d, sp, &m, "ENVELOPE", IMAPF_ENVELOPE) ;
   if (F.items & IMAPF_BODYSTRUCTURE) structure(d, sp, &m, "BODYSTRUCTURE", IMAPF_BODYSTRUCTURE) ;
   if (F.items & IMAPF_BODY) structure(d, sp, &m, "BODY", IMAPF_BODY) ;
@@ -115,6 +116,26 @@ static int contents (imapd *d, int *sp, size_t i)
   if (F.items & IMAPF_RFC822) { sep(d, sp) ; section(d, &m, "RFC822", "", 0, 0) ; }
   sections(d, sp, &m) ;
   mime_free(&m) ;
+  return 1 ;
+}
+
+/* The items of message i that need its contents, from the cache (and
+   its header block for HEADER.FIELDS), in contents()'s order. 0: not
+   all are cached (nothing sent). */
+static int cached (imapd *d, int *sp, size_t i)
+{
+  static char const *const names[] = { "ENVELOPE ", "BODYSTRUCTURE ", "BODY " } ;
+  static unsigned const items[] = { IMAPF_ENVELOPE, IMAPF_BODYSTRUCTURE, IMAPF_BODY } ;
+  mime_msg h = MIME_MSG_ZERO ;
+  imapcache_entry e ;
+  if (!imapd_cache_fetchable(&F) || !imapd_cache_get(d, i, &e)) return 0 ;
+  for (unsigned k = 0 ; k < 3 ; k++) if (F.items & items[k] && !e.s[k]) return 0 ;
+  /* the same entry again: e stays valid */
+  if (F.nsec && !imapd_cache_header(d, i, &h)) return 0 ;
+  for (unsigned k = 0 ; k < 3 ; k++)
+    if (F.items & items[k]) { sep(d, sp) ; imapd_puts(d, names[k]) ; imapd_put(d, e.s[k], e.len[k]) ; }
+  if (F.nsec) sections(d, sp, &h) ;
+  mime_free(&h) ;
   return 1 ;
 }
 
@@ -139,7 +160,7 @@ static int one (imapd *d, size_t i, int seen)
     imapd_ok(d, imapw_date(&d->io, imapbox_date(&d->box, i), 0)) ;
   }
   if (F.items & IMAPF_RFC822_SIZE) { sep(d, &sp) ; imapd_puts(d, "RFC822.SIZE ") ; imapd_putu(d, msg->vsize) ; }
-  if ((F.items & NEEDMIME || F.nsec) && !contents(d, &sp, i))
+  if ((F.items & NEEDMIME || F.nsec) && !cached(d, &sp, i) && !contents(d, &sp, i))
   {
     /* the file went away under us: the response is already begun */
     if (errno != ENOENT) strerr_warnwu2sys("read message in ", d->folder.s) ;

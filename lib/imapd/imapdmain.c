@@ -20,7 +20,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864"
 
 static imapd D ;
 
@@ -273,6 +273,7 @@ static struct { char const *name ; void (*f)(imapd *) ; unsigned char sel, uid, 
   { "UNSELECT", &c_unselect, 1, 0, 0 },
   { "EXPUNGE", &imapd_expunge, 1, 1, 1 },
   { "SEARCH", &imapd_search, 1, 1, 0 },
+  { "SORT", &imapd_sort, 1, 1, 0 }, { "THREAD", &imapd_thread, 1, 1, 0 },
   { "FETCH", &imapd_fetch, 1, 1, 0 },
   { "STORE", &imapd_store, 1, 1, 0 },
   { "COPY", &c_copy, 1, 1, 1 },
@@ -396,13 +397,14 @@ int imapd_main (int argc, char const *const *argv)
     /* from scratch (but io, first, which lineio_init sets): a fuzzer
        runs many sessions in one process */
     imapd z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
-                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .appfd = -1 } ;
+                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .cache = IMAPCACHE_ZERO, .appfd = -1 } ;
     memcpy((char *)d + offsetof(imapd, rd), (char *)&z + offsetof(imapd, rd), sizeof *d - offsetof(imapd, rd)) ;
   }
   if (setjmp(d->end))
   {
     if (d->appfd >= 0) fd_close(d->appfd) ;
     imapbox_free(&d->box) ;   /* even unselected: a failed SELECT may hold some */
+    imapcache_free(&d->cache) ;
     imapread_free(&d->rd) ;
     imapcmd_free(&d->c) ;
     stralloc_free(&d->folder) ;

@@ -16,6 +16,7 @@
 #include "imap/imapflag.h"
 #include "imap/imapdate.h"
 #include "imap/imapsearch.h"
+#include "imapcache/imapcachehdr.h"
 #include "imapd/imapd.h"
 
 typedef struct smsg_s smsg ;
@@ -26,6 +27,8 @@ struct smsg_s {
   int mapped ;      /* 0 not yet, 1 ok, -1 failed */
   int texted ;
   stralloc text ;   /* the decoded body text (mime_text) */
+  mime_msg hm ;     /* the cached header fields (imapd_headers) */
+  int hdred ;       /* hm: 0 not yet, 1 or 2 ok, -1 failed */
 } ;
 
 static uint32_t v_seq (void *p) { return ((smsg *)p)->i + 1 ; }
@@ -65,7 +68,17 @@ static int load (smsg *s)
   if (fd < 0) return -1 ;
   if (mime_map(&s->m, fd)) s->mapped = 1 ;
   fd_close(fd) ;
+  if (s->mapped > 0) imapd_cache_put(s->d, s->i, &s->m) ;
   return s->mapped ;
+}
+
+/* The header for a cached field name: the message's if it is mapped,
+   else the cache's (imapd_headers). 0 on error. */
+static mime_msg const *hdrmsg (smsg *s, char const *name)
+{
+  if (s->mapped > 0 || !imapcache_hdrname(name, strlen(name))) return load(s) < 0 ? 0 : &s->m ;
+  if (!s->hdred) { int r = imapd_headers(s->d, s->i, &s->hm) ; s->hdred = r ? r : -1 ; }
+  return s->hdred > 0 ? &s->hm : 0 ;
 }
 
 static int num (char const **p, char const *e, int max, int *v)
@@ -79,7 +92,7 @@ static int num (char const **p, char const *e, int max, int *v)
 static void blanks (char const **p, char const *e) { while (*p < e && (**p == ' ' || **p == '\t')) (*p)++ ; }
 
 /* RFC 5322 3.3 date-time, obsolete forms in part: [Day,] D Mon Y H:M[:S] zone. */
-static int rfcdate (char const *p, char const *e, int64_t *t, int *zone)
+int imapd_rfcdate (char const *p, char const *e, int64_t *t, int *zone)
 {
   static char const mon[] = "janfebmaraprmayjunjulaugsepoctnovdec" ;
   int d, y, h, mi, s = 0, z = 0, m = -1 ;
@@ -112,39 +125,39 @@ static int rfcdate (char const *p, char const *e, int64_t *t, int *zone)
 
 static int v_sentdate (void *p, int64_t *t, int *zone)
 {
-  smsg *s = p ;
+  mime_msg const *m = hdrmsg(p, "date") ;
   mime_range r ;
-  if (load(s) < 0) return -1 ;
-  if (!mime_field(&s->m, 0, "date", &r)) return 0 ;
-  return rfcdate(s->m.s + r.off, s->m.s + r.off + r.len, t, zone) ;
+  if (!m) return -1 ;
+  if (!mime_field(m, 0, "date", &r)) return 0 ;
+  return imapd_rfcdate(m->s + r.off, m->s + r.off + r.len, t, zone) ;
 }
 
 /* Every field called name in the message's header, decoded. */
 static int v_header (void *p, char const *name, stralloc *value)
 {
-  smsg *s = p ;
+  mime_msg const *m = hdrmsg(p, name) ;
   size_t nl = strlen(name), pos, end ;
   int found = 0 ;
-  if (load(s) < 0) return -1 ;
-  pos = s->m.p[0].hdr ;
-  end = s->m.p[0].body ;
+  if (!m) return -1 ;
+  pos = m->p[0].hdr ;
+  end = m->p[0].body ;
   if (end - pos > MIME_HDR_MAX) end = pos + MIME_HDR_MAX ;
   while (pos < end)
   {
-    char const *line = s->m.s + pos ;
+    char const *line = m->s + pos ;
     char const *nlp = memchr(line, '\n', end - pos) ;
-    size_t stop = nlp ? (size_t)(nlp - s->m.s) + 1 : end ;
+    size_t stop = nlp ? (size_t)(nlp - m->s) + 1 : end ;
     if (stop - pos > nl && line[nl] == ':' && !strncasecmp(line, name, nl))
     {
       size_t v = pos + nl + 1 ;
       /* continuation lines start with a blank */
-      while (stop < end && (s->m.s[stop] == ' ' || s->m.s[stop] == '\t'))
+      while (stop < end && (m->s[stop] == ' ' || m->s[stop] == '\t'))
       {
-        char const *q = memchr(s->m.s + stop, '\n', end - stop) ;
-        stop = q ? (size_t)(q - s->m.s) + 1 : end ;
+        char const *q = memchr(m->s + stop, '\n', end - stop) ;
+        stop = q ? (size_t)(q - m->s) + 1 : end ;
       }
-      while (v < stop && (s->m.s[v] == ' ' || s->m.s[v] == '\t')) v++ ;
-      if (!mime_words(value, s->m.s + v, stop - v) || !stralloc_catb(value, "\n", 1)) return -1 ;
+      while (v < stop && (m->s[v] == ' ' || m->s[v] == '\t')) v++ ;
+      if (!mime_words(value, m->s + v, stop - v) || !stralloc_catb(value, "\n", 1)) return -1 ;
       found = 1 ;
     }
     pos = stop ;
@@ -195,31 +208,42 @@ static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n)
   imapd_puts(d, "\r\n") ;
 }
 
+size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v)
+{
+  smsg s = { .d = d, .text = STRALLOC_ZERO, .hm = MIME_MSG_ZERO } ;
+  size_t n = imapbox_len(&d->box), hits = 0 ;
+  uint32_t maxuid = n ? imapbox_msg(&d->box, n - 1)->uid : 0 ;
+  int64_t now = time(0) ;
+  for (size_t i = 0 ; i < n ; i++)
+  {
+    int r ;
+    if (imapbox_msg(&d->box, i)->gone) continue ;
+    s.i = i ; s.mapped = 0 ; s.texted = 0 ; s.hdred = 0 ;
+    r = imapsearch_match(q, &view, &s, n, maxuid, now) ;
+    if (s.mapped > 0) mime_free(&s.m) ;
+    if (s.hdred > 0) mime_free(&s.hm) ;
+    if (r > 0) v[hits++] = i ;
+  }
+  stralloc_free(&s.text) ;
+  return hits ;
+}
+
 void imapd_search (imapd *d)
 {
   imapsearch q = IMAPSEARCH_ZERO ;
-  smsg s = { .d = d, .text = STRALLOC_ZERO } ;
   char const *err ;
-  size_t n = imapbox_len(&d->box), hits = 0 ;
-  uint32_t maxuid = n ? imapbox_msg(&d->box, n - 1)->uid : 0, *v ;
-  int64_t now = time(0) ;
+  size_t n = imapbox_len(&d->box), hits ;
+  uint32_t *v ;
   int r = imapsearch_parse(&d->c, imapcmd_arg(&d->c, 0), &q, &err) ;
   if (r == IMAPSEARCH_NOMEM) imapd_nomem(d) ;
   if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return ; }
   if (r != IMAPSEARCH_OK) { imapsearch_free(&q) ; imapd_bad(d, err) ; return ; }
   v = malloc((n ? n : 1) * sizeof *v) ;
   if (!v) imapd_nomem(d) ;
-  for (size_t i = 0 ; i < n ; i++)
-  {
-    if (imapbox_msg(&d->box, i)->gone) continue ;
-    s.i = i ; s.mapped = 0 ; s.texted = 0 ;
-    r = imapsearch_match(&q, &view, &s, n, maxuid, now) ;
-    if (s.mapped > 0) mime_free(&s.m) ;
-    if (r > 0) v[hits++] = d->c.uid ? imapbox_msg(&d->box, i)->uid : i + 1 ;
-  }
+  hits = imapd_searchmatch(d, &q, v) ;
+  for (size_t k = 0 ; k < hits ; k++) v[k] = d->c.uid ? imapbox_msg(&d->box, v[k])->uid : v[k] + 1 ;
   answer(d, &q, v, hits) ;
   free(v) ;
-  stralloc_free(&s.text) ;
   imapsearch_free(&q) ;
   imapd_tagged(d, "OK", 0, "SEARCH completed") ;
 }

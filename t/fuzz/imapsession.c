@@ -4,7 +4,9 @@
    client sends (then end of file); the replies go to /dev/null. The first
    byte chooses: bit 0, the login is answered for a tag (IMAP_LOGIN_TAG,
    as after imap-serve); bit 1, the input's first line comes as
-   $IMAP_INPUT, as pipelined with the login. The Maildir is put back to a
+   $IMAP_INPUT, as pipelined with the login; bit 2, the message cache
+   (pipemail.cache) is removed; bit 3, it is cut to a length that the
+   input's size chooses. The Maildir is put back to a
    few messages of several shapes when sessions expunged, moved or
    appended too much. */
 #include <dirent.h>
@@ -78,6 +80,15 @@ static void refill (void)
   }
 }
 
+/* The cache as the mode bits say: torn or gone between sessions. */
+static void cache (uint8_t mode, size_t size)
+{
+  char path[4400] ;
+  snprintf(path, sizeof path, "%s/pipemail.cache", md) ;
+  if (mode & 4) unlink(path) ;
+  if (mode & 8 && truncate(path, size * 37 % 3000) < 0) { /* absent: fine */ }
+}
+
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
 {
   int p[2] ;
@@ -110,6 +121,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   }
   if (dup2(devnull, 1) < 0) abort() ;
   refill() ;
+  cache(mode, size) ;
   imapd_main(2, (char const *const[]){ "imap-mailbox", md, 0 }) ;
   close(0) ;
   return 0 ;
