@@ -35,6 +35,8 @@ int imapbox_init (imapbox *b, char const *root, char const *folder)
   b->names.len = 0 ;
   b->loaded = b->validity_changed = b->stamped = 0 ;
   b->u.ino = 0 ;
+  b->hms = b->logfloor = 0 ;
+  genalloc_setlen(imapbox_gone, &b->log, 0) ;
   b->scan.lazy = b->scan2.lazy = 1 ;
   return kwlist_read(&b->kw, b->dir.s) ;
 }
@@ -335,8 +337,8 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
     mdmsg const *s = mdlist_msg(&b->scan, fresh[k]) ;
     char const *name = mdlist_name(&b->scan, fresh[k]) ;
     imapmsg m = { .size = s->size, .vsize = s->vsize, .baselen = s->baselen, .name = b->names.len } ;
-    if (!sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
     m.uid = uidlist_find(&b->u, name, s->baselen) ;
+    if (!imapbox_ixknown(b, name, &m) && !sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
     if (m.uid <= top)
     {
       if (fd < 0) continue ;
@@ -384,17 +386,19 @@ static int same (struct timespec const *a, struct timespec const *b)
   return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec ;
 }
 
-int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
+/* The scan and its merge into the index, under the index lock (or
+   without it where the folder is read-only to us: then nothing is
+   written). */
+static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp, struct timespec const *curt, struct timespec const *newt)
 {
   size_t missing, n0 ;
-  uint32_t kwall = 0 ;
-  struct timespec curt, newt ;
-  int stamp = dirtimes(b, &curt, &newt) ;
-  changes_clear(c) ;
-  /* nothing renamed, added or removed since the last full sync: no scan
-     (a folder of thousands is not read again at every command) */
-  if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
-    return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  int r ;
+  if (!imapbox_ixread(b)) return 0 ;
+  if (!b->loaded)
+  {
+    r = imapbox_ixload(b, stamp, curt, newt, c) ;
+    if (r) return r > 0 ;
+  }
   b->stamped = 0 ;
   if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   if (!match(b, &missing)) return 0 ;
@@ -410,7 +414,29 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   if (expunge_ok && !imapbox_remove_gone(b, c)) return 0 ;
   b->uidvalidity = b->u.uidvalidity ;
   b->loaded = 1 ;
-  b->stamped = stamp ; b->curt = curt ; b->newt = newt ;
+  b->stamped = stamp ; b->curt = *curt ; b->newt = *newt ;
+  /* the listing is read again at the next scan: not kept between */
+  mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
+  b->scan.lazy = b->scan2.lazy = 1 ;
+  return imapbox_ixmerge(b, stamp, curt, newt) ;
+}
+
+int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
+{
+  uint32_t kwall = 0 ;
+  struct timespec curt, newt ;
+  int stamp = dirtimes(b, &curt, &newt), locked, ok ;
+  changes_clear(c) ;
+  /* nothing renamed, added or removed since the last full sync: no scan
+     (a folder of thousands is not read again at every command) */
+  if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
+    return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  locked = imapbox_lock(b) ;
+  if (!locked && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
+  ok = scan_sync(b, expunge_ok, c, stamp, &curt, &newt) ;
+  imapbox_ixdone(b) ;
+  if (locked) { int e = errno ; imapbox_unlock(b) ; errno = e ; }
+  if (!ok) return 0 ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
   for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
     if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;
@@ -425,4 +451,6 @@ void imapbox_free (imapbox *b)
   mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
   stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ; stralloc_free(&b->host) ;
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
+  genalloc_free(imapbox_gone, &b->log) ;
+  while (b->locks) imapbox_unlock(b) ;
 }

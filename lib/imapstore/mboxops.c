@@ -122,11 +122,12 @@ int imapbox_open (imapbox *b, size_t i)
 time_t imapbox_date (imapbox *b, size_t i)
 {
   struct stat st ;
+  if (imapbox_msg(b, i)->date) return (time_t)imapbox_msg(b, i)->date ;
   for (unsigned int tries = 0 ; tries < 10 ; tries++)
   {
     int r = locate(b, i) ;
     if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
-    if (stat(b->tmp.s, &st) == 0) return st.st_mtime ;
+    if (stat(b->tmp.s, &st) == 0) return (time_t)(imapbox_msg(b, i)->date = st.st_mtime) ;
     if (errno != ENOENT) return -1 ;
   }
   return -1 ;
@@ -145,7 +146,34 @@ static int wanted (uint32_t uid, uint32_t const *uids, size_t n)
   return 0 ;
 }
 
+/* After an expunge or a move, under the index lock: the sync that logs
+   the UIDs gone in the index (its changes after c's). */
+static int resync (imapbox *b, imapbox_changes *c)
+{
+  imapbox_changes more = IMAPBOX_CHANGES_ZERO ;
+  uint32_t const *e ;
+  int ok = imapbox_sync(b, 1, &more) ;
+  e = genalloc_s(uint32_t, &more.expunged) ;
+  ok = ok && genalloc_catb(uint32_t, &c->expunged, e, genalloc_len(uint32_t, &more.expunged))
+    && genalloc_catb(uint32_t, &c->vanished, genalloc_s(uint32_t, &more.vanished), genalloc_len(uint32_t, &more.vanished))
+    && genalloc_catb(uint32_t, &c->flagged, genalloc_s(uint32_t, &more.flagged), genalloc_len(uint32_t, &more.flagged)) ;
+  c->added += more.added ;
+  imapbox_changes_free(&more) ;
+  return ok ;
+}
+
+static int expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c) ;
+
 int imapbox_expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c)
+{
+  int ok ;
+  if (!imapbox_lock(b) && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
+  ok = expunge(b, uids, n, c) && resync(b, c) ;
+  { int e = errno ; imapbox_unlock(b) ; errno = e ; }
+  return ok ;
+}
+
+static int expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c)
 {
   maildir_quota q = MAILDIR_QUOTA_ZERO ;
   int64_t bytes = 0, count = 0 ;
@@ -352,12 +380,15 @@ int imapbox_copy (imapbox *b, size_t const *idx, size_t n, char const *folder, i
   if (present) maildir_quota_add(b->root.s, (int64_t)bytes, (int64_t)n) ;
   if (move)
   {
+    int locked = imapbox_lock(b), r ;
     for (size_t k = 0 ; k < n ; k++)
     {
       if (locate(b, idx[k]) > 0) unlink(b->tmp.s) ;
       imapbox_msg(b, idx[k])->gone = 1 ;
     }
-    if (!imapbox_remove_gone(b, c)) goto end ;
+    r = imapbox_remove_gone(b, c) && resync(b, c) ;
+    if (locked) imapbox_unlock(b) ;
+    if (!r) goto end ;
   }
   ok = 1 ;
   goto end ;
