@@ -430,7 +430,10 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   /* nothing renamed, added or removed since the last full sync: no scan
      (a folder of thousands is not read again at every command) */
   if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
+  {
+    if (b->datesnew) imapbox_ixdates(b) ;
     return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  }
   locked = imapbox_lock(b) ;
   if (!locked && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
   ok = scan_sync(b, expunge_ok, c, stamp, &curt, &newt) ;

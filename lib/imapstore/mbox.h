@@ -89,6 +89,7 @@ struct imapbox_s {
   int lockfd ;             /* the index lock, when held */
   unsigned int locks ;     /* imapbox_lock depth */
   void *ix ;               /* the index file, read during a sync */
+  int datesnew ;           /* dates read since: for the index */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
@@ -98,7 +99,7 @@ struct imapbox_s {
   .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
   .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
   .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO, .hms = 0, .logfloor = 0, .log = GENALLOC_ZERO, \
-  .lockfd = -1, .locks = 0, .ix = 0 }
+  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0 }
 
 #define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
 #define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))

@@ -233,7 +233,7 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
   if (!b->locks) return 1 ;   /* read-only folder: nothing written */
   if (!ulstat(b, &h.ulsize, &h.ulino, &h.ulmtime)) { if (errno != ENOENT) return 0 ; }
   if (stamp) { h.curt = *curt ; h.newt = *newt ; }
-  if (!dirty && ok && x->h.stamped == h.stamped && same(&x->h.curt, &h.curt) && same(&x->h.newt, &h.newt)
+  if (!dirty && !b->datesnew && ok && x->h.stamped == h.stamped && same(&x->h.curt, &h.curt) && same(&x->h.newt, &h.newt)
    && x->h.ulsize == h.ulsize && x->h.ulino == h.ulino && x->h.ulmtime == h.ulmtime && x->h.uidnext == h.uidnext)
     return 1 ;
   g.live = malloc((imapbox_len(b) ? imapbox_len(b) : 1) * sizeof *g.live) ;
@@ -253,9 +253,28 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
     r = imapindex_write(b->dir.s, &h, &src) ;
   }
   free(g.live) ;
+  if (r) b->datesnew = 0 ;
   /* an index that cannot be written costs speed, not answers */
   if (!r && errno != EACCES && errno != EROFS && errno != ENOSPC && errno != EDQUOT) return 0 ;
   return 1 ;
+}
+
+void imapbox_ixdates (imapbox *b)
+{
+  imapindex const *x ;
+  if (!imapbox_lock(b)) return ;
+  if (imapbox_ixread(b))
+  {
+    x = IX(b) ;
+    /* the index is this view if it says the directories are as the view
+       saw them and no change came since */
+    if (valid(b) && x->h.stamped && same(&x->h.curt, &b->curt) && same(&x->h.newt, &b->newt) && x->h.hms == b->hms
+     && x->h.uidvalidity == b->uidvalidity)
+      imapbox_ixmerge(b, 1, &b->curt, &b->newt) ;
+  }
+  imapbox_ixdone(b) ;
+  imapbox_unlock(b) ;
+  b->datesnew = 0 ;
 }
 
 int imapbox_vanished (imapbox const *b, uint64_t modseq, genalloc *uids)

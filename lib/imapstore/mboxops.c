@@ -127,7 +127,7 @@ time_t imapbox_date (imapbox *b, size_t i)
   {
     int r = locate(b, i) ;
     if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
-    if (stat(b->tmp.s, &st) == 0) return (time_t)(imapbox_msg(b, i)->date = st.st_mtime) ;
+    if (stat(b->tmp.s, &st) == 0) { b->datesnew = 1 ; return (time_t)(imapbox_msg(b, i)->date = st.st_mtime) ; }
     if (errno != ENOENT) return -1 ;
   }
   return -1 ;

@@ -24,6 +24,9 @@ int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct t
 /* Merge the view just synced into the index: MODSEQs, the expunge log,
    the file rewritten (when the lock is held). */
 int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt) ;
+/* The dates read since the last sync into the index, if it is the view
+   (no change since): FETCH INTERNALDATE then reads no file next time. */
+void imapbox_ixdates (imapbox *b) ;
 /* A fresh file's sizes and date from the index read for this sync (m's
    uid and baselen set): 1 found, 0 not. */
 int imapbox_ixknown (imapbox *b, char const *name, imapmsg *m) ;
