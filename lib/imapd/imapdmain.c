@@ -117,8 +117,9 @@ void imapd_fetchflags (imapd *d, size_t i, int uid)
   imapd_puts(d, "* ") ;
   imapd_putu(d, i + 1) ;
   imapd_puts(d, " FETCH (") ;
-  /* with QRESYNC, every untagged FETCH carries the UID */
-  if (uid || d->qresync) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
+  /* once CONDSTORE is on, every untagged FETCH carries the UID (RFC
+     7162 3.1.4, erratum 1807 of RFC 5162) */
+  if (uid || d->condstore) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
   imapd_puts(d, "FLAGS ") ;
   imapd_flaglist(d, i) ;
   if (d->condstore) imapd_putmodseq(d, i) ;

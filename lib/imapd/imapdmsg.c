@@ -109,7 +109,7 @@ void imapd_store (imapd *d)
     {
       /* RFC 7162 3.1.3: the new MODSEQ is sent even with .SILENT */
       imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
-      if (d->c.uid || d->qresync) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
+      if (d->c.uid || d->condstore) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
       imapd_puts(d, "MODSEQ (") ; imapd_putu(d, imapbox_msg(&d->box, i)->modseq) ; imapd_puts(d, ")") ;
       imapd_puts(d, ")\r\n") ;
     }
