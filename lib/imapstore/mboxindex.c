@@ -69,6 +69,13 @@ static void headfmt (char *s, imapindex_head const *h, uint64_t bodysum)
   p64(s + 120, sum(s, 120)) ;
 }
 
+void imapindex_seal (char *buf, size_t len)
+{
+  if (len < IMAPINDEX_HEAD) return ;
+  p64(buf + 112, sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) ;
+  p64(buf + 120, sum(buf, 120)) ;
+}
+
 static size_t filesize (imapindex_head const *h)
 {
   return IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + (size_t)h->nlog * IMAPINDEX_LOG + h->nameslen ;
