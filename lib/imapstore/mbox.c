@@ -332,12 +332,18 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
   size_t nf = genalloc_len(size_t, &b->fresh), n0 = imapbox_len(b) ;
   size_t const *fresh = genalloc_s(size_t, &b->fresh) ;
   uint32_t top = n0 ? imapbox_msg(b, n0 - 1)->uid : 0 ;
+  /* the UIDs looked up before any is added: an add unsorts the list,
+     and a lookup after each would sort it again (100,000 new files) */
+  uint32_t *known = malloc((nf ? nf : 1) * sizeof *known) ;
+  if (!known) goto err ;
+  for (size_t k = 0 ; k < nf ; k++)
+    known[k] = uidlist_find(&b->u, mdlist_name(&b->scan, fresh[k]), mdlist_msg(&b->scan, fresh[k])->baselen) ;
   for (size_t k = 0 ; k < nf ; k++)
   {
     mdmsg const *s = mdlist_msg(&b->scan, fresh[k]) ;
     char const *name = mdlist_name(&b->scan, fresh[k]) ;
     imapmsg m = { .size = s->size, .vsize = s->vsize, .baselen = s->baselen, .name = b->names.len } ;
-    m.uid = uidlist_find(&b->u, name, s->baselen) ;
+    m.uid = known[k] ;
     if (!imapbox_ixknown(b, name, &m) && !sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
     if (m.uid <= top)
     {
@@ -350,10 +356,13 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
     imapflags_parse(name, &m.flags, &m.kw) ;
     if (!stralloc_catb(&b->names, name, strlen(name) + 1) || !genalloc_append(imapmsg, &b->msgs, &m)) goto err ;
   }
+  free(known) ;
+  known = 0 ;
   if (fd >= 0 && !uidlist_commit(&b->u, b->dir.s, fd)) { fd = -1 ; goto err ; }
   c->added = (uint32_t)(imapbox_len(b) - n0) ;
   return 1 ;
  err:
+  free(known) ;
   /* no UID that is not on disk reaches the view */
   genalloc_setlen(imapmsg, &b->msgs, n0) ;
   if (fd >= 0) uidlist_unlock(b->dir.s, fd) ;
