@@ -1,5 +1,6 @@
 /* The view's load and sync; imapbox_store and friends in mboxops.c. */
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -430,6 +431,20 @@ static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp,
   return imapbox_ixmerge(b, stamp, curt, newt) ;
 }
 
+/* What a sync read and the view does not need until the next change to
+   the folder goes back to the system: a session that holds a big folder
+   open (IDLE) keeps only its view. */
+static void lighten (imapbox *b)
+{
+  uint32_t v = b->u.uidvalidity, n = b->u.uidnext ;
+  uidlist_free(&b->u) ;
+  b->u = (uidlist)UIDLIST_ZERO ;
+  b->u.uidvalidity = v ; b->u.uidnext = n ;
+  stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ;
+  genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
+  malloc_trim(0) ;
+}
+
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
 {
   uint32_t kwall = 0 ;
@@ -449,6 +464,7 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   imapbox_ixdone(b) ;
   if (locked) { int e = errno ; imapbox_unlock(b) ; errno = e ; }
   if (!ok) return 0 ;
+  lighten(b) ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
   for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
     if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;

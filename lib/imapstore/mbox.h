@@ -56,18 +56,19 @@
 #include "imapstore/uidlist.h"
 #include "imapstore/flags.h"
 
+/* 56 bytes: a session on a folder of 100,000 keeps 100,000 of them */
 typedef struct imapmsg_s imapmsg ;
 struct imapmsg_s {
   uint32_t uid ;
   uint32_t flags ;         /* IMAPF_* */
   uint32_t kw ;            /* keyword bits: kwlist of the box */
-  size_t name ;            /* offset in the box's names: the file in cur/ */
+  uint32_t name ;          /* offset in the box's names: the file in cur/ */
+  uint16_t baselen ;       /* unique part of the name */
+  unsigned char recent ;
+  unsigned char gone ;     /* file vanished, not yet reported (see sync) */
   uint64_t size, vsize ;   /* file size, size with CRLF line ends */
   uint64_t modseq ;        /* RFC 7162 MODSEQ */
   int64_t date ;           /* internal date; 0: not read yet */
-  unsigned int baselen ;   /* unique part of the name */
-  unsigned char recent ;
-  unsigned char gone ;     /* file vanished, not yet reported (see sync) */
 } ;
 
 typedef struct imapbox_s imapbox ;
