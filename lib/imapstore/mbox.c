@@ -6,6 +6,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <skalibs/strerr.h>
 #include "imapstore/mbox.h"
 #include "imapstore/mboxpriv.h"
 
@@ -428,7 +429,10 @@ static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp,
   /* the listing is read again at the next scan: not kept between */
   mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
   b->scan.lazy = b->scan2.lazy = 1 ;
-  return imapbox_ixmerge(b, stamp, curt, newt) ;
+  /* the view has changed: the index failing (a write error) must not
+     hide that from the caller; the next sync merges again */
+  if (!imapbox_ixmerge(b, stamp, curt, newt)) strerr_warnwu2sys("update the index of ", b->dir.s) ;
+  return 1 ;
 }
 
 /* What a sync read and the view does not need until the next change to

@@ -262,7 +262,7 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
 void imapbox_ixdates (imapbox *b)
 {
   imapindex const *x ;
-  if (!imapbox_lock(b)) return ;
+  if (!imapbox_lock(b)) { b->datesnew = 0 ; return ; }
   if (imapbox_ixread(b))
   {
     x = IX(b) ;

@@ -154,12 +154,13 @@ static int resync (imapbox *b, imapbox_changes *c)
   uint32_t const *e ;
   int ok = imapbox_sync(b, 1, &more) ;
   e = genalloc_s(uint32_t, &more.expunged) ;
-  ok = ok && genalloc_catb(uint32_t, &c->expunged, e, genalloc_len(uint32_t, &more.expunged))
+  /* even after a failure: what it removed from the view is reported */
+  ok = genalloc_catb(uint32_t, &c->expunged, e, genalloc_len(uint32_t, &more.expunged))
     && genalloc_catb(uint32_t, &c->vanished, genalloc_s(uint32_t, &more.vanished), genalloc_len(uint32_t, &more.vanished))
     && genalloc_catb(uint32_t, &c->flagged, genalloc_s(uint32_t, &more.flagged), genalloc_len(uint32_t, &more.flagged)) ;
   c->added += more.added ;
   imapbox_changes_free(&more) ;
-  return ok ;
+  return ok ;   /* the caller goes on either way: the next sync logs them */
 }
 
 static int expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c) ;
@@ -168,7 +169,10 @@ int imapbox_expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes
 {
   int ok ;
   if (!imapbox_lock(b) && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
-  ok = expunge(b, uids, n, c) && resync(b, c) ;
+  /* the files are gone: a failed resync only leaves the logging of
+     their UIDs to the next sync */
+  ok = expunge(b, uids, n, c) ;
+  if (ok) resync(b, c) ;
   { int e = errno ; imapbox_unlock(b) ; errno = e ; }
   return ok ;
 }
@@ -386,7 +390,8 @@ int imapbox_copy (imapbox *b, size_t const *idx, size_t n, char const *folder, i
       if (locate(b, idx[k]) > 0) unlink(b->tmp.s) ;
       imapbox_msg(b, idx[k])->gone = 1 ;
     }
-    r = imapbox_remove_gone(b, c) && resync(b, c) ;
+    r = imapbox_remove_gone(b, c) ;
+    if (r) resync(b, c) ;
     if (locked) imapbox_unlock(b) ;
     if (!r) goto end ;
   }
