@@ -138,6 +138,16 @@ else:
     t.skip('SELECT of an unchanged folder: no readdir', 'strace is not installed')
     t.skip('FETCH FLAGS INTERNALDATE RFC822.SIZE: no message file read', 'strace is not installed')
 
+# ---- a session loaded from the index opens, renames and removes files ------
+time.sleep(0.1)
+run(cmds=b'SELECT INBOX\r\n')    # the index's stamps trusted: the next SELECT loads it
+out = '\n'.join(run(cmds=b'SELECT INBOX\r\nUID FETCH 1:* (BODY.PEEK[])\r\nUID STORE 1:* +FLAGS (\\Answered)\r\n'
+                      b'UID STORE 20 +FLAGS (\\Deleted)\r\nEXPUNGE\r\n'))
+n = int(re.search(r'\* (\d+) EXISTS', out).group(1))
+t.ok(out.count('BODY[] {') == n and out.count('\\Answered') >= n and re.search(r'\* \d+ EXPUNGE', out),
+     'a session loaded from the index reads, changes and expunges its messages', out[-500:])
+check('after changes by a session loaded from the index')
+
 # ---- lost, torn, garbage, foreign -------------------------------------------
 os.unlink(INDEX)
 check('deleted', rebuilt=True)

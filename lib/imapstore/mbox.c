@@ -1,6 +1,7 @@
 /* The view's load and sync; imapbox_store and friends in mboxops.c. */
 #include <errno.h>
 #include <malloc.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -38,6 +39,7 @@ int imapbox_init (imapbox *b, char const *root, char const *folder)
   b->loaded = b->validity_changed = b->stamped = 0 ;
   b->u.ino = 0 ;
   b->hms = b->logfloor = 0 ;
+  imapbox_unmap(b) ;
   genalloc_setlen(imapbox_gone, &b->log, 0) ;
   b->scan.lazy = b->scan2.lazy = 1 ;
   return kwlist_read(&b->kw, b->dir.s) ;
@@ -58,7 +60,7 @@ static int cmp_msg (void const *x, void const *y, void *arg)
   imapbox const *b = arg ;
   imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)x ;
   imapmsg const *n = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)y ;
-  return cmpbase(b->names.s + m->name, m->baselen, b->names.s + n->name, n->baselen) ;
+  return cmpbase(imapbox_mname(b, m), m->baselen, imapbox_mname(b, n), n->baselen) ;
 }
 
 static int cmp_scan (void const *x, void const *y, void *arg)
@@ -84,7 +86,7 @@ static size_t find_msg (imapbox const *b, char const *base, size_t len)
   {
     size_t mid = lo + (hi - lo) / 2, j = genalloc_s(size_t, &b->idx)[mid] ;
     imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + j ;
-    int c = cmpbase(b->names.s + m->name, m->baselen, base, len) ;
+    int c = cmpbase(imapbox_mname(b, m), m->baselen, base, len) ;
     if (!c) return j ;
     if (c < 0) lo = mid + 1 ; else hi = mid ;
   }
@@ -158,7 +160,7 @@ static int rematch (imapbox *b)
     imapmsg const *m = imapbox_msg(b, j) ;
     size_t k ;
     if (where[j] != NONE) continue ;
-    k = find_scan(&b->scan2, &idx, b->names.s + m->name, m->baselen) ;
+    k = find_scan(&b->scan2, &idx, imapbox_mname(b, m), m->baselen) ;
     if (k != NONE) where[j] = ns + k ;
   }
   genalloc_free(size_t, &idx) ;
@@ -184,10 +186,14 @@ static int update (imapbox *b, size_t n0, imapbox_changes *c)
   {
     /* the n0 old ones as found now; those just added as they are */
     size_t w = j < n0 ? where[j] : NONE ;
-    char const *name = w != NONE ? scan_name(b, w) : b->names.s + m[j].name ;
+    char const *name = w != NONE ? scan_name(b, w) : imapbox_mname(b, &m[j]) ;
     size_t off = b->tmp.len ;
-    if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
-    m[j].name = off ;
+    /* a name as it is in the map stays there: not copied */
+    if (!(m[j].name & IMAPBOX_INMAP) || strcmp(name, imapbox_mname(b, &m[j])))
+    {
+      if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
+      m[j].name = off ;
+    }
     if (j >= n0) continue ;
     if (w == NONE) { m[j].gone = 1 ; continue ; }
     m[j].gone = 0 ;
@@ -447,6 +453,8 @@ static void lighten (imapbox *b)
   stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ;
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
   malloc_trim(0) ;
+  /* the names left in the index's map back to the page cache */
+  if (b->map) madvise((void *)b->map, b->maplen, MADV_DONTNEED) ;
 }
 
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
@@ -485,4 +493,5 @@ void imapbox_free (imapbox *b)
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
   genalloc_free(imapbox_gone, &b->log) ;
   while (b->locks) imapbox_unlock(b) ;
+  imapbox_unmap(b) ;
 }

@@ -62,7 +62,8 @@ struct imapmsg_s {
   uint32_t uid ;
   uint32_t flags ;         /* IMAPF_* */
   uint32_t kw ;            /* keyword bits: kwlist of the box */
-  uint32_t name ;          /* offset in the box's names: the file in cur/ */
+  uint32_t name ;          /* the file in cur/: offset in the box's names,
+                              or in its map if IMAPBOX_INMAP is set */
   uint16_t baselen ;       /* unique part of the name */
   unsigned char recent ;
   unsigned char gone ;     /* file vanished, not yet reported (see sync) */
@@ -91,6 +92,8 @@ struct imapbox_s {
   unsigned int locks ;     /* imapbox_lock depth */
   void *ix ;               /* the index file, read during a sync */
   int datesnew ;           /* dates read since: for the index */
+  char const *map ;        /* the index file the view was loaded from, */
+  size_t maplen ;          /* mapped: the names not changed since */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
@@ -100,11 +103,13 @@ struct imapbox_s {
   .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
   .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
   .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO, .hms = 0, .logfloor = 0, .log = GENALLOC_ZERO, \
-  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0 }
+  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0, .map = 0, .maplen = 0 }
 
 #define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
 #define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))
-#define imapbox_name(b, i) ((b)->names.s + imapbox_msg(b, i)->name)
+#define IMAPBOX_INMAP 0x80000000u
+#define imapbox_mname(b, m) (((m)->name & IMAPBOX_INMAP) ? (b)->map + ((m)->name & ~IMAPBOX_INMAP) : (b)->names.s + (m)->name)
+#define imapbox_name(b, i) imapbox_mname(b, imapbox_msg(b, i))
 #define imapbox_uidvalidity(b) ((b)->uidvalidity)
 #define imapbox_uidnext(b) ((b)->u.uidnext)
 #define imapbox_highestmodseq(b) ((b)->hms)

@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <skalibs/allreadwrite.h>
 #include <skalibs/djbunix.h>
@@ -83,8 +84,10 @@ static size_t filesize (imapindex_head const *h)
 
 void imapindex_free (imapindex *x)
 {
-  free(x->buf) ; free(x->nameoff) ;
-  x->buf = 0 ; x->nameoff = 0 ; x->len = 0 ;
+  if (x->mapped) { if (x->buf) munmap(x->buf, x->len) ; }
+  else free(x->buf) ;
+  free(x->nameoff) ;
+  x->buf = 0 ; x->nameoff = 0 ; x->len = 0 ; x->mapped = 0 ;
   memset(&x->h, 0, sizeof x->h) ;
 }
 
@@ -127,7 +130,7 @@ static int check (imapindex *x)
 int imapindex_parse (imapindex *x, char *buf, size_t len)
 {
   int r ;
-  x->buf = buf ; x->len = len ; x->nameoff = 0 ;
+  x->buf = buf ; x->len = len ; x->nameoff = 0 ;   /* x->mapped as the caller set it */
   if (len < IMAPINDEX_HEAD || !headparse(&x->h, buf) || filesize(&x->h) != len
    || g64(buf + 112) != sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) goto bad ;
   r = check(x) ;
@@ -156,17 +159,11 @@ int imapindex_read (imapindex *x, char const *dir)
   if (fd < 0) { if (errno == ENOENT) r = 0 ; goto end ; }
   if (fstat(fd, &st) < 0) { fd_close(fd) ; goto end ; }
   if ((uint64_t)st.st_size < IMAPINDEX_HEAD || (uint64_t)st.st_size > FILE_MAX) { fd_close(fd) ; r = 0 ; goto end ; }
-  buf = malloc((size_t)st.st_size) ;
-  if (!buf) { fd_close(fd) ; goto end ; }
-  if (allread(fd, buf, (size_t)st.st_size) != (size_t)st.st_size)
-  {
-    int e = errno ;
-    fd_close(fd) ; free(buf) ;
-    /* shrunk while read: the writer renames, so it is not ours */
-    if (!e) r = 0 ; else errno = e ;
-    goto end ;
-  }
+  /* the writers rename a new file into place: this one does not change */
+  buf = mmap(0, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) ;
   fd_close(fd) ;
+  if (buf == MAP_FAILED) goto end ;
+  x->mapped = 1 ;
   r = imapindex_parse(x, buf, (size_t)st.st_size) ;
  end:
   stralloc_free(&p) ;

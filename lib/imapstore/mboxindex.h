@@ -67,11 +67,12 @@ struct imapindex_rec_s {
 typedef struct imapindex_s imapindex ;
 struct imapindex_s {
   imapindex_head h ;
-  char *buf ;                         /* the whole file (malloc'd) */
+  char *buf ;                         /* the whole file: */
   size_t len ;
+  int mapped ;                        /* mapped (read), else malloc'd */
   size_t *nameoff ;                   /* record i's name offset in buf */
 } ;
-#define IMAPINDEX_ZERO { .buf = 0, .len = 0, .nameoff = 0 }
+#define IMAPINDEX_ZERO { .buf = 0, .len = 0, .mapped = 0, .nameoff = 0 }
 
 /* Check and take a file's contents (buf, len; malloc'd, owned by x after
    the call either way). 1 valid, 0 not (x emptied). */
@@ -79,8 +80,9 @@ int imapindex_parse (imapindex *x, char *buf, size_t len) ;
 /* Put the right checksums into a file's contents (len bytes): for the
    fuzzer, which so gets past them to the checks of the contents. */
 void imapindex_seal (char *buf, size_t len) ;
-/* Read dir's index. 1 valid, 0 absent or invalid (x emptied), -1 system
-   error (errno). */
+/* Read dir's index (mapped read-only: what a reader keeps of it, the
+   names, stays in the page cache until used). 1 valid, 0 absent or
+   invalid (x emptied), -1 system error (errno). */
 int imapindex_read (imapindex *x, char const *dir) ;
 /* Only the header, checked (its checksum, the file's size): 1, 0, -1. */
 int imapindex_readhead (imapindex_head *h, char const *dir) ;

@@ -3,11 +3,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include "imapstore/mboxindex.h"
 #include "imapstore/mboxpriv.h"
 
 #define IX(b) ((imapindex *)(b)->ix)
+
+void imapbox_unmap (imapbox *b)
+{
+  if (b->map) munmap((void *)b->map, b->maplen) ;
+  b->map = 0 ; b->maplen = 0 ;
+}
 
 int imapbox_lock (imapbox *b)
 {
@@ -83,27 +90,19 @@ int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct t
   imapindex const *x = IX(b) ;
   uint64_t size, ino ;
   int64_t mtime ;
-  size_t namelen = 0 ;
   if (!valid(b) || !stamp || !x->h.stamped || !same(curt, &x->h.curt) || !same(newt, &x->h.newt)) return 0 ;
   if (!ulstat(b, &size, &ino, &mtime) || size != x->h.ulsize || ino != x->h.ulino || mtime != x->h.ulmtime) return 0 ;
-  for (size_t i = 0 ; i < x->h.nrec ; i++)
-  {
-    imapindex_rec r ;
-    imapindex_get(x, i, &r) ;
-    namelen += r.namelen + 1 ;
-  }
   genalloc_setlen(imapmsg, &b->msgs, 0) ;
   b->names.len = 0 ;
-  if (!genalloc_ready(imapmsg, &b->msgs, x->h.nrec) || !stralloc_ready(&b->names, namelen)) return -1 ;
+  if (!x->mapped || !genalloc_ready(imapmsg, &b->msgs, x->h.nrec)) return x->mapped ? -1 : 0 ;
   for (size_t i = 0 ; i < x->h.nrec ; i++)
   {
     imapindex_rec r ;
     imapmsg *m = genalloc_s(imapmsg, &b->msgs) + i ;
     imapindex_get(x, i, &r) ;
-    *m = (imapmsg){ .uid = r.uid, .flags = r.flags, .kw = r.kw, .name = b->names.len, .size = r.size, .vsize = r.vsize,
-                    .modseq = r.modseq, .date = r.date, .baselen = r.baselen } ;
-    memcpy(b->names.s + b->names.len, r.name, r.namelen + 1) ;
-    b->names.len += r.namelen + 1 ;
+    /* the names stay in the file's map, not copied */
+    *m = (imapmsg){ .uid = r.uid, .flags = r.flags, .kw = r.kw, .name = IMAPBOX_INMAP | (uint32_t)x->nameoff[i],
+                    .size = r.size, .vsize = r.vsize, .modseq = r.modseq, .date = r.date, .baselen = r.baselen } ;
   }
   genalloc_setlen(imapmsg, &b->msgs, x->h.nrec) ;
   if (!takelog(b)) return -1 ;
@@ -115,6 +114,13 @@ int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct t
   b->loaded = 1 ;
   b->stamped = 1 ; b->curt = *curt ; b->newt = *newt ;
   c->added = x->h.nrec ;
+  /* the map goes to the view; its pages go back to the page cache until
+     a name is needed (opening a message, a flag change) */
+  imapbox_unmap(b) ;
+  b->map = x->buf ; b->maplen = x->len ;
+  madvise(x->buf, x->len, MADV_DONTNEED) ;
+  free(IX(b)->nameoff) ;
+  *IX(b) = (imapindex)IMAPINDEX_ZERO ;
   return 1 ;
 }
 
@@ -145,7 +151,7 @@ static void src_rec (void *ctx, size_t i, imapindex_rec *r)
 {
   merge *g = ctx ;
   imapmsg const *m = imapbox_msg(g->b, g->live[i]) ;
-  char const *name = g->b->names.s + m->name ;
+  char const *name = imapbox_mname(g->b, m) ;
   *r = (imapindex_rec){ .uid = m->uid, .flags = m->flags, .kw = m->kw, .namelen = strlen(name), .baselen = m->baselen,
                         .size = m->size, .vsize = m->vsize, .modseq = m->modseq, .date = m->date, .name = name } ;
 }
@@ -185,11 +191,11 @@ static int assign (imapbox *b, imapindex const *x, int ok, uint64_t *hms, int *d
     {
       k++ ;
       if (m->gone) { if (!logit(b, m->uid, ++*hms)) return 0 ; *dirty = 1 ; continue ; }
-      if (r.flags == m->flags && r.kw == m->kw && r.baselen == m->baselen && !memcmp(r.name, b->names.s + m->name, r.baselen))
+      if (r.flags == m->flags && r.kw == m->kw && r.baselen == m->baselen && !memcmp(r.name, imapbox_mname(b, m), r.baselen))
       {
         m->modseq = r.modseq ;
         if (!m->date) m->date = r.date ;
-        if (strcmp(r.name, b->names.s + m->name)) *dirty = 1 ;
+        if (strcmp(r.name, imapbox_mname(b, m))) *dirty = 1 ;
         continue ;
       }
     }
@@ -243,7 +249,7 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
     imapmsg const *m = imapbox_msg(b, j) ;
     if (m->gone) continue ;
     g.live[g.nlive++] = j ;
-    h.nameslen += strlen(b->names.s + m->name) + 1 ;
+    h.nameslen += strlen(imapbox_mname(b, m)) + 1 ;
   }
   h.nrec = g.nlive ;
   h.nlog = genalloc_len(imapbox_gone, &b->log) ;

@@ -37,7 +37,7 @@ static int refind (imapbox *b, size_t i)
       errno = 0 ;
       e = readdir(d) ;
       if (!e) { int er = errno ; closedir(d) ; if (er) return (errno = er, -1) ; break ; }
-      if (mdlist_base(e->d_name) != m->baselen || memcmp(e->d_name, b->names.s + m->name, m->baselen)) continue ;
+      if (mdlist_base(e->d_name) != m->baselen || memcmp(e->d_name, imapbox_mname(b, m), m->baselen)) continue ;
       b->tmp2.len = 0 ;
       if (!stralloc_cats(&b->tmp2, e->d_name) || !stralloc_0(&b->tmp2)) { closedir(d) ; return -1 ; }
       closedir(d) ;
@@ -67,8 +67,8 @@ int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw)
     uint32_t nk = op == IMAPBOX_SET ? kw : op == IMAPBOX_ADD ? m->kw | kw : m->kw & ~kw ;
     int r ;
     if (!strcmp(sub, "cur") && nf == m->flags && nk == m->kw) { ok = 1 ; break ; }
-    if (!imapflags_name(&nn, b->names.s + m->name, nf, nk)
-     || !path(&from, b->dir.s, sub, b->names.s + m->name) || !path(&to, b->dir.s, "cur", nn.s)) break ;
+    if (!imapflags_name(&nn, imapbox_mname(b, m), nf, nk)
+     || !path(&from, b->dir.s, sub, imapbox_mname(b, m)) || !path(&to, b->dir.s, "cur", nn.s)) break ;
     if (rename(from.s, to.s) == 0)
     {
       if (!setname(b, i, nn.s)) break ;

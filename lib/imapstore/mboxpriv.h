@@ -27,6 +27,8 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
 /* The dates read since the last sync into the index, if it is the view
    (no change since): FETCH INTERNALDATE then reads no file next time. */
 void imapbox_ixdates (imapbox *b) ;
+/* Drop b's map of an index (its names must no longer be used). */
+void imapbox_unmap (imapbox *b) ;
 /* A fresh file's sizes and date from the index read for this sync (m's
    uid and baselen set): 1 found, 0 not. */
 int imapbox_ixknown (imapbox *b, char const *name, imapmsg *m) ;
