@@ -13,6 +13,8 @@
 
 #define NONE ((size_t)-1)
 
+_Static_assert(sizeof (imapmsg) <= 48, "imapmsg stays small: see mbox.h");
+
 void imapbox_changes_free (imapbox_changes *c)
 {
   genalloc_free(uint32_t, &c->expunged) ;
@@ -361,7 +363,11 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
       m.recent = 1 ;
     }
     top = m.uid ;
-    imapflags_parse(name, &m.flags, &m.kw) ;
+    {
+      uint32_t f ;
+      imapflags_parse(name, &f, &m.kw) ;
+      m.flags = f ;
+    }
     if (!stralloc_catb(&b->names, name, strlen(name) + 1) || !genalloc_append(imapmsg, &b->msgs, &m)) goto err ;
   }
   free(known) ;

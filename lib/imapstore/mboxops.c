@@ -85,7 +85,11 @@ int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw)
     sub = r == 1 ? "cur" : "new" ;
     if (!setname(b, i, b->tmp2.s)) break ;
     m = imapbox_msg(b, i) ;
-    imapflags_parse(b->tmp2.s, &m->flags, &m->kw) ;
+    {
+      uint32_t f ;
+      imapflags_parse(b->tmp2.s, &f, &m->kw) ;
+      m->flags = f ;
+    }
   }
   stralloc_free(&from) ; stralloc_free(&to) ; stralloc_free(&nn) ;
   return ok ;
