@@ -168,6 +168,16 @@ t.ok(vanished(u, False) == {13} and not any(b'EXPUNGE' in ln for ln in u), 'EXPU
 u, r = x.cmd('NOOP')
 t.ok(vanished(u, False) == {13}, 'the other session gets VANISHED 13', u)
 
+# interleaved changes by two sessions: one MODSEQ each, always growing
+seen = []
+for k, uid in enumerate((15, 16, 17, 18, 19, 20, 21, 22, 15, 16)):
+    u, r = (x, y)[k % 2].cmd('UID STORE %d %sFLAGS (\\Answered)' % (uid, '-' if k >= 8 else '+'))
+    seen.append(fetches(u).get(uid, (None, None))[1])
+t.ok(None not in seen and seen == sorted(seen) and len(set(seen)) == len(seen),
+     'two sessions changing in turn: each change a new, greater MODSEQ', seen)
+x.cmd('NOOP')
+y.cmd('NOOP')
+
 # UNCHANGEDSINCE: the test and the change are one
 u, r = x.cmd('UID FETCH 14 (MODSEQ)')
 ms14 = fetches(u)[14][1]
