@@ -200,6 +200,24 @@ t.ok(r.startswith(b'OK') and re.search(rb'HIGHESTMODSEQ \d+', u[0]), 'STATUS of 
 x.close()
 y.close()
 
+# an expunge not yet reported (FETCH may not report it) is above the
+# HIGHESTMODSEQ told to a client that enables CONDSTORE then
+p1, q1 = Raw(port), Raw(port)
+p1.cmd('SELECT INBOX')
+q1.cmd('SELECT INBOX')
+q1.cmd('UID STORE 16 +FLAGS (\\Deleted)')
+q1.cmd('EXPUNGE')
+u0, r = p1.cmd('FETCH 1 (FLAGS)')    # sees it gone, may not say so yet
+u, r = p1.cmd('FETCH 1 (MODSEQ)')
+told = code(u, 'HIGHESTMODSEQ')
+u2, r = q1.cmd('STATUS INBOX (HIGHESTMODSEQ)')
+now = int(re.search(rb'HIGHESTMODSEQ (\d+)', u2[0]).group(1))
+t.ok(told and told < now and not any(b'EXPUNGE' in ln for ln in u0 + u), 'CONDSTORE enabled with an expunge pending: HIGHESTMODSEQ below it', (u, now))
+u, r = p1.cmd('NOOP')
+t.ok(any(ln.endswith(b' EXPUNGE') for ln in u), 'the expunge follows at NOOP', u)
+p1.close()
+q1.close()
+
 # ---- CONDSTORE only -------------------------------------------------------------
 z = Raw(port)
 u, r = z.cmd('SELECT INBOX (CONDSTORE)')

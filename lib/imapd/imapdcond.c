@@ -29,13 +29,30 @@ void imapd_enable (imapd *d)
   imapd_tagged(d, "OK", 0, "ENABLE completed") ;
 }
 
+/* HIGHESTMODSEQ as this client may know it: below the MODSEQ of an
+   expunge not yet reported to it (RFC 7162 3.2: it would otherwise miss
+   it if the connection dropped now) */
+static uint64_t safehms (imapd *d)
+{
+  uint64_t h = imapbox_highestmodseq(&d->box) ;
+  size_t nlog = genalloc_len(imapbox_gone, &d->box.log) ;
+  imapbox_gone const *g = genalloc_s(imapbox_gone, &d->box.log) ;
+  for (size_t i = 0 ; i < imapbox_len(&d->box) ; i++)
+  {
+    if (!imapbox_msg(&d->box, i)->gone) continue ;
+    for (size_t k = 0 ; k < nlog ; k++)
+      if (g[k].uid == imapbox_msg(&d->box, i)->uid && g[k].modseq <= h) h = g[k].modseq - 1 ;
+  }
+  return h ;
+}
+
 void imapd_condstore (imapd *d)
 {
   if (d->condstore) return ;
   d->condstore = 1 ;
   if (!d->selected) return ;
   imapd_puts(d, "* OK [HIGHESTMODSEQ ") ;
-  imapd_putu(d, imapbox_highestmodseq(&d->box)) ;
+  imapd_putu(d, safehms(d)) ;
   imapd_puts(d, "] modseq\r\n") ;
 }
 
