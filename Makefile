@@ -91,7 +91,7 @@ fuzz: deps
 	@sh tools/deps.sh fuzz
 	$(MAKE) all
 	$(MAKE) B=build-fuzz CC=clang STATIC= OPT='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' build-fuzz/libpipemail.a
-	for t in parsers session users pop3 imap imaplogin mime imapsession imapcache; do \
+	for t in parsers session users pop3 imap imaplogin mime imapsession imapcache imapindex; do \
 	  clang $(PM_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/$$t t/fuzz/$$t.c \
 	    build-fuzz/libpipemail.a -ls6 -lskarnet -lbearssl -ludns || exit 1; done
 	FUZZ=$(abspath build-fuzz) BIN=$(abspath $(B))/bin FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run

@@ -114,6 +114,11 @@ static int item(lineio *l, char const *name, uint64_t n)
 
 int imapw_esearch(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v, size_t n)
 {
+  return imapw_esearch_modseq(l, tag, uid, ret, v, n, 0) ;
+}
+
+int imapw_esearch_modseq(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v, size_t n, uint64_t modseq)
+{
   uint32_t lo = 0, hi = 0 ;
   for (size_t k = 0 ; k < n ; k++) {
     if (!k || v[k] < lo) lo = v[k] ;
@@ -125,6 +130,7 @@ int imapw_esearch(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v
   if (n && (ret & IMAPSR_MAX) && !item(l, "MAX", hi)) return 0 ;
   if ((ret & IMAPSR_COUNT) && !item(l, "COUNT", n)) return 0 ;
   if (n && (ret & IMAPSR_ALL) && !(imapw_puts(l, " ALL ") && imapw_seqset(l, v, n))) return 0 ;
+  if (modseq && !(imapw_puts(l, " MODSEQ ") && imapw_putu(l, modseq))) return 0 ;
   return lineio_put(l, "\r\n", 2) ;
 }
 

@@ -42,6 +42,8 @@ int imapw_status(lineio *l, char const *tag, char const *status, char const *cod
    for the n sorted matches v, as ret (IMAPSR_ bits) asks; MIN, MAX and
    ALL are left out when nothing matched (RFC 4731 3.1). */
 int imapw_esearch(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v, size_t n) ;
+/* The same with RFC 7162's "MODSEQ n" at the end (not if modseq is 0). */
+int imapw_esearch_modseq(lineio *l, char const *tag, int uid, unsigned ret, uint32_t *v, size_t n, uint64_t modseq) ;
 /* Response codes of UIDPLUS (RFC 4315), appended to sa for imapw_status:
    "APPENDUID 38505 3955:3957" and "COPYUID 38505 304,319 3956:3957",
    whose src and dst pair up in order. 1 ok, 0 out of memory. */

@@ -13,6 +13,8 @@
      imapdcache.c   the message cache of the selected folder (lib/imapcache)
      imapdmsg.c     STORE, EXPUNGE, COPY, MOVE
      imapdidle.c    IDLE (inotify on new/ and cur/)
+     imapdcond.c    CONDSTORE and QRESYNC (RFC 7162): ENABLE, MODSEQ,
+                    VANISHED, SELECT (QRESYNC ...)
      imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize) */
 #ifndef PM_IMAPD_H
 #define PM_IMAPD_H
@@ -22,6 +24,7 @@
 #include "lineio.h"
 #include "imap/imapread.h"
 #include "imap/imapcmd.h"
+#include "imap/imapseq.h"
 #include "imapstore/mbox.h"
 #include "imapcache/imapcache.h"
 #include "mime/mime.h"
@@ -43,6 +46,7 @@ struct imapd_s {
   char const *user, *ip ;
   imapbox box ;
   int selected, readonly ;
+  int condstore, qresync ;   /* RFC 7162, enabled in this session */
   stralloc folder ;          /* the selected one's name, NUL-terminated */
   unsigned int bads ;
   unsigned long nfetch, nstore, nappend ;
@@ -141,6 +145,22 @@ size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v) ;
 int imapd_rfcdate (char const *s, char const *e, int64_t *t, int *zone) ;
 void imapd_sort (imapd *d) ;
 void imapd_thread (imapd *d) ;
+
+/* CONDSTORE and QRESYNC (imapdcond.c). */
+void imapd_enable (imapd *d) ;
+/* A CONDSTORE enabling command (RFC 7162 3.1): MODSEQ in every untagged
+   FETCH from now on; HIGHESTMODSEQ sent if a folder is selected. */
+void imapd_condstore (imapd *d) ;
+/* " MODSEQ (n)" of message i. */
+void imapd_putmodseq (imapd *d, size_t i) ;
+/* "* VANISHED [(EARLIER) ]uids" (uint32_t; sorted here), if any. */
+void imapd_putvanished (imapd *d, int earlier, genalloc *uids) ;
+/* VANISHED (EARLIER) of the UIDs expunged after modseq, of those in the
+   UID set at node (0: any) or known (if not 0). */
+void imapd_vanished_since (imapd *d, uint64_t modseq, uint32_t node, imapseq *known) ;
+/* What SELECT (QRESYNC (...)) answers after the usual (s: imapselect). */
+struct imapselect_s ;
+void imapd_qresync (imapd *d, struct imapselect_s *s) ;
 
 /* APPEND's hooks for imapread (imapdappend.c). */
 int imapd_msgstart (void *ctx, uint32_t idx, uint64_t size, char const **err) ;

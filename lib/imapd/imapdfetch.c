@@ -154,6 +154,7 @@ static int one (imapd *d, size_t i, int seen)
   imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
   if (F.items & IMAPF_UID) { sep(d, &sp) ; imapd_puts(d, "UID ") ; imapd_putu(d, msg->uid) ; }
   if (flags) { sep(d, &sp) ; imapd_puts(d, "FLAGS ") ; imapd_flaglist(d, i) ; }
+  if (F.items & IMAPF_MODSEQ) { sep(d, &sp) ; imapd_puts(d, "MODSEQ (") ; imapd_putu(d, msg->modseq) ; imapd_puts(d, ")") ; }
   if (F.items & IMAPF_INTERNALDATE)
   {
     sep(d, &sp) ; imapd_puts(d, "INTERNALDATE ") ;
@@ -201,17 +202,26 @@ void imapd_fetch (imapd *d)
   int seen ;
   if (imapcmd_nargs(&d->c) < 2) { imapd_bad(d, "FETCH takes a sequence set and items") ; return ; }
   if (!imapfetch_parse(&d->c, imapcmd_arg(&d->c, 1), d->c.uid, &F, &err)) { imapd_bad(d, err) ; return ; }
-  if (F.changedsince || F.vanished) { imapd_bad(d, "CONDSTORE is not enabled") ; return ; }
+  if (F.vanished && !d->qresync) { imapd_bad(d, "QRESYNC is not enabled") ; return ; }
   switch (checksections())
   {
     case -1 : imapd_nomem(d) ;
     case 0 : imapd_bad(d, "invalid section") ; return ;
   }
   if (!imapd_msgset(d, imapcmd_arg(&d->c, 0), d->c.uid, &d->set)) return ;
-  if (d->c.uid) F.items |= IMAPF_UID ;
+  if (d->c.uid || d->qresync) F.items |= IMAPF_UID ;
+  /* RFC 7162 3.1.4: CHANGEDSINCE implies MODSEQ; either enables CONDSTORE */
+  if (F.changedsince) F.items |= IMAPF_MODSEQ ;
+  if (F.items & IMAPF_MODSEQ) imapd_condstore(d) ;
+  if (F.vanished) imapd_vanished_since(d, F.modseq, imapcmd_arg(&d->c, 0), 0) ;
   seen = imapfetch_sets_seen(&F) ;
   n = d->set.len / sizeof (size_t) ;
-  for (size_t k = 0 ; k < n ; k++) gone += !one(d, ((size_t *)d->set.s)[k], seen) ;
+  for (size_t k = 0 ; k < n ; k++)
+  {
+    size_t i = ((size_t *)d->set.s)[k] ;
+    if (F.changedsince && imapbox_msg(&d->box, i)->modseq <= F.modseq) continue ;
+    gone += !one(d, i, seen) ;
+  }
   d->nfetch += n ;
   if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;

@@ -8,6 +8,7 @@
 #include "imap/imapwrite.h"
 #include "imap/imapmbox.h"
 #include "imap/imaplist.h"
+#include "imap/imapselect.h"
 #include "imapd/imapd.h"
 /* lib/imap's LIST option and lib/imapstore's attribute share a name */
 enum { SEL_SUBSCRIBED = IMAPLIST_SUBSCRIBED } ;
@@ -66,13 +67,39 @@ static void selected_info (imapd *d)
   if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
   imapd_puts(d, "* OK [UIDVALIDITY ") ; imapd_putu(d, imapbox_uidvalidity(&d->box)) ; imapd_puts(d, "] UIDs valid\r\n") ;
   imapd_puts(d, "* OK [UIDNEXT ") ; imapd_putu(d, imapbox_uidnext(&d->box)) ; imapd_puts(d, "] next UID\r\n") ;
+  /* RFC 7162 3.1.2.1: every folder keeps MODSEQs */
+  imapd_puts(d, "* OK [HIGHESTMODSEQ ") ; imapd_putu(d, imapbox_highestmodseq(&d->box)) ; imapd_puts(d, "] modseq\r\n") ;
 }
+
+/* SELECT's parameters (RFC 7162): 0 if a BAD was sent. */
+static int selparams (imapd *d, imapselect *s)
+{
+  char const *err ;
+  int r = imapselect_parse(&d->c, imapcmd_nargs(&d->c) > 1 ? imapcmd_arg(&d->c, 1) : 0, s, &err) ;
+  if (r < 0) imapd_nomem(d) ;
+  if (!r) { imapd_bad(d, err) ; return 0 ; }
+  if (s->qresync && !d->qresync) { imapd_bad(d, "QRESYNC is not enabled") ; return 0 ; }
+  if (s->condstore) d->condstore = 1 ;
+  return 1 ;
+}
+
+static void select1 (imapd *d, int examine, imapselect *sel) ;
 
 void imapd_select (imapd *d, int examine)
 {
+  imapselect sel = IMAPSELECT_ZERO ;
+  if (imapcmd_nargs(&d->c) < 1 || imapcmd_nargs(&d->c) > 2) { imapd_bad(d, "SELECT takes a folder name and parameters") ; return ; }
+  if (!selparams(d, &sel)) { imapselect_free(&sel) ; return ; }
+  if (!imapd_boxname(d, 0, &d->folder)) { imapselect_free(&sel) ; return ; }
+  select1(d, examine, &sel) ;
+  imapselect_free(&sel) ;
+}
+
+static void select1 (imapd *d, int examine, imapselect *sel)
+{
   imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
-  if (imapcmd_nargs(&d->c) != 1) { imapd_bad(d, "SELECT takes a folder name") ; return ; }
-  if (!imapd_boxname(d, 0, &d->folder)) return ;
+  /* RFC 7162 3.2.11 */
+  if (d->selected) imapd_puts(d, "* OK [CLOSED] previous folder closed\r\n") ;
   unselect(d) ;   /* RFC 3501 6.3.1: even if the new one fails */
   if (!imapstore_name_valid(d->folder.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
   if (!imapbox_init(&d->box, d->root, d->folder.s)) { unselect(d) ; imapd_no_errno(d, "open folder") ; return ; }
@@ -91,6 +118,7 @@ void imapd_select (imapd *d, int examine)
   d->selected = 1 ;
   d->readonly = examine ;
   selected_info(d) ;
+  if (sel->qresync) imapd_qresync(d, sel) ;
   imapd_tagged(d, "OK", examine ? "READ-ONLY" : "READ-WRITE", examine ? "EXAMINE completed" : "SELECT completed") ;
 }
 
@@ -325,6 +353,7 @@ static void statusline (imapd *d, char const *name, unsigned items, imapstatus c
   if (items & IMAPSTATUS_UIDVALIDITY) item(d, &sp, "UIDVALIDITY", st->uidvalidity) ;
   if (items & IMAPSTATUS_UNSEEN) item(d, &sp, "UNSEEN", st->unseen) ;
   if (items & IMAPSTATUS_SIZE) item(d, &sp, "SIZE", st->size) ;
+  if (items & IMAPSTATUS_HIGHESTMODSEQ) item(d, &sp, "HIGHESTMODSEQ", imapstore_highestmodseq(d->root, name)) ;
   if (items & IMAPSTATUS_APPENDLIMIT) item(d, &sp, "APPENDLIMIT", IMAPD_APPENDMAX) ;
   imapd_puts(d, ")\r\n") ;
 }
@@ -336,7 +365,8 @@ void imapd_status (imapd *d)
   char const *err ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "STATUS takes a folder name and items") ; return ; }
   if (!imapstatus_items(&d->c, imapcmd_arg(&d->c, 1), &items, &err)) { imapd_bad(d, err) ; return ; }
-  if (items & (IMAPSTATUS_HIGHESTMODSEQ | IMAPSTATUS_DELETED)) { imapd_bad(d, "unsupported STATUS item") ; return ; }
+  if (items & IMAPSTATUS_DELETED) { imapd_bad(d, "unsupported STATUS item") ; return ; }
+  if (items & IMAPSTATUS_HIGHESTMODSEQ) imapd_condstore(d) ;
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (!imapstore_name_valid(d->sa.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
   if (!imapstore_status(d->root, d->sa.s, &st)) { imapd_no_errno(d, "read folder") ; return ; }

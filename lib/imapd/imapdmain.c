@@ -20,7 +20,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC"
 
 static imapd D ;
 
@@ -117,9 +117,12 @@ void imapd_fetchflags (imapd *d, size_t i, int uid)
   imapd_puts(d, "* ") ;
   imapd_putu(d, i + 1) ;
   imapd_puts(d, " FETCH (") ;
-  if (uid) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
+  /* once CONDSTORE is on, every untagged FETCH carries the UID (RFC
+     7162 3.1.4, erratum 1807 of RFC 5162) */
+  if (uid || d->condstore) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
   imapd_puts(d, "FLAGS ") ;
   imapd_flaglist(d, i) ;
+  if (d->condstore) imapd_putmodseq(d, i) ;
   imapd_puts(d, ")\r\n") ;
 }
 
@@ -134,7 +137,9 @@ static void exists (imapd *d)
 
 void imapd_report (imapd *d, imapbox_changes *c)
 {
-  size_t n = genalloc_len(uint32_t, &c->expunged) ;
+  size_t n = d->qresync ? 0 : genalloc_len(uint32_t, &c->expunged) ;
+  /* RFC 7162 3.2.10: VANISHED instead of EXPUNGE once QRESYNC is on */
+  if (d->qresync) imapd_putvanished(d, 0, &c->vanished) ;
   for (size_t k = 0 ; k < n ; k++)
   {
     imapd_puts(d, "* ") ;
@@ -223,14 +228,6 @@ static void c_id (imapd *d)
   imapd_tagged(d, "OK", 0, "ID completed") ;
 }
 
-/* No capability we offer needs enabling: "* ENABLED" lists none. */
-static void c_enable (imapd *d)
-{
-  if (!imapcmd_nargs(&d->c)) { imapd_bad(d, "ENABLE needs capabilities") ; return ; }
-  imapd_puts(d, "* ENABLED\r\n") ;
-  imapd_tagged(d, "OK", 0, "ENABLE completed") ;
-}
-
 static void c_check (imapd *d) { imapd_tagged(d, "OK", 0, "CHECK completed") ; }
 
 static void c_select (imapd *d) { imapd_select(d, 0) ; }
@@ -251,7 +248,7 @@ static struct { char const *name ; void (*f)(imapd *) ; unsigned char sel, uid, 
   { "NOOP", &c_noop, 0, 0, 1 },
   { "LOGOUT", &c_logout, 0, 0, 0 },
   { "ID", &c_id, 0, 0, 1 },
-  { "ENABLE", &c_enable, 0, 0, 1 },
+  { "ENABLE", &imapd_enable, 0, 0, 1 },
   { "NAMESPACE", &imapd_namespace, 0, 0, 1 },
   { "SELECT", &c_select, 0, 0, 0 },
   { "EXAMINE", &c_examine, 0, 0, 0 },

@@ -5,6 +5,7 @@
 #include <skalibs/strerr.h>
 #include "imap/imapwrite.h"
 #include "imap/imapflag.h"
+#include "imap/imapseq.h"
 #include "imapd/imapd.h"
 
 #define NSET(d) ((d)->set.len / sizeof (size_t))
@@ -38,38 +39,94 @@ static unsigned nkeywords (imapd *d)
   return n ;
 }
 
+/* The changes: under the index lock, so that UNCHANGEDSINCE's test and
+   the change are one (RFC 7162 3.1.3), and the changes get their MODSEQs
+   before they are reported. Nothing goes to the client meanwhile: c1
+   (others' changes found first) and c2 are reported after. ok gets the
+   indices stored, mod the messages refused (sequence numbers or UIDs). */
+static int apply (imapd *d, imapstoreargs const *st, uint32_t kw, stralloc *ok, genalloc *mod,
+                  imapbox_changes *c1, imapbox_changes *c2, unsigned *gone)
+{
+  int op = st->op == IMAPSTORE_SET ? IMAPBOX_SET : st->op == IMAPSTORE_ADD ? IMAPBOX_ADD : IMAPBOX_DEL ;
+  if (!imapbox_lock(&d->box) && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
+  if (!imapbox_sync(&d->box, 0, c1)) { imapbox_unlock(&d->box) ; return 0 ; }
+  for (size_t k = 0 ; k < NSET(d) ; k++)
+  {
+    size_t i = SET(d)[k] ;
+    imapmsg const *m = imapbox_msg(&d->box, i) ;
+    if (st->unchangedsince && !m->gone && m->modseq > st->modseq)
+    {
+      uint32_t x = d->c.uid ? m->uid : (uint32_t)i + 1 ;
+      if (!genalloc_append(uint32_t, mod, &x)) imapd_nomem(d) ;
+      continue ;
+    }
+    if (m->gone || !imapbox_store(&d->box, i, op, imapd_tostore(st->flags.sys), kw))
+    {
+      if (!imapbox_msg(&d->box, i)->gone && errno != ENOENT) strerr_warnwu2sys("change flags in ", d->folder.s) ;
+      ++*gone ;
+      continue ;
+    }
+    if (!stralloc_catb(ok, (char *)&i, sizeof i)) imapd_nomem(d) ;
+  }
+  if (!imapbox_sync(&d->box, 0, c2)) strerr_warnwu2sys("read folder ", d->folder.s) ;
+  imapbox_unlock(&d->box) ;
+  return 1 ;
+}
+
 void imapd_store (imapd *d)
 {
   imapstoreargs st ;
+  imapbox_changes c1 = IMAPBOX_CHANGES_ZERO, c2 = IMAPBOX_CHANGES_ZERO ;
+  stralloc ok = STRALLOC_ZERO ;
+  genalloc mod = GENALLOC_ZERO ;
   char const *err ;
   uint32_t kw ;
   unsigned gone = 0 ;
   if (imapcmd_nargs(&d->c) < 3) { imapd_bad(d, "STORE takes a sequence set, an action and flags") ; return ; }
   if (!imapflag_store(&d->c, imapcmd_arg(&d->c, 1), &st, &err)) { imapd_bad(d, err) ; return ; }
-  if (st.unchangedsince) { imapd_bad(d, "CONDSTORE is not enabled") ; return ; }
   if (!imapd_msgset(d, imapcmd_arg(&d->c, 0), d->c.uid, &d->set)) return ;
   if (d->readonly) { imapd_tagged(d, "NO", "READ-ONLY", "the folder is read-only") ; return ; }
+  if (st.unchangedsince) imapd_condstore(d) ;
   {
     unsigned before = nkeywords(d) ;
     if (!kwbits(d, &st.flags, st.op, &kw)) return ;
     /* RFC 3501 7.2.6: a new keyword changes FLAGS and PERMANENTFLAGS */
     if (nkeywords(d) != before) imapd_flagsinfo(d) ;
   }
-  for (size_t k = 0 ; k < NSET(d) ; k++)
+  if (!apply(d, &st, kw, &ok, &mod, &c1, &c2, &gone))
   {
-    size_t i = SET(d)[k] ;
-    int op = st.op == IMAPSTORE_SET ? IMAPBOX_SET : st.op == IMAPSTORE_ADD ? IMAPBOX_ADD : IMAPBOX_DEL ;
-    if (imapbox_msg(&d->box, i)->gone || !imapbox_store(&d->box, i, op, imapd_tostore(st.flags.sys), kw))
-    {
-      if (!imapbox_msg(&d->box, i)->gone && errno != ENOENT) strerr_warnwu2sys("change flags in ", d->folder.s) ;
-      gone++ ;
-      continue ;
-    }
-    if (!st.silent) imapd_fetchflags(d, i, d->c.uid) ;
+    imapbox_changes_free(&c1) ; imapbox_changes_free(&c2) ;
+    stralloc_free(&ok) ; genalloc_free(uint32_t, &mod) ;
+    imapd_no_errno(d, "change flags") ;
+    return ;
   }
+  imapd_report(d, &c1) ;
+  for (size_t k = 0 ; k < ok.len / sizeof (size_t) ; k++)
+  {
+    size_t i = ((size_t *)ok.s)[k] ;
+    if (!st.silent) imapd_fetchflags(d, i, d->c.uid) ;
+    else if (d->condstore)
+    {
+      /* RFC 7162 3.1.3: the new MODSEQ is sent even with .SILENT */
+      imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
+      if (d->c.uid || d->condstore) { imapd_puts(d, "UID ") ; imapd_putu(d, imapbox_msg(&d->box, i)->uid) ; imapd_puts(d, " ") ; }
+      imapd_puts(d, "MODSEQ (") ; imapd_putu(d, imapbox_msg(&d->box, i)->modseq) ; imapd_puts(d, ")") ;
+      imapd_puts(d, ")\r\n") ;
+    }
+  }
+  imapd_report(d, &c2) ;
   d->nstore += NSET(d) ;
   if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
+  else if (genalloc_len(uint32_t, &mod))
+  {
+    d->sb.len = 0 ;
+    if (!stralloc_cats(&d->sb, "MODIFIED ") || !imapseq_fmt(&d->sb, genalloc_s(uint32_t, &mod), genalloc_len(uint32_t, &mod))
+     || !stralloc_0(&d->sb)) imapd_nomem(d) ;
+    imapd_tagged(d, "OK", d->sb.s, "some messages were modified since") ;
+  }
   else imapd_tagged(d, "OK", 0, "STORE completed") ;
+  imapbox_changes_free(&c1) ; imapbox_changes_free(&c2) ;
+  stralloc_free(&ok) ; genalloc_free(uint32_t, &mod) ;
 }
 
 void imapd_expunge (imapd *d)

@@ -34,7 +34,7 @@ struct smsg_s {
 static uint32_t v_seq (void *p) { return ((smsg *)p)->i + 1 ; }
 static uint32_t v_uid (void *p) { smsg *s = p ; return imapbox_msg(&s->d->box, s->i)->uid ; }
 static unsigned v_flags (void *p) { smsg *s = p ; return imapd_sysflags(&s->d->box, s->i) ; }
-static uint64_t v_modseq (void *p) { (void)p ; return 0 ; }
+static uint64_t v_modseq (void *p) { smsg *s = p ; return imapbox_msg(&s->d->box, s->i)->modseq ; }
 
 static int v_keyword (void *p, char const *kw)
 {
@@ -196,15 +196,17 @@ static imapview const view = {
   .modseq = &v_modseq,
 } ;
 
-static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n)
+/* RFC 7162 3.1.5: with a MODSEQ key, the highest MODSEQ of the found */
+static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n, uint64_t modseq)
 {
   if (q->esearch)
   {
-    imapd_ok(d, imapw_esearch(&d->io, d->c.tag, d->c.uid, q->ret, v, n)) ;
+    imapd_ok(d, imapw_esearch_modseq(&d->io, d->c.tag, d->c.uid, q->ret, v, n, modseq)) ;
     return ;
   }
   imapd_puts(d, "* SEARCH") ;
   for (size_t k = 0 ; k < n ; k++) { imapd_puts(d, " ") ; imapd_putu(d, v[k]) ; }
+  if (modseq) { imapd_puts(d, " (MODSEQ ") ; imapd_putu(d, modseq) ; imapd_puts(d, ")") ; }
   imapd_puts(d, "\r\n") ;
 }
 
@@ -234,15 +236,24 @@ void imapd_search (imapd *d)
   char const *err ;
   size_t n = imapbox_len(&d->box), hits ;
   uint32_t *v ;
+  uint64_t modseq = 0 ;
+  int withmodseq = 0 ;
   int r = imapsearch_parse(&d->c, imapcmd_arg(&d->c, 0), &q, &err) ;
   if (r == IMAPSEARCH_NOMEM) imapd_nomem(d) ;
   if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return ; }
   if (r != IMAPSEARCH_OK) { imapsearch_free(&q) ; imapd_bad(d, err) ; return ; }
+  for (uint32_t k = 0 ; k < q.nnodes ; k++) if (q.node[k].key == IMAPSK_MODSEQ) withmodseq = 1 ;
+  if (withmodseq) imapd_condstore(d) ;
   v = malloc((n ? n : 1) * sizeof *v) ;
   if (!v) imapd_nomem(d) ;
   hits = imapd_searchmatch(d, &q, v) ;
-  for (size_t k = 0 ; k < hits ; k++) v[k] = d->c.uid ? imapbox_msg(&d->box, v[k])->uid : v[k] + 1 ;
-  answer(d, &q, v, hits) ;
+  for (size_t k = 0 ; k < hits ; k++)
+  {
+    imapmsg const *m = imapbox_msg(&d->box, v[k]) ;
+    if (withmodseq && m->modseq > modseq) modseq = m->modseq ;
+    v[k] = d->c.uid ? m->uid : v[k] + 1 ;
+  }
+  answer(d, &q, v, hits, modseq) ;
   free(v) ;
   imapsearch_free(&q) ;
   imapd_tagged(d, "OK", 0, "SEARCH completed") ;

@@ -1,14 +1,19 @@
 /* The view's load and sync; imapbox_store and friends in mboxops.c. */
 #include <errno.h>
+#include <malloc.h>
+#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <skalibs/strerr.h>
 #include "imapstore/mbox.h"
 #include "imapstore/mboxpriv.h"
 
 #define NONE ((size_t)-1)
+
+_Static_assert(sizeof (imapmsg) <= 48, "imapmsg stays small: see mbox.h");
 
 void imapbox_changes_free (imapbox_changes *c)
 {
@@ -35,6 +40,9 @@ int imapbox_init (imapbox *b, char const *root, char const *folder)
   b->names.len = 0 ;
   b->loaded = b->validity_changed = b->stamped = 0 ;
   b->u.ino = 0 ;
+  b->hms = b->logfloor = 0 ;
+  imapbox_unmap(b) ;
+  genalloc_setlen(imapbox_gone, &b->log, 0) ;
   b->scan.lazy = b->scan2.lazy = 1 ;
   return kwlist_read(&b->kw, b->dir.s) ;
 }
@@ -54,7 +62,7 @@ static int cmp_msg (void const *x, void const *y, void *arg)
   imapbox const *b = arg ;
   imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)x ;
   imapmsg const *n = genalloc_s(imapmsg, &b->msgs) + *(size_t const *)y ;
-  return cmpbase(b->names.s + m->name, m->baselen, b->names.s + n->name, n->baselen) ;
+  return cmpbase(imapbox_mname(b, m), m->baselen, imapbox_mname(b, n), n->baselen) ;
 }
 
 static int cmp_scan (void const *x, void const *y, void *arg)
@@ -80,7 +88,7 @@ static size_t find_msg (imapbox const *b, char const *base, size_t len)
   {
     size_t mid = lo + (hi - lo) / 2, j = genalloc_s(size_t, &b->idx)[mid] ;
     imapmsg const *m = genalloc_s(imapmsg, &b->msgs) + j ;
-    int c = cmpbase(b->names.s + m->name, m->baselen, base, len) ;
+    int c = cmpbase(imapbox_mname(b, m), m->baselen, base, len) ;
     if (!c) return j ;
     if (c < 0) lo = mid + 1 ; else hi = mid ;
   }
@@ -154,7 +162,7 @@ static int rematch (imapbox *b)
     imapmsg const *m = imapbox_msg(b, j) ;
     size_t k ;
     if (where[j] != NONE) continue ;
-    k = find_scan(&b->scan2, &idx, b->names.s + m->name, m->baselen) ;
+    k = find_scan(&b->scan2, &idx, imapbox_mname(b, m), m->baselen) ;
     if (k != NONE) where[j] = ns + k ;
   }
   genalloc_free(size_t, &idx) ;
@@ -180,10 +188,14 @@ static int update (imapbox *b, size_t n0, imapbox_changes *c)
   {
     /* the n0 old ones as found now; those just added as they are */
     size_t w = j < n0 ? where[j] : NONE ;
-    char const *name = w != NONE ? scan_name(b, w) : b->names.s + m[j].name ;
+    char const *name = w != NONE ? scan_name(b, w) : imapbox_mname(b, &m[j]) ;
     size_t off = b->tmp.len ;
-    if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
-    m[j].name = off ;
+    /* a name as it is in the map stays there: not copied */
+    if (!(m[j].name & IMAPBOX_INMAP) || strcmp(name, imapbox_mname(b, &m[j])))
+    {
+      if (!stralloc_catb(&b->tmp, name, strlen(name) + 1)) return 0 ;
+      m[j].name = off ;
+    }
     if (j >= n0) continue ;
     if (w == NONE) { m[j].gone = 1 ; continue ; }
     m[j].gone = 0 ;
@@ -330,13 +342,19 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
   size_t nf = genalloc_len(size_t, &b->fresh), n0 = imapbox_len(b) ;
   size_t const *fresh = genalloc_s(size_t, &b->fresh) ;
   uint32_t top = n0 ? imapbox_msg(b, n0 - 1)->uid : 0 ;
+  /* the UIDs looked up before any is added: an add unsorts the list,
+     and a lookup after each would sort it again (100,000 new files) */
+  uint32_t *known = malloc((nf ? nf : 1) * sizeof *known) ;
+  if (!known) goto err ;
+  for (size_t k = 0 ; k < nf ; k++)
+    known[k] = uidlist_find(&b->u, mdlist_name(&b->scan, fresh[k]), mdlist_msg(&b->scan, fresh[k])->baselen) ;
   for (size_t k = 0 ; k < nf ; k++)
   {
     mdmsg const *s = mdlist_msg(&b->scan, fresh[k]) ;
     char const *name = mdlist_name(&b->scan, fresh[k]) ;
     imapmsg m = { .size = s->size, .vsize = s->vsize, .baselen = s->baselen, .name = b->names.len } ;
-    if (!sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
-    m.uid = uidlist_find(&b->u, name, s->baselen) ;
+    m.uid = known[k] ;
+    if (!imapbox_ixknown(b, name, &m) && !sizes(b, name, &m)) { if (errno == ENOENT) continue ; goto err ; }
     if (m.uid <= top)
     {
       if (fd < 0) continue ;
@@ -345,13 +363,20 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
       m.recent = 1 ;
     }
     top = m.uid ;
-    imapflags_parse(name, &m.flags, &m.kw) ;
+    {
+      uint32_t f ;
+      imapflags_parse(name, &f, &m.kw) ;
+      m.flags = f ;
+    }
     if (!stralloc_catb(&b->names, name, strlen(name) + 1) || !genalloc_append(imapmsg, &b->msgs, &m)) goto err ;
   }
+  free(known) ;
+  known = 0 ;
   if (fd >= 0 && !uidlist_commit(&b->u, b->dir.s, fd)) { fd = -1 ; goto err ; }
   c->added = (uint32_t)(imapbox_len(b) - n0) ;
   return 1 ;
  err:
+  free(known) ;
   /* no UID that is not on disk reaches the view */
   genalloc_setlen(imapmsg, &b->msgs, n0) ;
   if (fd >= 0) uidlist_unlock(b->dir.s, fd) ;
@@ -384,17 +409,19 @@ static int same (struct timespec const *a, struct timespec const *b)
   return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec ;
 }
 
-int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
+/* The scan and its merge into the index, under the index lock (or
+   without it where the folder is read-only to us: then nothing is
+   written). */
+static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp, struct timespec const *curt, struct timespec const *newt)
 {
   size_t missing, n0 ;
-  uint32_t kwall = 0 ;
-  struct timespec curt, newt ;
-  int stamp = dirtimes(b, &curt, &newt) ;
-  changes_clear(c) ;
-  /* nothing renamed, added or removed since the last full sync: no scan
-     (a folder of thousands is not read again at every command) */
-  if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
-    return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  int r ;
+  if (!imapbox_ixread(b)) return 0 ;
+  if (!b->loaded)
+  {
+    r = imapbox_ixload(b, stamp, curt, newt, c) ;
+    if (r) return r > 0 ;
+  }
   b->stamped = 0 ;
   if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   if (!match(b, &missing)) return 0 ;
@@ -410,7 +437,52 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   if (expunge_ok && !imapbox_remove_gone(b, c)) return 0 ;
   b->uidvalidity = b->u.uidvalidity ;
   b->loaded = 1 ;
-  b->stamped = stamp ; b->curt = curt ; b->newt = newt ;
+  b->stamped = stamp ; b->curt = *curt ; b->newt = *newt ;
+  /* the listing is read again at the next scan: not kept between */
+  mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
+  b->scan.lazy = b->scan2.lazy = 1 ;
+  /* the view has changed: the index failing (a write error) must not
+     hide that from the caller; the next sync merges again */
+  if (!imapbox_ixmerge(b, stamp, curt, newt)) strerr_warnwu2sys("update the index of ", b->dir.s) ;
+  return 1 ;
+}
+
+/* What a sync read and the view does not need until the next change to
+   the folder goes back to the system: a session that holds a big folder
+   open (IDLE) keeps only its view. */
+static void lighten (imapbox *b)
+{
+  uint32_t v = b->u.uidvalidity, n = b->u.uidnext ;
+  uidlist_free(&b->u) ;
+  b->u = (uidlist)UIDLIST_ZERO ;
+  b->u.uidvalidity = v ; b->u.uidnext = n ;
+  stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ;
+  genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
+  malloc_trim(0) ;
+  /* the names left in the index's map back to the page cache */
+  if (b->map) madvise((void *)b->map, b->maplen, MADV_DONTNEED) ;
+}
+
+int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
+{
+  uint32_t kwall = 0 ;
+  struct timespec curt, newt ;
+  int stamp = dirtimes(b, &curt, &newt), locked, ok ;
+  changes_clear(c) ;
+  /* nothing renamed, added or removed since the last full sync: no scan
+     (a folder of thousands is not read again at every command) */
+  if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
+  {
+    if (b->datesnew) imapbox_ixdates(b) ;
+    return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
+  }
+  locked = imapbox_lock(b) ;
+  if (!locked && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
+  ok = scan_sync(b, expunge_ok, c, stamp, &curt, &newt) ;
+  imapbox_ixdone(b) ;
+  if (locked) { int e = errno ; imapbox_unlock(b) ; errno = e ; }
+  if (!ok) return 0 ;
+  lighten(b) ;
   for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
   for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
     if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;
@@ -425,4 +497,7 @@ void imapbox_free (imapbox *b)
   mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
   stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ; stralloc_free(&b->host) ;
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
+  genalloc_free(imapbox_gone, &b->log) ;
+  while (b->locks) imapbox_unlock(b) ;
+  imapbox_unmap(b) ;
 }

@@ -21,14 +21,22 @@
    to see it; messages that got their UIDs elsewhere (Dovecot, a COPY by
    another session) are recent to none. Simple and within RFC 3501.
 
-   Issue 17 (a per-folder index and cache, MODSEQ): the layer goes between
-   imapbox_sync and the scan: an index file "UID name flags size date
-   modseq + cached envelope..." read instead of stat'ing/parsing files,
-   imapbox_sync then only lists cur/ (readdir, names only) and compares
-   with the index; each change found (flags, new, vanished) bumps the
-   folder's HIGHESTMODSEQ and sets the message's MODSEQ, which is why sync
-   returns changes as lists (the same lists feed the index update).
-   imapmsg has room for that (modseq) without changing this API.
+   The folder's index (imapstore/mboxindex.h, "pipemail.index") caches
+   what a sync found and adds MODSEQs (RFC 7162). Every sync that reads
+   the directories does so under the index lock, then merges what it
+   found into the index: each change (flags or keywords, a new message, a
+   vanished one) gets the folder's next MODSEQ, the expunged UIDs go into
+   the index's expunge log, and the index is rewritten. Scans and merges
+   are so serialized over the sessions, and one change gets one MODSEQ,
+   whichever session sees it first. A first sync (SELECT) whose cur/, new/
+   and dovecot-uidlist are as the index says loads the index and reads no
+   directory and no message; any other finds the changes by a scan. A
+   session's view keeps the MODSEQ of each message and HIGHESTMODSEQ as of
+   its last sync, and the expunge log (for VANISHED (EARLIER)). A view
+   loaded from the index keeps the file names in the index file's
+   read-only map (paged in only when a message is opened or renamed), and
+   what a sync reads (the listing, the uidlist) is freed after it: a
+   session costs about 48 bytes per message.
 
    Use by the server: SELECT/EXAMINE = imapbox_init + imapbox_sync (then
    EXISTS = imapbox_len, RECENT = messages with recent set, UIDVALIDITY,
@@ -52,17 +60,21 @@
 #include "imapstore/uidlist.h"
 #include "imapstore/flags.h"
 
+/* 48 bytes (checked in mbox.c): a session on a folder of 100,000 keeps
+   100,000 of them */
 typedef struct imapmsg_s imapmsg ;
 struct imapmsg_s {
-  uint32_t uid ;
-  uint32_t flags ;         /* IMAPF_* */
-  uint32_t kw ;            /* keyword bits: kwlist of the box */
-  size_t name ;            /* offset in the box's names: the file in cur/ */
   uint64_t size, vsize ;   /* file size, size with CRLF line ends */
-  uint64_t modseq ;        /* 0 for now (issue 17) */
-  unsigned int baselen ;   /* unique part of the name */
-  unsigned char recent ;
-  unsigned char gone ;     /* file vanished, not yet reported (see sync) */
+  uint64_t modseq ;        /* RFC 7162 MODSEQ */
+  int64_t date ;           /* internal date; 0: not read yet */
+  uint32_t uid ;
+  uint32_t kw ;            /* keyword bits: kwlist of the box */
+  uint32_t name ;          /* the file in cur/: offset in the box's names,
+                              or in its map if IMAPBOX_INMAP is set */
+  uint16_t baselen ;       /* unique part of the name */
+  uint8_t flags ;          /* IMAPF_* */
+  unsigned char recent : 1 ;
+  unsigned char gone : 1 ; /* file vanished, not yet reported (see sync) */
 } ;
 
 typedef struct imapbox_s imapbox ;
@@ -78,6 +90,15 @@ struct imapbox_s {
   uint32_t uidvalidity ;   /* the view's */
   int stamped ;            /* cur/ and new/ unchanged since curt, newt: */
   struct timespec curt, newt ;   /* their mtimes at the last full sync */
+  uint64_t hms ;           /* HIGHESTMODSEQ as of the last sync */
+  uint64_t logfloor ;      /* log: every expunge after logfloor, */
+  genalloc log ;           /* imapbox_gone, by MODSEQ ascending */
+  int lockfd ;             /* the index lock, when held */
+  unsigned int locks ;     /* imapbox_lock depth */
+  void *ix ;               /* the index file, read during a sync */
+  int datesnew ;           /* dates read since: for the index */
+  char const *map ;        /* the index file the view was loaded from, */
+  size_t maplen ;          /* mapped: the names not changed since */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
@@ -86,13 +107,21 @@ struct imapbox_s {
 #define IMAPBOX_ZERO { .root = STRALLOC_ZERO, .dir = STRALLOC_ZERO, .u = UIDLIST_ZERO, .kw = KWLIST_ZERO, \
   .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
   .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
-  .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO }
+  .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO, .hms = 0, .logfloor = 0, .log = GENALLOC_ZERO, \
+  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0, .map = 0, .maplen = 0 }
 
 #define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
 #define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))
-#define imapbox_name(b, i) ((b)->names.s + imapbox_msg(b, i)->name)
+#define IMAPBOX_INMAP 0x80000000u
+#define imapbox_mname(b, m) (((m)->name & IMAPBOX_INMAP) ? (b)->map + ((m)->name & ~IMAPBOX_INMAP) : (b)->names.s + (m)->name)
+#define imapbox_name(b, i) imapbox_mname(b, imapbox_msg(b, i))
 #define imapbox_uidvalidity(b) ((b)->uidvalidity)
 #define imapbox_uidnext(b) ((b)->u.uidnext)
+#define imapbox_highestmodseq(b) ((b)->hms)
+
+/* An expunged UID and its MODSEQ (the view's log). */
+typedef struct imapbox_gone_s imapbox_gone ;
+struct imapbox_gone_s { uint64_t modseq ; uint32_t uid ; } ;
 
 /* What changed in a sync, for the server to report, in this order. */
 typedef struct imapbox_changes_s imapbox_changes ;
@@ -121,6 +150,16 @@ int imapbox_init (imapbox *b, char const *root, char const *folder) ;
    had loaded, or corrupt), b->validity_changed is set: the server ends
    the session (BYE) as it cannot report new UIDs for old messages. */
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c) ;
+/* Hold the folder's index lock across several calls (STORE
+   UNCHANGEDSINCE: its test and its change at once); nested calls count.
+   Never hold it while waiting for the client. 0 on error (errno). */
+int imapbox_lock (imapbox *b) ;
+void imapbox_unlock (imapbox *b) ;
+/* The UIDs expunged after modseq, from the view's log, into uids
+   (uint32_t, ascending). 1 exact; 0 if the log does not go back that far
+   (then the caller takes every UID it may know of that is not in the
+   view), -1 out of memory. */
+int imapbox_vanished (imapbox const *b, uint64_t modseq, genalloc *uids) ;
 /* Sequence number (1-based) of a UID, 0 if not in the view. */
 uint32_t imapbox_seq (imapbox const *b, uint32_t uid) ;
 
@@ -130,7 +169,8 @@ uint32_t imapbox_seq (imapbox const *b, uint32_t uid) ;
 /* Change message i's flags and keyword bits (op as above) by renaming its
    file; if another session or program renamed it first, it is found again
    by its unique name and the change applied to its flags as they are now.
-   0 with ENOENT if the message is gone (then marked gone). */
+   0 with ENOENT if the message is gone (then marked gone). The change
+   gets its MODSEQ at the next sync (under the same lock if held). */
 int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw) ;
 /* Remove the messages marked \Deleted (of the UIDs in uids, sorted, if
    uids is not 0); c gets their sequence numbers as for sync. */
@@ -138,7 +178,8 @@ int imapbox_expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes
 /* Open message i read-only (found again if renamed). fd or -1. */
 int imapbox_open (imapbox *b, size_t i) ;
 /* Internal date: the file's mtime (the delivery time for maildir-deliver
-   and APPEND's date for an appended one). -1 on error. */
+   and APPEND's date for an appended one), kept in the view and the index
+   once read. -1 on error. */
 time_t imapbox_date (imapbox *b, size_t i) ;
 
 /* APPEND: read a message from fd (to EOF, at most maxbytes) into the
@@ -168,4 +209,7 @@ struct imapstatus_s {
   uint64_t size ;      /* RFC 8438 STATUS=SIZE, and QUOTA's usage */
 } ;
 int imapstore_status (char const *root, char const *folder, imapstatus *st) ;
+/* The folder's HIGHESTMODSEQ: the index's if it is up to date, else
+   after a sync (which brings it up to date). 0 on error. */
+uint64_t imapstore_highestmodseq (char const *root, char const *folder) ;
 #endif

@@ -37,7 +37,7 @@ static int refind (imapbox *b, size_t i)
       errno = 0 ;
       e = readdir(d) ;
       if (!e) { int er = errno ; closedir(d) ; if (er) return (errno = er, -1) ; break ; }
-      if (mdlist_base(e->d_name) != m->baselen || memcmp(e->d_name, b->names.s + m->name, m->baselen)) continue ;
+      if (mdlist_base(e->d_name) != m->baselen || memcmp(e->d_name, imapbox_mname(b, m), m->baselen)) continue ;
       b->tmp2.len = 0 ;
       if (!stralloc_cats(&b->tmp2, e->d_name) || !stralloc_0(&b->tmp2)) { closedir(d) ; return -1 ; }
       closedir(d) ;
@@ -67,8 +67,8 @@ int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw)
     uint32_t nk = op == IMAPBOX_SET ? kw : op == IMAPBOX_ADD ? m->kw | kw : m->kw & ~kw ;
     int r ;
     if (!strcmp(sub, "cur") && nf == m->flags && nk == m->kw) { ok = 1 ; break ; }
-    if (!imapflags_name(&nn, b->names.s + m->name, nf, nk)
-     || !path(&from, b->dir.s, sub, b->names.s + m->name) || !path(&to, b->dir.s, "cur", nn.s)) break ;
+    if (!imapflags_name(&nn, imapbox_mname(b, m), nf, nk)
+     || !path(&from, b->dir.s, sub, imapbox_mname(b, m)) || !path(&to, b->dir.s, "cur", nn.s)) break ;
     if (rename(from.s, to.s) == 0)
     {
       if (!setname(b, i, nn.s)) break ;
@@ -85,7 +85,11 @@ int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw)
     sub = r == 1 ? "cur" : "new" ;
     if (!setname(b, i, b->tmp2.s)) break ;
     m = imapbox_msg(b, i) ;
-    imapflags_parse(b->tmp2.s, &m->flags, &m->kw) ;
+    {
+      uint32_t f ;
+      imapflags_parse(b->tmp2.s, &f, &m->kw) ;
+      m->flags = f ;
+    }
   }
   stralloc_free(&from) ; stralloc_free(&to) ; stralloc_free(&nn) ;
   return ok ;
@@ -122,11 +126,12 @@ int imapbox_open (imapbox *b, size_t i)
 time_t imapbox_date (imapbox *b, size_t i)
 {
   struct stat st ;
+  if (imapbox_msg(b, i)->date) return (time_t)imapbox_msg(b, i)->date ;
   for (unsigned int tries = 0 ; tries < 10 ; tries++)
   {
     int r = locate(b, i) ;
     if (r <= 0) { if (!r) errno = ENOENT ; return -1 ; }
-    if (stat(b->tmp.s, &st) == 0) return st.st_mtime ;
+    if (stat(b->tmp.s, &st) == 0) { b->datesnew = 1 ; return (time_t)(imapbox_msg(b, i)->date = st.st_mtime) ; }
     if (errno != ENOENT) return -1 ;
   }
   return -1 ;
@@ -145,7 +150,38 @@ static int wanted (uint32_t uid, uint32_t const *uids, size_t n)
   return 0 ;
 }
 
+/* After an expunge or a move, under the index lock: the sync that logs
+   the UIDs gone in the index (its changes after c's). */
+static int resync (imapbox *b, imapbox_changes *c)
+{
+  imapbox_changes more = IMAPBOX_CHANGES_ZERO ;
+  uint32_t const *e ;
+  int ok = imapbox_sync(b, 1, &more) ;
+  e = genalloc_s(uint32_t, &more.expunged) ;
+  /* even after a failure: what it removed from the view is reported */
+  ok = genalloc_catb(uint32_t, &c->expunged, e, genalloc_len(uint32_t, &more.expunged))
+    && genalloc_catb(uint32_t, &c->vanished, genalloc_s(uint32_t, &more.vanished), genalloc_len(uint32_t, &more.vanished))
+    && genalloc_catb(uint32_t, &c->flagged, genalloc_s(uint32_t, &more.flagged), genalloc_len(uint32_t, &more.flagged)) ;
+  c->added += more.added ;
+  imapbox_changes_free(&more) ;
+  return ok ;   /* the caller goes on either way: the next sync logs them */
+}
+
+static int expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c) ;
+
 int imapbox_expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c)
+{
+  int ok ;
+  if (!imapbox_lock(b) && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
+  /* the files are gone: a failed resync only leaves the logging of
+     their UIDs to the next sync */
+  ok = expunge(b, uids, n, c) ;
+  if (ok) resync(b, c) ;
+  { int e = errno ; imapbox_unlock(b) ; errno = e ; }
+  return ok ;
+}
+
+static int expunge (imapbox *b, uint32_t const *uids, size_t n, imapbox_changes *c)
 {
   maildir_quota q = MAILDIR_QUOTA_ZERO ;
   int64_t bytes = 0, count = 0 ;
@@ -352,12 +388,16 @@ int imapbox_copy (imapbox *b, size_t const *idx, size_t n, char const *folder, i
   if (present) maildir_quota_add(b->root.s, (int64_t)bytes, (int64_t)n) ;
   if (move)
   {
+    int locked = imapbox_lock(b), r ;
     for (size_t k = 0 ; k < n ; k++)
     {
       if (locate(b, idx[k]) > 0) unlink(b->tmp.s) ;
       imapbox_msg(b, idx[k])->gone = 1 ;
     }
-    if (!imapbox_remove_gone(b, c)) goto end ;
+    r = imapbox_remove_gone(b, c) ;
+    if (r) resync(b, c) ;
+    if (locked) imapbox_unlock(b) ;
+    if (!r) goto end ;
   }
   ok = 1 ;
   goto end ;

@@ -12,4 +12,24 @@ int imapbox_add_fresh (imapbox *b, int lockfd, imapbox_changes *c) ;
    n of them) just put into dir/cur: uids[k] gets name k's. */
 int imapstore_assign (char const *root, char const *dir, char const *names, size_t n,
                       uint32_t *uidvalidity, uint32_t *uids) ;
+/* The index side of a sync (mboxix.c), under the index lock. Read the
+   index into b->ix (kept until imapbox_ixdone; an invalid one counts as
+   none): 0 on a system error. */
+int imapbox_ixread (imapbox *b) ;
+void imapbox_ixdone (imapbox *b) ;
+/* Load the
+   view from the index if it is the folder as it is now (1; c->added), 0
+   if not (scan), -1 on error. */
+int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c) ;
+/* Merge the view just synced into the index: MODSEQs, the expunge log,
+   the file rewritten (when the lock is held). */
+int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt) ;
+/* The dates read since the last sync into the index, if it is the view
+   (no change since): FETCH INTERNALDATE then reads no file next time. */
+void imapbox_ixdates (imapbox *b) ;
+/* Drop b's map of an index (its names must no longer be used). */
+void imapbox_unmap (imapbox *b) ;
+/* A fresh file's sizes and date from the index read for this sync (m's
+   uid and baselen set): 1 found, 0 not. */
+int imapbox_ixknown (imapbox *b, char const *name, imapmsg *m) ;
 #endif

@@ -1,5 +1,8 @@
 /* imapstore_status: see mbox.h. */
 #include <errno.h>
+#include <time.h>
+#include <sys/stat.h>
+#include "imapstore/mboxindex.h"
 #include "imapstore/mboxpriv.h"
 
 int imapstore_status (char const *root, char const *folder, imapstatus *st)
@@ -50,4 +53,33 @@ int imapstore_status (char const *root, char const *folder, imapstatus *st)
  end:
   stralloc_free(&dir) ; mdlist_free(&l) ; uidlist_free(&u) ;
   return ok ;
+}
+
+uint64_t imapstore_highestmodseq (char const *root, char const *folder)
+{
+  stralloc dir = STRALLOC_ZERO, p = STRALLOC_ZERO ;
+  imapindex_head h ;
+  struct stat cur, new ;
+  struct timespec now ;
+  uint64_t hms = 0 ;
+  if (!imapstore_folder_dir(&dir, root, folder)) goto end ;
+  /* the index's, if the directories are as it says (and were, stably) */
+  if (imapindex_readhead(&h, dir.s) > 0 && h.stamped && clock_gettime(CLOCK_REALTIME_COARSE, &now) == 0
+   && stralloc_copy(&p, &dir) && stralloc_cats(&p, "/cur") && stralloc_0(&p) && stat(p.s, &cur) == 0
+   && (p.len -= 4, stralloc_cats(&p, "new")) && stralloc_0(&p) && stat(p.s, &new) == 0
+   && cur.st_mtim.tv_sec == h.curt.tv_sec && cur.st_mtim.tv_nsec == h.curt.tv_nsec
+   && new.st_mtim.tv_sec == h.newt.tv_sec && new.st_mtim.tv_nsec == h.newt.tv_nsec)
+  {
+    hms = h.hms ;
+    goto end ;
+  }
+  {
+    imapbox b = IMAPBOX_ZERO ;
+    imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
+    if (imapbox_init(&b, root, folder) && imapbox_sync(&b, 1, &c)) hms = imapbox_highestmodseq(&b) ;
+    imapbox_free(&b) ; imapbox_changes_free(&c) ;
+  }
+ end:
+  stralloc_free(&dir) ; stralloc_free(&p) ;
+  return hms ;
 }
