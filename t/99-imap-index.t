@@ -194,6 +194,22 @@ os.rename(os.path.join(MD, 'cur', cur()[3]), os.path.join(MD, 'new', cur()[3].sp
 os.unlink(os.path.join(MD, 'cur', cur()[9]))
 check('stale after mv to new/ and rm')
 
+# ---- cut short under a session that maps it --------------------------------
+run(cmds=b'SELECT INBOX\r\n')    # the stamps trusted: the next session maps the index
+p = subprocess.Popen(['imap-mailbox', MD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                     stderr=subprocess.PIPE, env=inst.env)
+p.stdin.write(b'a SELECT INBOX\r\n')
+p.stdin.flush()
+while not p.stdout.readline().startswith(b'a '):
+    pass
+with open(INDEX, 'r+b') as f:
+    f.truncate(100)
+out, err = p.communicate(b'b FETCH 1:* (BODY.PEEK[])\r\nc LOGOUT\r\n', timeout=60)
+t.ok(p.returncode in (0, 111) and (p.returncode == 0 or b'fatal: a file mapped by the session' in err),
+     'an index cut short under a session: the session ends with a log line or goes on, no crash',
+     (p.returncode, err[-300:]))
+check('cut short under a session', rebuilt=True)
+
 # ---- a QRESYNC client of before the loss misses nothing ---------------------
 out = run(cmds=b'SELECT INBOX\r\nLOGOUT\r\n')
 uidv = int(re.search(r'UIDVALIDITY (\d+)', '\n'.join(out)).group(1))

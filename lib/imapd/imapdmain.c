@@ -2,6 +2,7 @@
    commands of every state. */
 #include <errno.h>
 #include <signal.h>
+#include <unistd.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -381,6 +382,18 @@ static void opened (imapd *d)
   imapd_leave(d, "unavailable") ;
 }
 
+/* A file the session maps (a message, the folder's pipemail.index) cut
+   short by another program under it: the mapping faults. Nothing is lost
+   (the Maildir holds the truth, the index is rebuilt), so the session
+   ends with a log line, not a core dump. */
+static void sigbus (int sig)
+{
+  static char const m[] = "imap-mailbox: fatal: a file mapped by the session (a message or pipemail.index) was truncated under it\n" ;
+  ssize_t r = write(2, m, sizeof m - 1) ;
+  (void)r ; (void)sig ;
+  _exit(111) ;
+}
+
 int imapd_main (int argc, char const *const *argv)
 {
   imapd *d = &D ;
@@ -414,6 +427,7 @@ int imapd_main (int argc, char const *const *argv)
   d->user = envor("AUTHUSER", envor("USER", "unknown")) ;
   d->ip = envor("TCPREMOTEIP", "unknown") ;
   signal(SIGPIPE, SIG_IGN) ;
+  signal(SIGBUS, &sigbus) ;
   {
     unsigned long t = pm_env_ulong("IMAP_TIMEOUT", IMAPD_TIMEOUT) ;
     lineio_init(&d->io, 0, 1, t ? t : IMAPD_TIMEOUT) ;

@@ -15,25 +15,33 @@
 #include "mdlist.h"
 #include "imapstore/mboxindex.h"
 
-static char const magic[8] = "PMIDX01\n" ;
+static char const magic[8] = "PMIDX02\n" ;
 #define ENDIAN 0x01020304u
 #define FILE_MAX ((uint64_t)IMAPINDEX_HEAD + (uint64_t)MDLIST_MAX * (IMAPINDEX_REC + IMAPINDEX_NAME_MAX + 1) \
                   + (uint64_t)IMAPINDEX_LOG_MAX * IMAPINDEX_LOG)
 
-/* A word-at-a-time hash: enough to tell a torn or foreign file. */
+/* A word-at-a-time hash: enough to tell a torn or foreign file. Four
+   independent lanes, as a warm SELECT of a big folder checks the whole
+   file and one chain of multiplies was half its time. */
+static uint64_t mix (uint64_t h, uint64_t w)
+{
+  h = (h ^ w) * 0x9e3779b97f4a7c15ull ;
+  return h ^ (h >> 29) ;
+}
+
 static uint64_t sum (char const *s, size_t n)
 {
-  uint64_t h = 0x6a09e667f3bcc909ull ^ n ;
+  uint64_t h[4] = { 0x6a09e667f3bcc909ull ^ n, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull } ;
   size_t i = 0 ;
-  for (; i + 8 <= n ; i += 8)
+  for (; i + 32 <= n ; i += 32)
   {
-    uint64_t w ;
-    memcpy(&w, s + i, 8) ;
-    h = (h ^ w) * 0x9e3779b97f4a7c15ull ;
-    h ^= h >> 29 ;
+    uint64_t w[4] ;
+    memcpy(w, s + i, 32) ;
+    for (unsigned k = 0 ; k < 4 ; k++) h[k] = mix(h[k], w[k]) ;
   }
-  for (; i < n ; i++) { h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull ; h ^= h >> 31 ; }
-  return h ^ (h >> 32) ;
+  for (unsigned k = 1 ; k < 4 ; k++) h[0] = mix(h[0], h[k]) ;
+  for (; i < n ; i++) { h[0] = (h[0] ^ (unsigned char)s[i]) * 0x100000001b3ull ; h[0] ^= h[0] >> 31 ; }
+  return h[0] ^ (h[0] >> 32) ;
 }
 
 static uint32_t g32 (char const *s) { uint32_t v ; memcpy(&v, s, 4) ; return v ; }
