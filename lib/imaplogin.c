@@ -348,7 +348,7 @@ static char const *const later[] = {
   "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
   "LIST", "LSUB", "STATUS", "APPEND", "CHECK", "CLOSE", "EXPUNGE", "SEARCH",
   "FETCH", "STORE", "COPY", "MOVE", "IDLE", "ENABLE", "NAMESPACE", "UNSELECT",
-  "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "ESEARCH",
+  "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "ESEARCH", "COMPRESS",
 } ;
 
 static void dispatch (login *s)

@@ -11,7 +11,8 @@
      imapdsearch.c  SEARCH (the evaluator's view over the store and mime)
      imapdmsg.c     STORE, EXPUNGE, COPY, MOVE
      imapdidle.c    IDLE (inotify on new/ and cur/)
-     imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize) */
+     imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize)
+     imapdcompress.c COMPRESS DEFLATE (lib/deflateio) */
 #ifndef PM_IMAPD_H
 #define PM_IMAPD_H
 #include <setjmp.h>
@@ -45,6 +46,7 @@ struct imapd_s {
   uint64_t appsize ;
   stralloc sa, sb ;          /* scratch */
   stralloc set ;             /* the messages (size_t indices) of a command */
+  struct deflateio_s *zio ;  /* COMPRESS DEFLATE is on (imapdcompress.c) */
   jmp_buf end ;
 } ;
 
@@ -108,6 +110,11 @@ void imapd_idle (imapd *d) ;
 void imapd_getquotaroot (imapd *d) ;
 void imapd_getquota (imapd *d) ;
 void imapd_setquota (imapd *d) ;
+void imapd_compress (imapd *d) ;
+/* Compressed input is held that the next read returns without waiting. */
+int imapd_compress_pending (imapd const *d) ;
+/* At the end of the session: compression's memory freed. */
+void imapd_compress_end (imapd *d) ;
 
 /* APPEND's hooks for imapread (imapdappend.c). */
 int imapd_msgstart (void *ctx, uint32_t idx, uint64_t size, char const **err) ;

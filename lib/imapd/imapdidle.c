@@ -66,7 +66,7 @@ void imapd_idle (imapd *d)
   {
     iopause_fd x[2] = { { .fd = d->io.fd.infd, .events = IOPAUSE_READ }, { .fd = fd, .events = IOPAUSE_READ } } ;
     int r ;
-    if (lineio_avail(&d->io)) break ;
+    if (lineio_avail(&d->io) || imapd_compress_pending(d)) break ;
     r = iopause_g(x, fd >= 0 ? 2 : 1, &deadline) ;
     if (r < 0) { if (errno == EINTR) continue ; imapd_leave(d, "iopause error") ; }
     if (!r)

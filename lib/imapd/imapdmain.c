@@ -20,7 +20,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 COMPRESS=DEFLATE"
 
 static imapd D ;
 
@@ -268,6 +268,7 @@ static struct { char const *name ; void (*f)(imapd *) ; unsigned char sel, uid, 
   { "GETQUOTAROOT", &imapd_getquotaroot, 0, 0, 1 },
   { "GETQUOTA", &imapd_getquota, 0, 0, 1 },
   { "SETQUOTA", &imapd_setquota, 0, 0, 1 },
+  { "COMPRESS", &imapd_compress, 0, 0, 1 },
   { "CHECK", &c_check, 1, 0, 1 },
   { "CLOSE", &c_close, 1, 0, 0 },
   { "UNSELECT", &c_unselect, 1, 0, 0 },
@@ -409,6 +410,7 @@ int imapd_main (int argc, char const *const *argv)
     stralloc_free(&d->sa) ;
     stralloc_free(&d->sb) ;
     stralloc_free(&d->set) ;
+    imapd_compress_end(d) ;
     return 0 ;
   }
   d->root = argc == 2 ? argv[1] : "." ;

@@ -1,0 +1,41 @@
+"""The imap service's chain without s6, for tests that need many sessions
+or a raw client: tcp-serve imap-serve auth-check imap-mailbox on a free
+loopback port, plaintext logins allowed. As root the Maildir is given to
+nobody (auth-check runs no mailbox as root) and the instance opened up
+to it; deliver() then runs maildir-deliver as the owner, as delivery
+does."""
+import os
+import subprocess
+
+from pmtest import free_port, wait_port
+
+DEMO, PW = 'demo@example.test', 'demo'
+
+
+class ImapServe:
+    def __init__(self, inst, opts=(), env=None):
+        self.inst = inst
+        self.md = inst.maildir(DEMO)
+        self.ids = {}
+        if os.getuid() == 0:
+            os.chmod(inst.root, 0o755)
+            for d in ('mail', 'mail/example.test'):
+                os.chmod(os.path.join(inst.root, d), 0o755)
+            subprocess.run(['chown', '-R', 'nobody:nogroup', self.md], check=True)
+            self.ids = dict(user='nobody', group='nogroup', extra_groups=[])
+        self.port = free_port()
+        e = {'IMAP_PLAINTEXT': '1', 'AUTH_FAIL_DELAY': '0', 'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail')}
+        e.update(env or {})
+        self.proc = inst.spawn(['tcp-serve'] + list(opts) + ['127.0.0.1', str(self.port),
+                                'imap-serve', 'auth-check', 'imap-mailbox'], env=e)
+        self.up = wait_port(self.port)
+
+    def deliver(self, msg):
+        self.inst.run(['maildir-deliver', self.md], input=msg,
+                      env={'SENDER': 'a@example.org', 'RECIPIENT': DEMO}, **self.ids)
+
+    def log(self):
+        return self.inst.log(self.proc)
+
+    def stop(self):
+        self.inst.kill(self.proc)
