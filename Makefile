@@ -20,9 +20,9 @@ LDLIBS  = $(STATIC) -ls6 -lskarnet -lbearssl -ludns -Wl,-Bdynamic
 # libcrypt (password hashes of /etc/shadow and Dovecot, lib/pwcrypt.c) only
 # where a password hash is verified; dynamically: see INSTALL.
 $(B)/bin/auth-check $(B)/bin/user-add $(B)/unit/pwhash: LDLIBS += -lcrypt
-# zlib (COMPRESS=DEFLATE, lib/deflateio.c) only in imap-mailbox; dynamically:
-# see INSTALL.
-$(B)/bin/imap-mailbox: LDLIBS += -lz
+# zlib (COMPRESS=DEFLATE, lib/deflateio.c) only in imap-mailbox, statically
+# as the others (memory per session): see INSTALL.
+$(B)/bin/imap-mailbox: LDLIBS += $(STATIC) -lz -Wl,-Bdynamic
 # Symbols bound at start-up, not at first call: a server that forks a child
 # per connection or delivery would otherwise resolve them again in each one.
 PM_LDFLAGS = -Wl,-z,now

@@ -1,6 +1,8 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <stdint.h>
+#include <sys/mman.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
@@ -259,4 +261,21 @@ int lineio_puts(lineio *l, char const *s)
 int lineio_writeall(int fd, char const *s, size_t n, tain const *timeout)
 {
   return writefd(fd, s, n, timeout, 0);
+}
+
+/* The whole pages inside buf[0..n). */
+static void drop(char *buf, size_t n)
+{
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
+  uintptr_t a = ((uintptr_t)buf + pg - 1) & ~(pg - 1), b = ((uintptr_t)buf + n) & ~(pg - 1);
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
+void lineio_release(lineio *l)
+{
+  if (l->r == l->w && !l->discard) {
+    l->r = l->w = 0;
+    drop(l->in, sizeof l->in);
+  }
+  if (!l->outlen) drop(l->out, sizeof l->out);
 }

@@ -1,0 +1,14 @@
+/* A process about to wait a long time with nothing to do (an IMAP IDLE,
+   a login's waiter) gives back the memory that only its work needed:
+   the free heap (malloc_trim) and the stack pages below the current
+   frame, which deep calls touched earlier and which would stay resident
+   for the whole wait (tens of KB per process, a lot across thousands of
+   idle sessions). Those pages read as zeros when touched again, which is
+   what fresh stack is. */
+#ifndef PM_IDLEMEM_H
+#define PM_IDLEMEM_H
+
+#define IDLEMEM_STACK (1u << 20)   /* how far below the frame, at most */
+
+void idlemem_release (void) ;
+#endif
