@@ -287,6 +287,25 @@ static int need_uids (imapbox *b)
   return 0 ;
 }
 
+/* The lock, unless the UIDs come meanwhile: sessions that one delivery
+   wakes at once (IDLE) all want them; one takes the lock, the others,
+   instead of queueing for it 100 ms apart, find its UIDs in the list.
+   The lock's fd, -1 the UIDs came (*r the list read), -2 an error. */
+static int lock_or_read (imapbox *b, int *r)
+{
+  for (unsigned int i = 0 ; i < UIDLIST_LOCK_TRIES * 10 ; i++)
+  {
+    int fd = uidlist_lock_try(b->dir.s) ;
+    if (fd >= 0 || errno != EAGAIN) return fd >= 0 ? fd : -2 ;
+    nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 10000000 }, 0) ;
+    *r = uidlist_read(&b->u, b->dir.s) ;
+    if (!*r || !sort_fresh(b)) return -2 ;
+    if (*r > 0 && !need_uids(b)) return -1 ;
+  }
+  errno = EAGAIN ;
+  return -2 ;
+}
+
 /* UIDs for the fresh files, in delivery order (scan order); the lock is
    taken only if some are missing (or there is no list yet). */
 static int give_uids (imapbox *b, imapbox_changes *c)
@@ -296,8 +315,13 @@ static int give_uids (imapbox *b, imapbox_changes *c)
   /* another session found the list lost and renumbered: our UIDs are void */
   if (r > 0 && b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
   if (r > 0 && !need_uids(b)) return imapbox_add_fresh(b, -1, c) ;
-  fd = uidlist_lock(b->dir.s) ;
-  if (fd < 0) return 0 ;
+  fd = lock_or_read(b, &r) ;
+  if (fd == -2) return 0 ;
+  if (fd == -1)
+  {
+    if (b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
+    return imapbox_add_fresh(b, -1, c) ;
+  }
   r = uidlist_read(&b->u, b->dir.s) ;
   if (!r || (r < 0 && !lost(b)) || !sort_fresh(b)) { uidlist_unlock(b->dir.s, fd) ; return 0 ; }
   /* drop the lines of files gone */

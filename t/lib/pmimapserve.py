@@ -2,9 +2,11 @@
 or a raw client: tcp-serve imap-serve auth-check imap-mailbox on a free
 loopback port, plaintext logins allowed. As root the Maildir is given to
 nobody (auth-check runs no mailbox as root) and the instance opened up
-to it; deliver() then runs maildir-deliver as the owner, as delivery
+to it, and imap-serve splits as the service's does (IMAP_UID, IMAP_GID:
+nobody); deliver() runs maildir-deliver as the owner, as delivery
 does."""
 import os
+import pwd
 import subprocess
 
 from pmtest import free_port, wait_port
@@ -24,7 +26,13 @@ class ImapServe:
             subprocess.run(['chown', '-R', 'nobody:nogroup', self.md], check=True)
             self.ids = dict(user='nobody', group='nogroup', extra_groups=[])
         self.port = free_port()
-        e = {'IMAP_PLAINTEXT': '1', 'AUTH_FAIL_DELAY': '0', 'AUTHFAIL_FILE': os.path.join(inst.root, 'authfail')}
+        af = os.path.join(inst.root, 'authfail')   # the network side's
+        os.mkdir(af)
+        e = {'IMAP_PLAINTEXT': '1', 'AUTH_FAIL_DELAY': '0', 'AUTHFAIL_FILE': os.path.join(af, 'table')}
+        if self.ids:
+            nobody = pwd.getpwnam('nobody')
+            os.chown(af, nobody.pw_uid, nobody.pw_gid)
+            e.update(IMAP_UID=str(nobody.pw_uid), IMAP_GID=str(nobody.pw_gid))
         e.update(env or {})
         self.proc = inst.spawn(['tcp-serve'] + list(opts) + ['127.0.0.1', str(self.port),
                                 'imap-serve', 'auth-check', 'imap-mailbox'], env=e)
