@@ -4,7 +4,8 @@
    frame, which deep calls touched earlier and which would stay resident
    for the whole wait (tens of KB per process, a lot across thousands of
    idle sessions). Those pages read as zeros when touched again, which is
-   what fresh stack is. */
+   what fresh stack is; only pages of the mapping that holds the current
+   frame (/proc/self/maps) are dropped. */
 #ifndef PM_IDLEMEM_H
 #define PM_IDLEMEM_H
 

@@ -19,7 +19,9 @@
    it. From then on, the login side only waits for the end of the session:
    the unprivileged process of a split exits, and the one left gives its
    spare memory back (lib/idlemem). A mailbox part that ignores it changes
-   nothing: the byte is only a saving. */
+   nothing: the byte is only a saving. (A process that outlives the
+   mailbox part must not keep it open, as it must not keep the client's
+   descriptors: the login side would wait for it.) */
 #define POP3AUTH_DONEVAR "AUTH_DONE_FD"
 
 enum {
