@@ -27,7 +27,6 @@
 #define IMAPD_TIMEOUT 1800         /* idle autologout (RFC 3501 5.4) */
 #define IMAPD_IDLE_MAX 1740        /* an IDLE is ended before 29 minutes */
 #define IMAPD_IDLE_POLL 30         /* IDLE's check without inotify (Dovecot's too) */
-#define IMAPD_IDLE_POLL_S "30"
 #define IMAPD_APPENDMAX (64u << 20)   /* APPENDLIMIT */
 #define IMAPD_INPUT_MAX 8192       /* $IMAP_INPUT */
 

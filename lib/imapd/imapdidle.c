@@ -8,8 +8,8 @@
    the command's parse, freed heap, stack and the I/O buffers' pages)
    goes back to the system (lib/idlemem). Where inotify is refused (fs.inotify.max_user_instances,
    128 per user by default, or max_user_watches), the folder is checked
-   every IMAPD_IDLE_POLL seconds instead, and the log says which sysctl
-   to raise (imap-mailbox(8)). */
+   every IMAPD_IDLE_POLL seconds ($IMAP_IDLE_POLL) instead, and the log
+   says which sysctl to raise (imap-mailbox(8)). */
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
@@ -19,16 +19,27 @@
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
 #include <skalibs/strerr.h>
+#include <skalibs/types.h>
 #include "idlemem.h"
+#include "root.h"
 #include "imap/imapwrite.h"
 #include "imapd/imapd.h"
 
 #define IDLE_LINEMAX 64
 
+/* $IMAP_IDLE_POLL, or IMAPD_IDLE_POLL: seconds between checks without inotify */
+static unsigned long pollsecs (void)
+{
+  unsigned long n = pm_env_ulong("IMAP_IDLE_POLL", IMAPD_IDLE_POLL) ;
+  return n && n <= IMAPD_IDLE_MAX ? n : IMAPD_IDLE_POLL ;
+}
+
 static void refused (char const *what)
 {
-  strerr_warnw("unable to ", what, ": ", strerror(errno), ": IDLE checks the folder every "
-    IMAPD_IDLE_POLL_S " seconds (raise the sysctls fs.inotify.max_user_instances and max_user_watches)") ;
+  char fmt[ULONG_FMT] ;
+  fmt[ulong_fmt(fmt, pollsecs())] = 0 ;
+  strerr_warnw("unable to ", what, ": ", strerror(errno), ": IDLE checks the folder every ", fmt,
+    " seconds (raise the sysctls fs.inotify.max_user_instances and max_user_watches)") ;
 }
 
 /* An inotify descriptor on new/ and cur/, or -1: poll. */
@@ -93,7 +104,7 @@ static void wait_done (imapd *d, int fd)
     int r ;
     if (lineio_avail(&d->io) || imapd_compress_pending(d)) return ;
     shrink(d) ;
-    tain_addsec_g(&poll, IMAPD_IDLE_POLL) ;
+    tain_addsec_g(&poll, pollsecs()) ;
     r = iopause_g(x, fd >= 0 ? 2 : 1, fd >= 0 || tain_less(&deadline, &poll) ? &deadline : &poll) ;
     if (r < 0) { if (errno == EINTR) continue ; imapd_leave(d, "iopause error") ; }
     if (!r && !tain_less(&STAMP, &deadline))
