@@ -37,3 +37,10 @@ void idlemem_release (void)
   if (top - lo > IDLEMEM_STACK) lo = top - IDLEMEM_STACK ;
   madvise((void *)lo, top - lo, MADV_DONTNEED) ;
 }
+
+void idlemem_drop (void *p, size_t n)
+{
+  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE) ;
+  uintptr_t a = ((uintptr_t)p + pg - 1) & ~(pg - 1), b = ((uintptr_t)p + n) & ~(pg - 1) ;
+  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED) ;
+}

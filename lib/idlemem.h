@@ -8,8 +8,13 @@
    frame (/proc/self/maps) are dropped. */
 #ifndef PM_IDLEMEM_H
 #define PM_IDLEMEM_H
+#include <stddef.h>
 
 #define IDLEMEM_STACK (1u << 20)   /* how far below the frame, at most */
 
 void idlemem_release (void) ;
+/* The whole pages inside p[0..n) go back to the system: a buffer whose
+   contents are no longer needed (they read as zeros, or the file's
+   bytes for initialised data, after). */
+void idlemem_drop (void *p, size_t n) ;
 #endif

@@ -1,11 +1,10 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
-#include <stdint.h>
-#include <sys/mman.h>
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
+#include "idlemem.h"
 #include "lineio.h"
 
 static int isset(tain const *t)
@@ -263,19 +262,11 @@ int lineio_writeall(int fd, char const *s, size_t n, tain const *timeout)
   return writefd(fd, s, n, timeout, 0);
 }
 
-/* The whole pages inside buf[0..n). */
-static void drop(char *buf, size_t n)
-{
-  uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE);
-  uintptr_t a = ((uintptr_t)buf + pg - 1) & ~(pg - 1), b = ((uintptr_t)buf + n) & ~(pg - 1);
-  if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
-}
-
 void lineio_release(lineio *l)
 {
   if (l->r == l->w && !l->discard) {
     l->r = l->w = 0;
-    drop(l->in, sizeof l->in);
+    idlemem_drop(l->in, sizeof l->in);
   }
-  if (!l->outlen) drop(l->out, sizeof l->out);
+  if (!l->outlen) idlemem_drop(l->out, sizeof l->out);
 }
