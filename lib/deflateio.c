@@ -3,6 +3,7 @@
 #include <string.h>
 #include <zlib.h>
 #include "deflateio.h"
+#include "idlemem.h"
 
 #define DEFLATEIO_INSIZE 8192
 #define DEFLATEIO_OUTSIZE 16384
@@ -105,4 +106,10 @@ void deflateio_io (deflateio *z, lineio_io *io)
 int deflateio_pending (deflateio const *z)
 {
   return z->in.avail_in || z->full || z->ended ;
+}
+
+void deflateio_release (deflateio *z)
+{
+  idlemem_drop(z->obuf, sizeof z->obuf) ;
+  if (!z->in.avail_in) idlemem_drop(z->ibuf, sizeof z->ibuf) ;
 }

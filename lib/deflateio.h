@@ -16,7 +16,7 @@
 #include "lineio.h"
 
 #define DEFLATEIO_WBITS 12          /* our window: 4 KB (the peer's: up to 32 KB) */
-#define DEFLATEIO_MEMLEVEL 6
+#define DEFLATEIO_MEMLEVEL 5          /* 32 KB of state for our side, all told */
 
 /* Opaque (zlib.h stays out of its users: it clashes with skalibs'
    free_func). */
@@ -31,4 +31,7 @@ void deflateio_free (deflateio *z) ;
 void deflateio_io (deflateio *z, lineio_io *io) ;
 /* Input is held that a read would return without reading from lower. */
 int deflateio_pending (deflateio const *z) ;
+/* Before a long wait: the I/O buffers' pages go back to the system (the
+   streams' state stays: it is the dictionary both sides share). */
+void deflateio_release (deflateio *z) ;
 #endif

@@ -114,6 +114,8 @@ void imapd_setquota (imapd *d) ;
 void imapd_compress (imapd *d) ;
 /* Compressed input is held that the next read returns without waiting. */
 int imapd_compress_pending (imapd const *d) ;
+/* Before a long wait (IDLE): compression's buffers given back. */
+void imapd_compress_release (imapd *d) ;
 /* At the end of the session: compression's memory freed. */
 void imapd_compress_end (imapd *d) ;
 

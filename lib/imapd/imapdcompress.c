@@ -29,6 +29,11 @@ int imapd_compress_pending (imapd const *d)
   return d->zio && deflateio_pending(d->zio) ;
 }
 
+void imapd_compress_release (imapd *d)
+{
+  if (d->zio) deflateio_release(d->zio) ;
+}
+
 void imapd_compress_end (imapd *d)
 {
   deflateio_free(d->zio) ;

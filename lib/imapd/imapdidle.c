@@ -79,6 +79,7 @@ static void shrink (imapd *d)
   imapread_free(&d->rd) ;
   imapcmd_free(&d->c) ;   /* its tag and name stay */
   lineio_release(&d->io) ;
+  imapd_compress_release(d) ;
   idlemem_release() ;
 }
 
