@@ -12,6 +12,7 @@
 #include <skalibs/types.h>
 #include "idlemem.h"
 #include "pop3auth.h"
+#include "pop3handback.h"
 
 static char const *const *prog ;
 static int reqfd = -1, statfd = -1 ;   /* the unprivileged side's ends */
@@ -45,16 +46,6 @@ static void child (pop3auth_req const *r, int fd, int donefd)
   _exit(111) ;
 }
 
-/* The mailbox part's word that the login is complete (POP3AUTH_DONEVAR):
-   1 it came, 0 the checkpassword program ended without it. */
-static int said_done (int fd)
-{
-  char c ;
-  ssize_t r ;
-  while ((r = fd_read(fd, &c, 1)) < 0 && errno == EINTR) ;
-  return r == 1 ;
-}
-
 static int status (pid_t pid)
 {
   int wstat ;
@@ -70,8 +61,26 @@ static int status (pid_t pid)
   }
 }
 
-/* early: called once the mailbox part said the login is complete, before
-   the wait for the end of the session (0: none). */
+/* The login is complete, the mailbox part is running (it offered a
+   handback): take it, unless AUTH_NOHANDBACK, or else wait for the end
+   of the session having given back what we can. early: called first
+   (0: none). */
+static int complete (pop3auth_req const *r, int fd, pid_t pid, void (*early)(void))
+{
+  static pop3handback h ;
+  int t = pop3handback_take(fd, pid, &h) ;
+  if (t > 0 && getenv("AUTH_NOHANDBACK")) { fd_write(fd, "n", 1) ; t = -1 ; }
+  if (!t) { fd_close(fd) ; return status(pid) ; }   /* no offer: a failed login, or not an offering program */
+  if (early) (*early)() ;
+  if (t > 0) return pop3handback_accept(fd, pid, &h, r->tlsproto) ;
+  fd_close(fd) ;
+  idlemem_drop(&h, sizeof h) ;
+  idlemem_release() ;
+  return status(pid) ;
+}
+
+/* early: called once the login is complete, before the wait for the end
+   of the session (0: none). */
 static int run (pop3auth_req const *r, void (*early)(void))
 {
   char tbuf[UINT64_FMT + 1] ;
@@ -80,7 +89,7 @@ static int run (pop3auth_req const *r, void (*early)(void))
   size_t ul = strlen(r->user) + 1, pl = strlen(r->pass) + 1 ;
   tbuf[uint64_fmt(tbuf, (uint64_t)time(0))] = 0 ;
   if (pipe(p) < 0) { strerr_warnwu1sys("make a pipe") ; return POP3AUTH_TEMP ; }
-  if (pipecoe(q) < 0) { strerr_warnwu1sys("make a pipe") ; fd_close(p[0]) ; fd_close(p[1]) ; return POP3AUTH_TEMP ; }
+  if (!pop3handback_pair(q)) { strerr_warnwu1sys("make a socket pair") ; fd_close(p[0]) ; fd_close(p[1]) ; return POP3AUTH_TEMP ; }
   pid = fork() ;
   if (pid < 0)
   {
@@ -96,16 +105,7 @@ static int run (pop3auth_req const *r, void (*early)(void))
    || allwrite(p[1], tbuf, strlen(tbuf) + 1) < strlen(tbuf) + 1)
     strerr_warnwu1sys("give the credentials to the checkpassword program") ;
   fd_close(p[1]) ;
-  if (said_done(q[0]))
-  {
-    /* logged in: from now on this process only waits for the session's end */
-    fd_close(q[0]) ;
-    if (early) (*early)() ;
-    idlemem_release() ;
-    return status(pid) ;
-  }
-  fd_close(q[0]) ;
-  return status(pid) ;
+  return complete(r, q[0], pid, early) ;
 }
 
 /* The privileged side: a request is a 4-byte length, then
@@ -229,15 +229,3 @@ int pop3auth_pipelined (lineio *io, char const *var, size_t max, char **env)
   return 1 ;
 }
 
-void pop3auth_done (void)
-{
-  char const *s = getenv(POP3AUTH_DONEVAR) ;
-  unsigned int fd ;
-  if (!s) return ;
-  if (uint0_scan(s, &fd) && fd > 2)
-  {
-    fd_write(fd, "y", 1) ;
-    fd_close(fd) ;
-  }
-  unsetenv(POP3AUTH_DONEVAR) ;
-}

@@ -14,14 +14,15 @@
 
 #define POP3AUTH_REQMAX 16384    /* bytes of a login request */
 #define POP3AUTH_ENVMAX 8        /* environment entries of a login request */
-/* In the mailbox part's environment: a descriptor on which it writes one
-   byte once the login is complete (e.g. its mailbox is open), then closes
-   it. From then on, the login side only waits for the end of the session:
-   the unprivileged process of a split exits, and the one left gives its
-   spare memory back (lib/idlemem). A mailbox part that ignores it changes
-   nothing: the byte is only a saving. (A process that outlives the
-   mailbox part must not keep it open, as it must not keep the client's
-   descriptors: the login side would wait for it.) */
+/* In the mailbox part's environment: a socket on which it may offer the
+   handback (lib/pop3handback: the session goes on in the login process,
+   which tcp-serve counts, and no waiter is left); an offer also tells that
+   the login is complete: declined (AUTH_NOHANDBACK set, or not
+   acceptable), the unprivileged process of a split exits and the one
+   left gives its spare memory back (lib/idlemem) while it waits. A
+   mailbox part that offers nothing changes nothing. (A process that
+   outlives the mailbox part must not keep it open, as it must not keep
+   the client's descriptors: the login side would wait for it.) */
 #define POP3AUTH_DONEVAR "AUTH_DONE_FD"
 
 enum {
@@ -51,10 +52,6 @@ int pop3auth_split (char const *const *argv, unsigned int uid, unsigned int gid)
 
 /* Run a login (POP3AUTH_*). The caller has flushed its output. */
 int pop3auth_login (pop3auth_req const *r) ;
-/* The mailbox part's side of POP3AUTH_DONEVAR: the byte written, the
-   descriptor closed, the variable unset; nothing if it is not set. */
-void pop3auth_done (void) ;
-
 /* Commands the client sent after its login command, before the answer
    (pipelining): the mailbox part's, handed over in the environment. Waits
    for the end of a line the client is in the middle of. *env: "VAR=" and

@@ -6,10 +6,10 @@ INBOX and IDLE; one maildir-deliver later every session is told (* 2
 EXISTS), pushed through inotify, not found by the 30 s check that
 replaces it where inotify is refused (no such warning is logged, and the
 bound, 25 s, is under it), and within the issue's second (5 s in a
-sanitizer build); the spread is printed. Each session is two processes (the mailbox part, and
-the login's waiter), none more; their memory (PSS, smaps_rollup) is
-printed. Needs root (it raises fs.inotify.max_user_instances, 128 per
-user by default, and its own descriptor limit, and puts the sysctl back
+sanitizer build); the spread is printed. Each session is one process
+(imap-serve's, which became imap-mailbox: lib/pop3handback), none more;
+their memory (PSS, smaps_rollup) is printed. Needs root (it raises
+fs.inotify.max_user_instances, 128 per user by default, and its own descriptor limit, and puts the sysctl back
 after) or limits already high enough; skipped otherwise."""
 import atexit
 import os
@@ -177,7 +177,7 @@ def pss(pid):
 time.sleep(1)   # the last ones settle into their wait
 ps = procs()
 tree = below(server, ps)
-t.eq(len(tree), 2 * N, 'two processes per idle session (the mailbox part and the login\'s waiter), no more')
+t.eq(len(tree), N, 'one process per idle session (imap-serve\'s became imap-mailbox: the handback), no more')
 by = {}
 for p in tree:
     v = by.setdefault(ps[p][1], [0, 0])

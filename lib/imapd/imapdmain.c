@@ -10,7 +10,7 @@
 #include <skalibs/types.h>
 #include "maildir.h"
 #include "pop3.h"
-#include "pop3auth.h"
+#include "pop3handback.h"
 #include "root.h"
 #include "imap/imapwrite.h"
 #include "imap/imapflag.h"
@@ -394,6 +394,7 @@ int imapd_main (int argc, char const *const *argv)
   imapread_limits lim = { .message = IMAPD_APPENDMAX, .nonsync = IMAPD_APPENDMAX } ;
   PROG = "imap-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
+  pop3handback_offer(argc, argv) ;   /* imap-serve's process may go on as us */
   {
     /* from scratch (but io, first, which lineio_init sets): a fuzzer
        runs many sessions in one process; z static, not on the stack,
@@ -431,7 +432,6 @@ int imapd_main (int argc, char const *const *argv)
   unsetenv("IMAP_ID") ;
   opened(d) ;
   greet(d) ;
-  pop3auth_done() ;   /* imap-serve may let go now */
   strerr_warni("user=", d->user, " ip=", d->ip, " status=login") ;
   serve(d) ;
   return 0 ;
