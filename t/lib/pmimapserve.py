@@ -1,6 +1,6 @@
 """The imap service's chain without s6, for tests that need many sessions
 or a raw client: tcp-serve imap-serve auth-check imap-mailbox on a free
-loopback port, plaintext logins allowed. As root the Maildir is given to
+loopback port, plaintext logins allowed (tls: behind tls-serve -S). As root the Maildir is given to
 nobody (auth-check runs no mailbox as root) and the instance opened up
 to it, and imap-serve splits as the service's does (IMAP_UID, IMAP_GID:
 nobody); deliver() runs maildir-deliver as the owner, as delivery
@@ -15,7 +15,7 @@ DEMO, PW = 'demo@example.test', 'demo'
 
 
 class ImapServe:
-    def __init__(self, inst, opts=(), env=None):
+    def __init__(self, inst, opts=(), env=None, tls=False):
         self.inst = inst
         self.md = inst.maildir(DEMO)
         self.ids = {}
@@ -26,7 +26,7 @@ class ImapServe:
             subprocess.run(['chown', '-R', 'nobody:nogroup', self.md], check=True)
             self.ids = dict(user='nobody', group='nogroup', extra_groups=[])
         self.port = free_port()
-        af = os.path.join(inst.root, 'authfail')   # the network side's
+        af = os.path.join(inst.root, 'authfail-%d' % self.port)   # the network side's
         os.mkdir(af)
         e = {'IMAP_PLAINTEXT': '1', 'AUTH_FAIL_DELAY': '0', 'AUTHFAIL_FILE': os.path.join(af, 'table')}
         if self.ids:
@@ -34,8 +34,9 @@ class ImapServe:
             os.chown(af, nobody.pw_uid, nobody.pw_gid)
             e.update(IMAP_UID=str(nobody.pw_uid), IMAP_GID=str(nobody.pw_gid))
         e.update(env or {})
-        self.proc = inst.spawn(['tcp-serve'] + list(opts) + ['127.0.0.1', str(self.port),
-                                'imap-serve', 'auth-check', 'imap-mailbox'], env=e)
+        tls = ['tls-serve', '-S'] if tls else []   # STARTTLS (CERTFILE, KEYFILE in env)
+        self.proc = inst.spawn(['tcp-serve'] + list(opts) + ['127.0.0.1', str(self.port)] + tls
+                               + ['imap-serve', 'auth-check', 'imap-mailbox'], env=e)
         self.up = wait_port(self.port)
 
     def deliver(self, msg):
