@@ -2,7 +2,8 @@
    mailbox (and, as root, drops its ids: lib/pop3auth). A login runs the
    checkpassword program, which execs imap-mailbox as the mailbox's owner;
    imap-mailbox answers the login command itself (IMAP_LOGIN_TAG) once the
-   mailbox is open, and serves the rest of the session while this process
+   mailbox is open, and serves the rest of the session, in this process
+   once it handed its place back (lib/pop3handback), else while this one
    waits. A failed login (exit 1) comes back here, so that the client may
    try again, up to a bound. */
 #include <errno.h>
