@@ -147,11 +147,18 @@ static int user_ok (char const *u, size_t n)
   return 1 ;
 }
 
+/* The login is complete: the address's failures are forgotten now (the
+   handback may replace this process, which would never get further). */
+static void cleared (void)
+{
+  authfail_clear(&L.fail, peerip(&L)) ;
+}
+
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
-  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0, .done = &cleared } ;
   char tagenv[sizeof "IMAP_LOGIN_TAG=" + IMAPCMD_MAXTAG] = "IMAP_LOGIN_TAG=" ;
   char *input ;
   char const *env[5] = { tagenv, "IMAP_INPUT", s->c.tls ? "IMAP_TLS=1" : "IMAP_TLS", s->id[0] ? s->id : "IMAP_ID", 0 } ;

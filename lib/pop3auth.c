@@ -209,7 +209,7 @@ static int ask (pop3auth_req const *r)
 
 int pop3auth_login (pop3auth_req const *r)
 {
-  return reqfd >= 0 ? ask(r) : run(r, 0) ;
+  return reqfd >= 0 ? ask(r) : run(r, r->done) ;
 }
 
 int pop3auth_pipelined (lineio *io, char const *var, size_t max, char **env)

@@ -41,6 +41,9 @@ struct pop3auth_req_s {
      pipelined with the login, or "POP3_INPUT" if none) */
   char const *const *env ;
   char const *tlsproto ;      /* TLS started by STLS: its protocol; 0 if not */
+  /* without a split: called once the login is complete, before the
+     handback (after which pop3auth_login never returns); 0: none */
+  void (*done)(void) ;
 } ;
 
 /* argv: the checkpassword program and its arguments. If we are root and

@@ -111,6 +111,17 @@ t.ok(out[-1].startswith(b'c OK') and [comm for _, comm in procs] == ['imap-mailb
      'after a failed login too: one process, the session served', (procs, out))
 c.s.close()
 
+# the address's failures are forgotten at the login, though imap-serve's
+# process never gets back from it: with AUTH_MAXFAIL 2, fail, log in,
+# fail again, log in: not locked out
+lsrv = ImapServe(inst, env={'AUTH_MAXFAIL': '2', 'AUTH_FAIL_DELAY': '0'})
+c, procs, out = session(lsrv, fail_first=True)
+c.s.close()
+c, procs, out = session(lsrv, fail_first=True)
+t.ok(out[-1].startswith(b'c OK'), 'a login forgets the failures before it (AUTH_MAXFAIL 2: fail, log in, fail, log in)', out)
+c.s.close()
+lsrv.stop()
+
 # STARTTLS
 cadir = os.path.join(inst.root, 'ca')
 os.makedirs(cadir)
@@ -135,5 +146,5 @@ c.send(b'd LOGOUT\r\n')
 t.ok(c.until(b'd')[-1].startswith(b'd OK'), '... and LOGOUT')
 nsrv.stop()
 srv.stop()
-log = srv.log() + nsrv.log() + tsrv.log()
+log = srv.log() + nsrv.log() + tsrv.log() + lsrv.log()
 t.ok(not re.search(r'fatal|Sanitizer|runtime error', log), 'no fatal error in the logs', log[-2000:])
