@@ -7,7 +7,7 @@
 
 /* Well below this frame: the frames of madvise() and its caller must not
    be dropped under them. */
-#define MARGIN 16384u
+#define MARGIN 4096u   /* their frames take a few hundred bytes; no signal handler runs */
 
 /* The start of the mapping that holds p (the stack), or 0: never a page
    of another mapping is dropped, whatever the stack's guard gap is. */
