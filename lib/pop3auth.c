@@ -108,9 +108,6 @@ static int run (pop3auth_req const *r, void (*early)(void))
   return complete(r, q[0], pid, early) ;
 }
 
-/* The privileged side: a request is a 4-byte length, then
-   "S|-" tlsproto \0 user \0 pass \0 and the env entries, each \0;
-   the answer one byte. */
 static int answerfd = -1 ;
 static pid_t netpid ;   /* the unprivileged side */
 
@@ -125,6 +122,10 @@ static void answer_done (void)
   while (waitpid(netpid, 0, 0) < 0 && errno == EINTR) ;   /* no zombie all session */
 }
 
+/* The privileged side: a request is a 4-byte length, then
+   "S|-" tlsproto \0 user \0 pass \0 and the env entries, each \0;
+   the answer one byte (or none: the handback made this process the
+   mailbox part's). */
 static void serve (int in, int out) gccattr_noreturn ;
 static void serve (int in, int out)
 {
