@@ -20,6 +20,9 @@ LDLIBS  = $(STATIC) -ls6 -lskarnet -lbearssl -ludns -Wl,-Bdynamic
 # libcrypt (password hashes of /etc/shadow and Dovecot, lib/pwcrypt.c) only
 # where a password hash is verified; dynamically: see INSTALL.
 $(B)/bin/auth-check $(B)/bin/user-add $(B)/unit/pwhash: LDLIBS += -lcrypt
+# zlib (COMPRESS=DEFLATE, lib/deflateio.c) only in imap-mailbox, statically
+# as the others (memory per session): see INSTALL.
+$(B)/bin/imap-mailbox: LDLIBS += $(STATIC) -lz -Wl,-Bdynamic
 # Symbols bound at start-up, not at first call: a server that forks a child
 # per connection or delivery would otherwise resolve them again in each one.
 PM_LDFLAGS = -Wl,-z,now
@@ -83,7 +86,8 @@ bench: deps
 	$(MAKE) all $(B)/bench/e2e-time $(B)/bench/e2e-floor $(B)/bench/nofsync.so
 	PM_BUILD=$(abspath $(B)) sh t/bench/run
 # libFuzzer over lib/'s parsers of untrusted bytes, over whole smtp-recv
-# and POP3 and pre-login IMAP sessions and over IMAP command parsing (t/fuzz), clang only:
+# and POP3 and pre-login IMAP sessions, over IMAP command parsing and over
+# COMPRESS=DEFLATE's inflate input path (t/fuzz), clang only:
 # FUZZ_SECONDS per target (t/fuzz/run).
 FUZZ_SECONDS ?= 300
 FUZZ_CFLAGS = -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
@@ -91,9 +95,9 @@ fuzz: deps
 	@sh tools/deps.sh fuzz
 	$(MAKE) all
 	$(MAKE) B=build-fuzz CC=clang STATIC= OPT='$(FUZZ_CFLAGS)' LDFLAGS='-fsanitize=address,undefined' build-fuzz/libpipemail.a
-	for t in parsers session users pop3 imap imaplogin mime imapsession imapcache imapindex; do \
+	for t in parsers session users pop3 imap imaplogin mime imapsession imapcache imapindex deflate; do \
 	  clang $(PM_CFLAGS) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o build-fuzz/$$t t/fuzz/$$t.c \
-	    build-fuzz/libpipemail.a -ls6 -lskarnet -lbearssl -ludns || exit 1; done
+	    build-fuzz/libpipemail.a -ls6 -lskarnet -lbearssl -ludns -lz || exit 1; done
 	FUZZ=$(abspath build-fuzz) BIN=$(abspath $(B))/bin FUZZ_SECONDS=$(FUZZ_SECONDS) sh t/fuzz/run
 run: deps
 	$(MAKE) all

@@ -12,6 +12,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/types.h>
 #include "authfail.h"
+#include "idlemem.h"
 #include "root.h"
 
 typedef struct slot_s slot ;
@@ -64,10 +65,18 @@ static int load(authfail const *a)
   return -1;
 }
 
+/* The lock dropped; table[] is only a copy of the file for one call:
+   its pages go back (64 KB a login process would keep all session). */
+static void done(int fd)
+{
+  fd_close(fd);
+  idlemem_drop(table, TABLESIZE);
+}
+
 static int store(int fd, size_t i)
 {
   int r = pwrite(fd, &table[i], sizeof table[i], (off_t)(i * sizeof table[i])) == (ssize_t)sizeof table[i];
-  fd_close(fd);         /* drops the lock */
+  done(fd);
   return r;
 }
 
@@ -96,7 +105,7 @@ long authfail_locked(authfail const *a, char const *ip)
   if (fd < 0) return -1;
   i = find(a, key(ip), now);
   if (i >= 0 && table[i].count >= a->maxfail) r = (long)(table[i].last + a->lockout - now);
-  fd_close(fd);
+  done(fd);
   return r;
 }
 
@@ -104,6 +113,7 @@ long authfail_add(authfail const *a, char const *ip)
 {
   int64_t now = time(0);
   long i;
+  uint32_t n;
   int fd = load(a);
   if (fd < 0) return -1;
   ip = key(ip);
@@ -119,8 +129,9 @@ long authfail_add(authfail const *a, char const *ip)
   }
   if (table[i].count < UINT32_MAX) table[i].count++;
   table[i].last = now;
+  n = table[i].count;
   if (!store(fd, (size_t)i)) return -1;
-  return (long)table[i].count;
+  return (long)n;
 }
 
 void authfail_clear(authfail const *a, char const *ip)
@@ -129,7 +140,7 @@ void authfail_clear(authfail const *a, char const *ip)
   int fd = load(a);
   if (fd < 0) return;
   i = find(a, key(ip), time(0));
-  if (i < 0) { fd_close(fd); return; }
+  if (i < 0) { done(fd); return; }
   memset(&table[i], 0, sizeof table[i]);
   store(fd, (size_t)i);
 }

@@ -2,7 +2,8 @@
    mailbox (and, as root, drops its ids: lib/pop3auth). A login runs the
    checkpassword program, which execs imap-mailbox as the mailbox's owner;
    imap-mailbox answers the login command itself (IMAP_LOGIN_TAG) once the
-   mailbox is open, and serves the rest of the session while this process
+   mailbox is open, and serves the rest of the session, in this process
+   once it handed its place back (lib/pop3handback), else while this one
    waits. A failed login (exit 1) comes back here, so that the client may
    try again, up to a bound. */
 #include <errno.h>
@@ -146,11 +147,18 @@ static int user_ok (char const *u, size_t n)
   return 1 ;
 }
 
+/* The login is complete: the address's failures are forgotten now (the
+   handback may replace this process, which would never get further). */
+static void cleared (void)
+{
+  authfail_clear(&L.fail, peerip(&L)) ;
+}
+
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
-  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0, .done = &cleared } ;
   char tagenv[sizeof "IMAP_LOGIN_TAG=" + IMAPCMD_MAXTAG] = "IMAP_LOGIN_TAG=" ;
   char *input ;
   char const *env[5] = { tagenv, "IMAP_INPUT", s->c.tls ? "IMAP_TLS=1" : "IMAP_TLS", s->id[0] ? s->id : "IMAP_ID", 0 } ;
@@ -348,7 +356,7 @@ static char const *const later[] = {
   "SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE",
   "LIST", "LSUB", "STATUS", "APPEND", "CHECK", "CLOSE", "EXPUNGE", "SEARCH",
   "FETCH", "STORE", "COPY", "MOVE", "IDLE", "ENABLE", "NAMESPACE", "UNSELECT",
-  "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "ESEARCH",
+  "GETQUOTA", "GETQUOTAROOT", "SETQUOTA", "ESEARCH", "COMPRESS",
 } ;
 
 static void dispatch (login *s)

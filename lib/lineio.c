@@ -4,6 +4,7 @@
 #include <skalibs/djbunix.h>
 #include <skalibs/iopause.h>
 #include <skalibs/tai.h>
+#include "idlemem.h"
 #include "lineio.h"
 
 static int isset(tain const *t)
@@ -259,4 +260,13 @@ int lineio_puts(lineio *l, char const *s)
 int lineio_writeall(int fd, char const *s, size_t n, tain const *timeout)
 {
   return writefd(fd, s, n, timeout, 0);
+}
+
+void lineio_release(lineio *l)
+{
+  if (l->r == l->w && !l->discard) {
+    l->r = l->w = 0;
+    idlemem_drop(l->in, sizeof l->in);
+  }
+  if (!l->outlen) idlemem_drop(l->out, sizeof l->out);
 }

@@ -115,6 +115,10 @@ size_t lineio_setio(lineio *l, lineio_io const *io) ;
 /* The same on other descriptors; sets outfd non-blocking. */
 size_t lineio_switch(lineio *l, int infd, int outfd) ;
 
+/* Before a long wait (an IMAP IDLE): when nothing is buffered, the
+   buffers' pages go back to the system (their bytes are lost). */
+void lineio_release(lineio *l) ;
+
 /* Write all of s on fd, waiting at most *timeout each time fd is not
    writable (fd may be non-blocking). 1 ok, 0 error (errno; ETIMEDOUT). */
 int lineio_writeall(int fd, char const *s, size_t n, tain const *timeout) ;

@@ -67,10 +67,9 @@ int mdlist_sizes (char const *path, uint64_t *psize, uint64_t *pvsize)
   return 1 ;
 }
 
-static int add (mdlist *l, char const *dir, char const *name)
+int mdlist_push (mdlist *l, char const *name, uint64_t size, uint64_t vsize)
 {
-  mdmsg m = { .name = l->names.len, .baselen = mdlist_base(name) } ;
-  int hassize = mdlist_field(name, 'S', &m.size) ;
+  mdmsg m = { .name = l->names.len, .baselen = mdlist_base(name), .size = size, .vsize = vsize } ;
   {
     size_t n = uint64_scan(name, &m.time) ;   /* 0 if none */
     uint32_t us = 0 ;
@@ -80,17 +79,23 @@ static int add (mdlist *l, char const *dir, char const *name)
     m.usec = us ;
   }
   if (mdlist_len(l) >= MDLIST_MAX) return (errno = E2BIG, 0) ;
-  if (!hassize || !mdlist_field(name, 'W', &m.vsize))
+  if (!stralloc_catb(&l->names, name, strlen(name) + 1)) return 0 ;
+  return genalloc_append(mdmsg, &l->msgs, &m) ;
+}
+
+static int add (mdlist *l, char const *dir, char const *name)
+{
+  uint64_t size = 0, vsize = 0 ;
+  if (!mdlist_field(name, 'S', &size) || !mdlist_field(name, 'W', &vsize))
   {
-    if (l->lazy) m.size = m.vsize = 0 ;
+    if (l->lazy) size = vsize = 0 ;
     else
     {
       if (!mkpath(l, dir, "cur", name)) return 0 ;
-      if (!mdlist_sizes(l->path.s, &m.size, &m.vsize)) return errno == ENOENT ;
+      if (!mdlist_sizes(l->path.s, &size, &vsize)) return errno == ENOENT ;
     }
   }
-  if (!stralloc_catb(&l->names, name, strlen(name) + 1)) return 0 ;
-  return genalloc_append(mdmsg, &l->msgs, &m) ;
+  return mdlist_push(l, name, size, vsize) ;
 }
 
 /* new/NAME -> cur/NAME:2, (a name that already has an info part keeps it) */
@@ -173,10 +178,15 @@ int mdlist_scan (mdlist *l, char const *dir)
   }
   closedir(d) ;
   if (!ok) return 0 ;
+  mdlist_order(l) ;
+  return 1 ;
+}
+
+void mdlist_order (mdlist *l)
+{
   sortnames = l->names.s ;
   if (mdlist_len(l) > 1) qsort(genalloc_s(mdmsg, &l->msgs), mdlist_len(l), sizeof(mdmsg), cmp) ;
   dedup(l) ;
-  return 1 ;
 }
 
 /* Look for message i's unique name in dir/sub; on success the entry takes

@@ -56,6 +56,12 @@ int mdlist_field (char const *name, char x, uint64_t *v) ;
    MDLIST_MAX messages. */
 int mdlist_scan (mdlist *l, char const *dir) ;
 
+/* The list of a listing known otherwise (imapstore's index): names
+   pushed (with their sizes), then ordered and deduplicated as
+   mdlist_scan's. 0 on error (E2BIG as above). */
+int mdlist_push (mdlist *l, char const *name, uint64_t size, uint64_t vsize) ;
+void mdlist_order (mdlist *l) ;
+
 /* A message file's sizes (size, size with CRLF line ends), read from
    the file at path. 1 ok, 0 error (ENOENT: gone). For lazy lists, whose
    callers (imapstore) read them once per message, not at every scan. */

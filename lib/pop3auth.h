@@ -14,6 +14,16 @@
 
 #define POP3AUTH_REQMAX 16384    /* bytes of a login request */
 #define POP3AUTH_ENVMAX 8        /* environment entries of a login request */
+/* In the mailbox part's environment: a socket on which it may offer the
+   handback (lib/pop3handback: the session goes on in the login process,
+   which tcp-serve counts, and no waiter is left); an offer also tells that
+   the login is complete: declined (AUTH_NOHANDBACK set, or not
+   acceptable), the unprivileged process of a split exits and the one
+   left gives its spare memory back (lib/idlemem) while it waits. A
+   mailbox part that offers nothing changes nothing. (A process that
+   outlives the mailbox part must not keep it open, as it must not keep
+   the client's descriptors: the login side would wait for it.) */
+#define POP3AUTH_DONEVAR "AUTH_DONE_FD"
 
 enum {
   POP3AUTH_DONE,      /* the checkpassword program ran the session (exit 0 or other) */
@@ -31,6 +41,9 @@ struct pop3auth_req_s {
      pipelined with the login, or "POP3_INPUT" if none) */
   char const *const *env ;
   char const *tlsproto ;      /* TLS started by STLS: its protocol; 0 if not */
+  /* without a split: called once the login is complete, before the
+     handback (after which pop3auth_login never returns); 0: none */
+  void (*done)(void) ;
 } ;
 
 /* argv: the checkpassword program and its arguments. If we are root and

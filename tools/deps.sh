@@ -2,7 +2,7 @@
 # Install the Debian packages that building, running and testing need,
 # only when one is missing (so a ready machine makes no network call).
 # With the argument fuzz, also what make fuzz needs.
-pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev libcrypt-dev
+pkgs="build-essential skalibs-dev libs6-dev s6 execline libbearssl-dev libudns-dev libcrypt-dev zlib1g-dev
       ca-certificates perl python3 swaks libnet-ssleay-perl strace openssl iproute2 util-linux procps dnsmasq-base
       whois dovecot-core s-nail git git-email libmailtools-perl python3-dkim opendkim-tools
       publicsuffix fetchmail getmail6 rspamd"

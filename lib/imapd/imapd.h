@@ -15,7 +15,8 @@
      imapdidle.c    IDLE (inotify on new/ and cur/)
      imapdcond.c    CONDSTORE and QRESYNC (RFC 7162): ENABLE, MODSEQ,
                     VANISHED, SELECT (QRESYNC ...)
-     imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize) */
+     imapdquota.c   GETQUOTAROOT, GETQUOTA, SETQUOTA (maildirsize)
+     imapdcompress.c COMPRESS DEFLATE (lib/deflateio) */
 #ifndef PM_IMAPD_H
 #define PM_IMAPD_H
 #include <setjmp.h>
@@ -34,6 +35,7 @@
 #define IMAPD_BADMAX 20            /* BADs before the session ends */
 #define IMAPD_TIMEOUT 1800         /* idle autologout (RFC 3501 5.4) */
 #define IMAPD_IDLE_MAX 1740        /* an IDLE is ended before 29 minutes */
+#define IMAPD_IDLE_POLL 30         /* IDLE's check without inotify (Dovecot's too) */
 #define IMAPD_APPENDMAX (64u << 20)   /* APPENDLIMIT */
 #define IMAPD_INPUT_MAX 8192       /* $IMAP_INPUT */
 
@@ -56,6 +58,7 @@ struct imapd_s {
   stralloc sa, sb ;          /* scratch */
   stralloc set ;             /* the messages (size_t indices) of a command */
   imapcache cache ;          /* the selected folder's (imapdcache.c) */
+  struct deflateio_s *zio ;  /* COMPRESS DEFLATE is on (imapdcompress.c) */
   jmp_buf end ;
 } ;
 
@@ -119,6 +122,13 @@ void imapd_idle (imapd *d) ;
 void imapd_getquotaroot (imapd *d) ;
 void imapd_getquota (imapd *d) ;
 void imapd_setquota (imapd *d) ;
+void imapd_compress (imapd *d) ;
+/* Compressed input is held that the next read returns without waiting. */
+int imapd_compress_pending (imapd const *d) ;
+/* Before a long wait (IDLE): compression's buffers given back. */
+void imapd_compress_release (imapd *d) ;
+/* At the end of the session: compression's memory freed. */
+void imapd_compress_end (imapd *d) ;
 
 /* The message cache of the selected folder (imapdcache.c), opened at
    first use. Message i's entry: 1 and *e (valid until the next call),

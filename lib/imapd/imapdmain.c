@@ -11,6 +11,7 @@
 #include <skalibs/types.h>
 #include "maildir.h"
 #include "pop3.h"
+#include "pop3handback.h"
 #include "root.h"
 #include "imap/imapwrite.h"
 #include "imap/imapflag.h"
@@ -21,7 +22,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC COMPRESS=DEFLATE"
 
 static imapd D ;
 
@@ -266,6 +267,7 @@ static struct { char const *name ; void (*f)(imapd *) ; unsigned char sel, uid, 
   { "GETQUOTAROOT", &imapd_getquotaroot, 0, 0, 1 },
   { "GETQUOTA", &imapd_getquota, 0, 0, 1 },
   { "SETQUOTA", &imapd_setquota, 0, 0, 1 },
+  { "COMPRESS", &imapd_compress, 0, 0, 1 },
   { "CHECK", &c_check, 1, 0, 1 },
   { "CLOSE", &c_close, 1, 0, 0 },
   { "UNSELECT", &c_unselect, 1, 0, 0 },
@@ -403,10 +405,12 @@ int imapd_main (int argc, char const *const *argv)
   imapread_limits lim = { .message = IMAPD_APPENDMAX, .nonsync = IMAPD_APPENDMAX } ;
   PROG = "imap-mailbox" ;
   if (argc > 2) strerr_dieusage(100, USAGE) ;
+  pop3handback_offer(argc, argv) ;   /* imap-serve's process may go on as us */
   {
     /* from scratch (but io, first, which lineio_init sets): a fuzzer
-       runs many sessions in one process */
-    imapd z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
+       runs many sessions in one process; z static, not on the stack,
+       whose pages would stay resident all the session (its io is 48 KB) */
+    static imapd const z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
                 .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .cache = IMAPCACHE_ZERO, .appfd = -1 } ;
     memcpy((char *)d + offsetof(imapd, rd), (char *)&z + offsetof(imapd, rd), sizeof *d - offsetof(imapd, rd)) ;
   }
@@ -421,6 +425,7 @@ int imapd_main (int argc, char const *const *argv)
     stralloc_free(&d->sa) ;
     stralloc_free(&d->sb) ;
     stralloc_free(&d->set) ;
+    imapd_compress_end(d) ;
     return 0 ;
   }
   d->root = argc == 2 ? argv[1] : "." ;

@@ -299,6 +299,25 @@ static int need_uids (imapbox *b)
   return 0 ;
 }
 
+/* The lock, unless the UIDs come meanwhile: sessions that one delivery
+   wakes at once (IDLE) all want them; one takes the lock, the others,
+   instead of queueing for it 100 ms apart, find its UIDs in the list.
+   The lock's fd, -1 the UIDs came (*r the list read), -2 an error. */
+static int lock_or_read (imapbox *b, int *r)
+{
+  for (unsigned int i = 0 ; i < UIDLIST_LOCK_TRIES * 10 ; i++)
+  {
+    int fd = uidlist_lock_try(b->dir.s) ;
+    if (fd >= 0 || errno != EAGAIN) return fd >= 0 ? fd : -2 ;
+    nanosleep(&(struct timespec){ .tv_sec = 0, .tv_nsec = 10000000 }, 0) ;
+    *r = uidlist_read(&b->u, b->dir.s) ;
+    if (!*r || !sort_fresh(b)) return -2 ;
+    if (*r > 0 && !need_uids(b)) return -1 ;
+  }
+  errno = EAGAIN ;
+  return -2 ;
+}
+
 /* UIDs for the fresh files, in delivery order (scan order); the lock is
    taken only if some are missing (or there is no list yet). */
 static int give_uids (imapbox *b, imapbox_changes *c)
@@ -308,8 +327,13 @@ static int give_uids (imapbox *b, imapbox_changes *c)
   /* another session found the list lost and renumbered: our UIDs are void */
   if (r > 0 && b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
   if (r > 0 && !need_uids(b)) return imapbox_add_fresh(b, -1, c) ;
-  fd = uidlist_lock(b->dir.s) ;
-  if (fd < 0) return 0 ;
+  fd = lock_or_read(b, &r) ;
+  if (fd == -2) return 0 ;
+  if (fd == -1)
+  {
+    if (b->loaded && b->u.uidvalidity != b->uidvalidity) return 1 ;
+    return imapbox_add_fresh(b, -1, c) ;
+  }
   r = uidlist_read(&b->u, b->dir.s) ;
   if (!r || (r < 0 && !lost(b)) || !sort_fresh(b)) { uidlist_unlock(b->dir.s, fd) ; return 0 ; }
   /* drop the lines of files gone */
@@ -412,20 +436,24 @@ static int same (struct timespec const *a, struct timespec const *b)
 /* The scan and its merge into the index, under the index lock (or
    without it where the folder is read-only to us: then nothing is
    written). */
-static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp, struct timespec const *curt, struct timespec const *newt)
+static int scan_sync (imapbox *b, int expunge_ok, imapbox_changes *c, int stamp, struct timespec const *curt, struct timespec const *newt, int listed)
 {
   size_t missing, n0 ;
   int r ;
-  if (!imapbox_ixread(b)) return 0 ;
-  if (!b->loaded)
+  if (!listed)
   {
-    r = imapbox_ixload(b, stamp, curt, newt, c) ;
-    if (r) return r > 0 ;
+    if (!imapbox_ixread(b)) return 0 ;
+    if (!b->loaded)
+    {
+      r = imapbox_ixload(b, stamp, curt, newt, c) ;
+      if (r) return r > 0 ;
+    }
+    if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   }
   b->stamped = 0 ;
-  if (!mdlist_scan(&b->scan, b->dir.s)) return 0 ;
   if (!match(b, &missing)) return 0 ;
-  if (missing && !rematch(b)) return 0 ;
+  /* a listing from a current index is the folder: what it lacks is gone */
+  if (missing && !listed && !rematch(b)) return 0 ;
   /* UIDs first: if that fails (the lock held too long), the view is as
      it was, and the next sync finds every change again */
   n0 = imapbox_len(b) ;
@@ -467,7 +495,7 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
 {
   uint32_t kwall = 0 ;
   struct timespec curt, newt ;
-  int stamp = dirtimes(b, &curt, &newt), locked, ok ;
+  int stamp = dirtimes(b, &curt, &newt), locked, ok, listed = 0 ;
   changes_clear(c) ;
   /* nothing renamed, added or removed since the last full sync: no scan
      (a folder of thousands is not read again at every command) */
@@ -476,9 +504,29 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
     if (b->datesnew) imapbox_ixdates(b) ;
     return expunge_ok ? imapbox_remove_gone(b, c) : 1 ;
   }
-  locked = imapbox_lock(b) ;
-  if (!locked && errno != EACCES && errno != EROFS && errno != EPERM) return 0 ;
-  ok = scan_sync(b, expunge_ok, c, stamp, &curt, &newt) ;
+  /* another session merged the folder's changes since: its index is the
+     listing, with the MODSEQs it gave (sessions woken by one delivery do
+     not queue for the lock, nor read the directory, one after another) */
+  if (stamp && b->loaded && !b->validity_changed)
+  {
+    if (!imapbox_ixread(b)) return 0 ;
+    listed = imapbox_ixlist(b, stamp, &curt, &newt) ;
+    if (listed < 0) { imapbox_ixdone(b) ; return 0 ; }
+  }
+  locked = listed ? 0 : imapbox_lock(b) ;
+  if (!listed && !locked && errno != EACCES && errno != EROFS && errno != EPERM) { imapbox_ixdone(b) ; return 0 ; }
+  /* the lock may have waited for another session's merge: the index it
+     wrote may be the folder now (the directories looked at again) */
+  if (locked && b->loaded && !b->validity_changed)
+  {
+    stamp = dirtimes(b, &curt, &newt) ;
+    if (stamp && (!imapbox_ixread(b) || (listed = imapbox_ixlist(b, stamp, &curt, &newt)) < 0))
+    {
+      imapbox_ixdone(b) ; imapbox_unlock(b) ;
+      return 0 ;
+    }
+  }
+  ok = scan_sync(b, expunge_ok, c, stamp, &curt, &newt, listed) ;
   imapbox_ixdone(b) ;
   if (locked) { int e = errno ; imapbox_unlock(b) ; errno = e ; }
   if (!ok) return 0 ;

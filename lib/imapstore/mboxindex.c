@@ -14,6 +14,7 @@
 #include <skalibs/stralloc.h>
 #include "mdlist.h"
 #include "imapstore/mboxindex.h"
+#include "flockwait.h"
 
 static char const magic[8] = "PMIDX02\n" ;
 #define ENDIAN 0x01020304u
@@ -276,13 +277,8 @@ int imapindex_lock (char const *dir)
   {
     fd = open(p.s, O_RDWR | O_CREAT | O_CLOEXEC, 0600) ;
     /* held only for a sync, never while the client is written to: wait
-       at most IMAPINDEX_LOCK_TRIES * 10 ms */
-    for (unsigned int k = 0 ; fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0 ; k++)
-    {
-      int e = errno ;
-      if (e != EWOULDBLOCK || k >= IMAPINDEX_LOCK_TRIES) { fd_close(fd) ; fd = -1 ; errno = e ; break ; }
-      nanosleep(&(struct timespec){ .tv_nsec = 10000000 }, 0) ;
-    }
+       at most IMAPINDEX_LOCK_MS */
+    if (fd >= 0 && !flock_wait(fd, IMAPINDEX_LOCK_MS)) { int e = errno ; fd_close(fd) ; fd = -1 ; errno = e ; }
   }
   stralloc_free(&p) ;
   return fd ;

@@ -39,7 +39,7 @@
 #define IMAPINDEX_REC 48
 #define IMAPINDEX_LOG 16
 #define IMAPINDEX_LOG_MAX 16384        /* expunge log entries kept */
-#define IMAPINDEX_LOCK_TRIES 1000     /* 10 ms apart: 10 s */
+#define IMAPINDEX_LOCK_MS 10000       /* the longest wait for the lock */
 #define IMAPINDEX_NAME_MAX 1024        /* bytes in a file name */
 #define IMAPINDEX_MODSEQ_MAX (((uint64_t)1 << 62))   /* RFC 7162: < 2^63 */
 

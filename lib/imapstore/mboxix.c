@@ -85,13 +85,21 @@ static int takelog (imapbox *b)
   return 1 ;
 }
 
-int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c)
+/* The index is the folder as it is now: taken after the directories'
+   last change (trusted stamps), with the uidlist as it is. */
+static int current (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt)
 {
   imapindex const *x = IX(b) ;
   uint64_t size, ino ;
   int64_t mtime ;
   if (!valid(b) || !stamp || !x->h.stamped || !same(curt, &x->h.curt) || !same(newt, &x->h.newt)) return 0 ;
-  if (!ulstat(b, &size, &ino, &mtime) || size != x->h.ulsize || ino != x->h.ulino || mtime != x->h.ulmtime) return 0 ;
+  return ulstat(b, &size, &ino, &mtime) && size == x->h.ulsize && ino == x->h.ulino && mtime == x->h.ulmtime ;
+}
+
+int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c)
+{
+  imapindex const *x = IX(b) ;
+  if (!current(b, stamp, curt, newt)) return 0 ;
   genalloc_setlen(imapmsg, &b->msgs, 0) ;
   b->names.len = 0 ;
   if (!x->mapped || !genalloc_ready(imapmsg, &b->msgs, x->h.nrec)) return x->mapped ? -1 : 0 ;
@@ -121,6 +129,22 @@ int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct t
   madvise(x->buf, x->len, MADV_DONTNEED) ;
   free(IX(b)->nameoff) ;
   *IX(b) = (imapindex)IMAPINDEX_ZERO ;
+  return 1 ;
+}
+
+int imapbox_ixlist (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt)
+{
+  imapindex const *x = IX(b) ;
+  if (!current(b, stamp, curt, newt) || x->h.uidvalidity != b->uidvalidity) return 0 ;
+  b->scan.names.len = 0 ;
+  genalloc_setlen(mdmsg, &b->scan.msgs, 0) ;
+  for (size_t i = 0 ; i < x->h.nrec ; i++)
+  {
+    imapindex_rec r ;
+    imapindex_get(x, i, &r) ;
+    if (!mdlist_push(&b->scan, r.name, r.size, r.vsize)) return -1 ;
+  }
+  mdlist_order(&b->scan) ;
   return 1 ;
 }
 

@@ -21,6 +21,11 @@ void imapbox_ixdone (imapbox *b) ;
    view from the index if it is the folder as it is now (1; c->added), 0
    if not (scan), -1 on error. */
 int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c) ;
+/* The listing of the folder from the index instead of readdir, into
+   b->scan, if the index is the folder as it is now (another session
+   scanned and merged since our last sync; its MODSEQs then hold, and no
+   lock is needed): 1, 0 if not (scan under the lock), -1 on error. */
+int imapbox_ixlist (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt) ;
 /* Merge the view just synced into the index: MODSEQs, the expunge log,
    the file rewritten (when the lock is held). */
 int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt) ;

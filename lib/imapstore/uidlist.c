@@ -224,14 +224,17 @@ static int lockpath (stralloc *sa, char const *dir)
   return path2(sa, dir, UIDLIST_FILE ".lock") ;
 }
 
-int uidlist_lock (char const *dir)
+static int lock (char const *dir, unsigned int tries)
 {
   stralloc sa = STRALLOC_ZERO ;
   int fd = -1 ;
-  if (lockpath(&sa, dir)) fd = maildir_dotlock(sa.s, UIDLIST_LOCK_TRIES) ;
+  if (lockpath(&sa, dir)) fd = maildir_dotlock(sa.s, tries) ;
   stralloc_free(&sa) ;
   return fd ;
 }
+
+int uidlist_lock (char const *dir) { return lock(dir, UIDLIST_LOCK_TRIES) ; }
+int uidlist_lock_try (char const *dir) { return lock(dir, 1) ; }
 
 void uidlist_unlock (char const *dir, int fd)
 {

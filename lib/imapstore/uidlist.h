@@ -71,8 +71,10 @@ uint32_t uidlist_find (uidlist *u, char const *base, size_t len) ;
 int uidlist_add (uidlist *u, char const *name, uint32_t *uid) ;
 /* Keep only the lines whose keep(uid, arg) is true. */
 void uidlist_filter (uidlist *u, int (*keep)(uint32_t, void *), void *arg) ;
-/* Take the folder's lock (fd, or -1: errno, EAGAIN if still taken). */
+/* Take the folder's lock (fd, or -1: errno, EAGAIN if still taken).
+   _try: one attempt, no wait. */
 int uidlist_lock (char const *dir) ;
+int uidlist_lock_try (char const *dir) ;
 /* Write u through the lock fd (see above); the lock is gone after. */
 int uidlist_commit (uidlist *u, char const *dir, int lockfd) ;
 /* Drop the lock without writing. */
