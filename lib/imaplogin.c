@@ -15,12 +15,12 @@
 #include <time.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
-#include "authfail.h"
 #include "imap/imapcmd.h"
 #include "imap/imapread.h"
 #include "imap/imapwrite.h"
 #include "imaplogin.h"
 #include "lineio.h"
+#include "loginbase.h"
 #include "pop3.h"
 #include "pop3auth.h"
 #include "root.h"
@@ -33,30 +33,23 @@
 
 typedef struct login_s login ;
 struct login_s {
-  lineio io ;
+  loginbase b ;
   imapread rd ;
   imapcmd cmd ;
-  srvconn c ;
-  char const *const *argv ;  /* checkpassword and its arguments */
   char const *tag ;          /* of the command being answered */
-  int plaintext ;            /* login allowed without TLS */
-  int stlsdone ;             /* TLS started by STARTTLS: the mailbox part talks on its fds */
-  unsigned int errors, fails, timeout ;
-  unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
-  authfail fail ;            /* failures per client address, across sessions */
   char id[IMAPLOGIN_IDMAX + 1] ;   /* the client's ID, "IMAP_ID=k=v ..." ("" none) */
   jmp_buf end ;              /* leave() returns from imaplogin_main through it */
 } ;
 
 static login L ;
 
-static char const *peerip (login const *s) { return s->c.ip ? s->c.ip : "unknown" ; }
+static char const *peerip (login const *s) { return loginbase_ip(&s->b) ; }
 
 static void leave (login *s, char const *why) gccattr_noreturn ;
 static void leave (login *s, char const *why)
 {
-  lineio_flush(&s->io) ;
-  strerr_warni("session=", s->c.id, " ip=", peerip(s), " status=end reason=", why) ;
+  lineio_flush(&s->b.io) ;
+  strerr_warni("session=", s->b.c.id, " ip=", peerip(s), " status=end reason=", why) ;
   longjmp(s->end, 1) ;
 }
 
@@ -65,25 +58,25 @@ static void ioerr (login *s)
 {
   if (errno != ETIMEDOUT) leave(s, "disconnect") ;
   /* RFC 3501 5.4: the autologout, if the client still listens */
-  lineio_puts(&s->io, "* BYE autologout: idle for too long\r\n") ;
+  lineio_puts(&s->b.io, "* BYE autologout: idle for too long\r\n") ;
   leave(s, "timeout") ;
 }
 
 /* "TAG STATUS [CODE] text"; tag 0: the command's; "*" untagged. */
 static void status (login *s, char const *tag, char const *st, char const *code, char const *text)
 {
-  if (!imapw_status(&s->io, tag ? tag : s->tag, st, code, text)) ioerr(s) ;
+  if (!imapw_status(&s->b.io, tag ? tag : s->tag, st, code, text)) ioerr(s) ;
 }
 
 static void say (login *s, char const *line)
 {
-  if (!lineio_puts(&s->io, line) || !lineio_puts(&s->io, "\r\n")) ioerr(s) ;
+  if (!lineio_puts(&s->b.io, line) || !lineio_puts(&s->b.io, "\r\n")) ioerr(s) ;
 }
 
 /* A bad command: answered (BAD, or NO with a code), counted. */
 static void bad_as (login *s, char const *st, char const *code, char const *text)
 {
-  if (++s->errors >= IMAPLOGIN_ERRMAX)
+  if (++s->b.errors >= IMAPLOGIN_ERRMAX)
   {
     status(s, 0, st, code, text) ;
     status(s, "*", "BYE", 0, "too many errors, closing connection") ;
@@ -94,94 +87,62 @@ static void bad_as (login *s, char const *st, char const *code, char const *text
 
 static void bad (login *s, char const *text) { bad_as(s, "BAD", 0, text) ; }
 
-static int may_login (login const *s) { return s->c.tls || s->plaintext ; }
+static int may_login (login const *s) { return s->b.c.tls || s->b.plaintext ; }
 
 static void caps (login *s, char const *head, char const *tail)
 {
-  if (!lineio_puts(&s->io, head) || !lineio_puts(&s->io, CAPS)
-   || (s->c.starttls > 0 && !s->c.tls && !lineio_puts(&s->io, " STARTTLS"))
-   || !lineio_puts(&s->io, may_login(s) ? " AUTH=PLAIN" : " LOGINDISABLED")
-   || !lineio_puts(&s->io, tail)) ioerr(s) ;
+  if (!lineio_puts(&s->b.io, head) || !lineio_puts(&s->b.io, CAPS)
+   || (s->b.c.starttls > 0 && !s->b.c.tls && !lineio_puts(&s->b.io, " STARTTLS"))
+   || !lineio_puts(&s->b.io, may_login(s) ? " AUTH=PLAIN" : " LOGINDISABLED")
+   || !lineio_puts(&s->b.io, tail)) ioerr(s) ;
 }
 
-static void pause_ms (unsigned long ms)
-{
-  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 } ;
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
-}
-
-/* An address with too many failed logins (across sessions and the other
-   servers sharing the table) is refused for a while. tag: the login
-   command just failed, answer it first. */
+/* tag: the login command just failed, answer it first. */
 static void check_locked (login *s, char const *tag)
 {
-  long r = authfail_locked(&s->fail, peerip(s)) ;
-  if (r < 0) strerr_warnwu2sys("read the table of failed logins ", s->fail.path) ;
-  if (r <= 0) return ;
-  strerr_warni("session=", s->c.id, " ip=", peerip(s), " auth=locked-out") ;
+  if (!loginbase_locked(&s->b)) return ;
   if (tag) status(s, tag, "NO", "AUTHENTICATIONFAILED", "authentication failed") ;
   status(s, "*", "BYE", "UNAVAILABLE", "too many failed logins from your address, try again later") ;
   leave(s, "locked-out") ;
 }
 
-/* Logged in the form fail2ban's postfix filter (mode auth) matches, as
-   smtp-recv's and pop3-serve's are; the answer waits longer for an
-   address with more failures. */
-static void failed (login *s, char const *mech, char const *user)
-{
-  char nb[ULONG_FMT] ;
-  long n = authfail_add(&s->fail, peerip(s)) ;
-  if (n < 0) strerr_warnwu2sys("update the table of failed logins ", s->fail.path) ;
-  nb[ulong_fmt(nb, n > 0 ? (unsigned long)n : 1)] = 0 ;
-  pause_ms(s->faildelay << (n > 4 ? 3 : n > 1 ? n - 1 : 0)) ;
-  strerr_warnw("session=", s->c.id, " client=", s->c.host ? s->c.host : "unknown", "[", peerip(s),
-               "]: SASL ", mech, " authentication failed: user=<", user, "> failures=", nb) ;
-}
-
-/* A user name goes into a log line and to the checkpassword program. */
-static int user_ok (char const *u, size_t n)
-{
-  if (!n || n > IMAPLOGIN_USERMAX) return 0 ;
-  for (size_t i = 0 ; i < n ; i++)
-    if ((unsigned char)u[i] <= ' ' || u[i] == 127 || u[i] == '<' || u[i] == '>') return 0 ;
-  return 1 ;
-}
+static int user_ok (char const *u, size_t n) { return loginbase_user_ok(u, n, IMAPLOGIN_USERMAX) ; }
 
 /* The login is complete: the address's failures are forgotten now (the
    handback may replace this process, which would never get further). */
 static void cleared (void)
 {
-  authfail_clear(&L.fail, peerip(&L)) ;
+  authfail_clear(&L.b.fail, peerip(&L)) ;
 }
 
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
-  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0, .done = &cleared } ;
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->b.stlsdone ? s->b.c.tlsproto : 0, .done = &cleared } ;
   char tagenv[sizeof "IMAP_LOGIN_TAG=" + IMAPCMD_MAXTAG] = "IMAP_LOGIN_TAG=" ;
   char *input ;
-  char const *env[5] = { tagenv, "IMAP_INPUT", s->c.tls ? "IMAP_TLS=1" : "IMAP_TLS", s->id[0] ? s->id : "IMAP_ID", 0 } ;
+  char const *env[5] = { tagenv, "IMAP_INPUT", s->b.c.tls ? "IMAP_TLS=1" : "IMAP_TLS", s->id[0] ? s->id : "IMAP_ID", 0 } ;
   int st ;
   strcat(tagenv, s->tag) ;
-  if (!pop3auth_pipelined(&s->io, "IMAP_INPUT=", IMAPLOGIN_INPUTMAX, &input))
+  if (!pop3auth_pipelined(&s->b.io, "IMAP_INPUT=", IMAPLOGIN_INPUTMAX, &input))
   {
     status(s, "*", "BYE", 0, "too many commands pipelined after the login") ;
     leave(s, "pipelining") ;
   }
   if (input) env[1] = input ;
   r.env = env ;
-  if (!lineio_flush(&s->io)) ioerr(s) ;
+  if (!lineio_flush(&s->b.io)) ioerr(s) ;
   st = pop3auth_login(&r) ;
   free(input) ;
   switch (st)
   {
     case POP3AUTH_DONE :   /* the mailbox part ran the session */
-      authfail_clear(&s->fail, peerip(s)) ;
+      authfail_clear(&s->b.fail, peerip(s)) ;
       longjmp(s->end, 1) ;
     case POP3AUTH_FAIL : break ;
     case POP3AUTH_MISUSE :
-      strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
+      strerr_warnw("checkpassword program ", s->b.argv[0], " says it was misused") ;
       status(s, 0, "NO", "SERVERBUG", "login is misconfigured") ;
       leave(s, "misuse") ;
     default :
@@ -189,9 +150,9 @@ static void do_login (login *s, char const *mech, char const *user, char const *
       status(s, "*", "BYE", 0, "closing connection") ;
       leave(s, st == POP3AUTH_CRASH ? "crash" : "tempfail") ;
   }
-  failed(s, mech, user) ;
+  loginbase_failed(&s->b, mech, user) ;
   check_locked(s, s->tag) ;
-  if (++s->fails >= IMAPLOGIN_FAILMAX)
+  if (++s->b.fails >= IMAPLOGIN_FAILMAX)
   {
     status(s, 0, "NO", "AUTHENTICATIONFAILED", "authentication failed") ;
     status(s, "*", "BYE", 0, "too many failed logins, closing connection") ;
@@ -270,7 +231,7 @@ static void c_authenticate (login *s)
     char *line ;
     int r ;
     say(s, "+ ") ;
-    r = lineio_getline(&s->io, IMAPLOGIN_LINE, &line, &len) ;
+    r = lineio_getline(&s->b.io, IMAPLOGIN_LINE, &line, &len) ;
     if (r < 0) ioerr(s) ;
     if (r == LINEIO_EOF) leave(s, "disconnect") ;
     if (r == LINEIO_TOOLONG) { bad(s, "response too long") ; return ; }
@@ -321,11 +282,11 @@ static void c_id (login *s)
 static void c_starttls (login *s)
 {
   size_t dropped = 0 ;
-  if (s->c.tls) { bad(s, "already under TLS") ; return ; }
-  if (s->c.starttls <= 0) { bad(s, "STARTTLS not available") ; return ; }
+  if (s->b.c.tls) { bad(s, "already under TLS") ; return ; }
+  if (s->b.c.starttls <= 0) { bad(s, "STARTTLS not available") ; return ; }
   status(s, 0, "OK", 0, "begin TLS negotiation now") ;
-  if (!srvconn_starttls(&s->c, &s->io, s->timeout, &dropped)) leave(s, "tls-failed") ;
-  s->stlsdone = 1 ;
+  if (!srvconn_starttls(&s->b.c, &s->b.io, s->b.timeout, &dropped)) leave(s, "tls-failed") ;
+  s->b.stlsdone = 1 ;
   s->id[0] = 0 ;   /* RFC 3501 6.2.1: nothing from before TLS is kept */
 }
 
@@ -413,25 +374,10 @@ static void setup (login *s, char const *const *argv)
 {
   static imapread_limits const lim = { IMAPLOGIN_LINE, IMAPLOGIN_LITERAL, 4, IMAPLOGIN_TOTAL, 0, 0 } ;
   imapread_hooks const hooks = { s, 0, nomsg, 0 } ;
-  s->argv = argv ;
-  s->stlsdone = 0 ;
-  s->errors = s->fails = 0 ;
   s->id[0] = 0 ;
   s->tag = "*" ;
-  s->timeout = pm_env_ulong("IMAP_LOGIN_TIMEOUT", 180) ;
-  s->faildelay = pm_env_ulong("AUTH_FAIL_DELAY", 1000) ;
-  if (!s->timeout) s->timeout = 180 ;
-  if (s->faildelay > 10000) s->faildelay = 10000 ;
-  authfail_init(&s->fail) ;
-  s->plaintext = !!getenv("IMAP_PLAINTEXT") ;
-  /* as root with IMAP_UID/IMAP_GID: the network side drops to them */
-  pop3auth_split(s->argv, pm_env_ulong("IMAP_UID", 0), pm_env_ulong("IMAP_GID", 0)) ;
-  srvconn_init(&s->c) ;
-  if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STARTTLS is not offered") ;
-  lineio_init(&s->io, 0, 1, s->timeout) ;
-  pop3_nodelay(1) ;
-  lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
-  imapread_init(&s->rd, &s->io, &lim, &hooks) ;
+  loginbase_setup(&s->b, argv, "IMAP", 180, "STARTTLS") ;
+  imapread_init(&s->rd, &s->b.io, &lim, &hooks) ;
 }
 
 int imaplogin_main (int argc, char const *const *argv)

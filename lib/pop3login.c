@@ -13,8 +13,8 @@
 #include <time.h>
 #include <skalibs/strerr.h>
 #include <skalibs/types.h>
-#include "authfail.h"
 #include "lineio.h"
+#include "loginbase.h"
 #include "pop3.h"
 #include "pop3auth.h"
 #include "pop3login.h"
@@ -30,15 +30,8 @@
 
 typedef struct login_s login ;
 struct login_s {
-  lineio io ;
-  srvconn c ;
-  char const *const *argv ;  /* checkpassword and its arguments */
+  loginbase b ;
   char user[USERMAX + 1] ;   /* from USER; "" if none */
-  int plaintext ;            /* login allowed without TLS */
-  int stlsdone ;             /* TLS started by STLS: the mailbox part talks on its fds */
-  unsigned int errors, fails, timeout ;
-  unsigned long faildelay ;  /* ms before the first failure's answer; doubles */
-  authfail fail ;            /* failures per client address, across sessions */
   jmp_buf end ;              /* leave() returns from pop3login_main through it */
 } ;
 
@@ -47,20 +40,20 @@ static login L ;
 static void leave (login *s, char const *why) gccattr_noreturn ;
 static void leave (login *s, char const *why)
 {
-  lineio_flush(&s->io) ;
-  strerr_warni("session=", s->c.id, " ip=", s->c.ip ? s->c.ip : "unknown", " status=end reason=", why) ;
+  lineio_flush(&s->b.io) ;
+  strerr_warni("session=", s->b.c.id, " ip=", s->b.c.ip ? s->b.c.ip : "unknown", " status=end reason=", why) ;
   /* back to pop3login_main, which returns (a fuzzer runs many sessions) */
   longjmp(s->end, 1) ;
 }
 
 static void say (login *s, char const *text)
 {
-  if (!pop3_say(&s->io, text)) leave(s, errno == ETIMEDOUT ? "timeout" : "disconnect") ;
+  if (!pop3_say(&s->b.io, text)) leave(s, errno == ETIMEDOUT ? "timeout" : "disconnect") ;
 }
 
 static void bad (login *s, char const *text)
 {
-  if (++s->errors >= POP3_ERRMAX)
+  if (++s->b.errors >= POP3_ERRMAX)
   {
     say(s, "-ERR too many errors, closing connection") ;
     leave(s, "errors") ;
@@ -68,85 +61,53 @@ static void bad (login *s, char const *text)
   say(s, text) ;
 }
 
-static char const *peerip (login const *s) { return s->c.ip ? s->c.ip : "unknown" ; }
+static char const *peerip (login const *s) { return loginbase_ip(&s->b) ; }
 
-static void pause_ms (unsigned long ms)
-{
-  struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 } ;
-  while (nanosleep(&ts, &ts) < 0 && errno == EINTR) ;
-}
-
-/* An address with too many failed logins (across sessions and the other
-   servers sharing the table) is refused for a while. */
 static void check_locked (login *s)
 {
-  long r = authfail_locked(&s->fail, peerip(s)) ;
-  if (r < 0) strerr_warnwu2sys("read the table of failed logins ", s->fail.path) ;
-  if (r <= 0) return ;
-  strerr_warni("session=", s->c.id, " ip=", peerip(s), " auth=locked-out") ;
+  if (!loginbase_locked(&s->b)) return ;
   say(s, "-ERR [AUTH] too many failed logins from your address, try again later") ;
   leave(s, "locked-out") ;
 }
 
-/* A failed login: counted for the address, answered after a delay that
-   grows with its failures, logged in the form fail2ban's postfix filter
-   (mode auth) matches, as smtp-recv's are. */
-static void failed (login *s, char const *mech, char const *user)
-{
-  char nb[ULONG_FMT] ;
-  long n = authfail_add(&s->fail, peerip(s)) ;
-  if (n < 0) strerr_warnwu2sys("update the table of failed logins ", s->fail.path) ;
-  nb[ulong_fmt(nb, n > 0 ? (unsigned long)n : 1)] = 0 ;
-  pause_ms(s->faildelay << (n > 4 ? 3 : n > 1 ? n - 1 : 0)) ;
-  strerr_warnw("session=", s->c.id, " client=", s->c.host ? s->c.host : "unknown", "[", peerip(s),
-               "]: SASL ", mech, " authentication failed: user=<", user, "> failures=", nb) ;
-}
-
 static int may_login (login *s)
 {
-  return s->c.tls || s->plaintext ;
+  return s->b.c.tls || s->b.plaintext ;
 }
 
-/* A user name goes into a log line and to the checkpassword program. */
-static int user_ok (char const *u, size_t n)
-{
-  if (!n || n > USERMAX) return 0 ;
-  for (size_t i = 0 ; i < n ; i++)
-    if ((unsigned char)u[i] <= ' ' || u[i] == 127 || u[i] == '<' || u[i] == '>') return 0 ;
-  return 1 ;
-}
+static int user_ok (char const *u, size_t n) { return loginbase_user_ok(u, n, USERMAX) ; }
 
 /* Give user and pass to the checkpassword program (lib/pop3auth). Returns
    only after a failed login; a successful one ends with the session. */
 static void do_login (login *s, char const *mech, char const *user, char const *pass)
 {
-  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->stlsdone ? s->c.tlsproto : 0 } ;
+  pop3auth_req r = { .user = user, .pass = pass, .tlsproto = s->b.stlsdone ? s->b.c.tlsproto : 0 } ;
   char *input ;
   char const *env[2] = { "POP3_INPUT", 0 } ;
   int st ;
-  if (!pop3auth_pipelined(&s->io, "POP3_INPUT=", PIPELINEMAX, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
+  if (!pop3auth_pipelined(&s->b.io, "POP3_INPUT=", PIPELINEMAX, &input)) { say(s, "-ERR too many pipelined commands") ; leave(s, "pipelining") ; }
   if (input) env[0] = input ;
   r.env = env ;
-  if (!lineio_flush(&s->io)) leave(s, "disconnect") ;
+  if (!lineio_flush(&s->b.io)) leave(s, "disconnect") ;
   st = pop3auth_login(&r) ;
   free(input) ;
   switch (st)
   {
     case POP3AUTH_DONE :   /* the mailbox part ran the session */
-      authfail_clear(&s->fail, peerip(s)) ;
+      authfail_clear(&s->b.fail, peerip(s)) ;
       longjmp(s->end, 1) ;
     case POP3AUTH_FAIL : break ;
     case POP3AUTH_MISUSE :
-      strerr_warnw("checkpassword program ", s->argv[0], " says it was misused") ;
+      strerr_warnw("checkpassword program ", s->b.argv[0], " says it was misused") ;
       say(s, "-ERR [SYS/PERM] login is misconfigured") ;
       leave(s, "misuse") ;
     default :
       say(s, "-ERR [SYS/TEMP] temporary failure, try again later") ;
       leave(s, st == POP3AUTH_CRASH ? "crash" : "tempfail") ;
   }
-  failed(s, mech, user) ;
+  loginbase_failed(&s->b, mech, user) ;
   check_locked(s) ;
-  if (++s->fails >= AUTHFAILMAX)
+  if (++s->b.fails >= AUTHFAILMAX)
   {
     say(s, "-ERR [AUTH] authentication failed, closing connection") ;
     leave(s, "authfail") ;
@@ -157,7 +118,7 @@ static void do_login (login *s, char const *mech, char const *user, char const *
 static void c_capa (login *s, char *arg)
 {
   (void)arg ;
-  if (!pop3_capa(&s->io, 1, may_login(s), s->c.starttls > 0)) leave(s, "disconnect") ;
+  if (!pop3_capa(&s->b.io, 1, may_login(s), s->b.c.starttls > 0)) leave(s, "disconnect") ;
 }
 
 static void c_user (login *s, char *arg)
@@ -229,7 +190,7 @@ static void c_auth (login *s, char *arg)
     size_t len ;
     int r ;
     say(s, "+ ") ;
-    r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    r = lineio_getline(&s->b.io, POP3_LINEMAX, &line, &len) ;
     if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
     if (r == LINEIO_EOF) leave(s, "disconnect") ;
     if (r == LINEIO_TOOLONG || memchr(line, 0, len)) { bad(s, "-ERR malformed AUTH PLAIN response") ; return ; }
@@ -243,11 +204,11 @@ static void c_stls (login *s, char *arg)
 {
   size_t dropped = 0 ;
   if (*arg) { bad(s, "-ERR syntax: STLS takes no argument") ; return ; }
-  if (s->c.tls) { bad(s, "-ERR already under TLS") ; return ; }
-  if (s->c.starttls <= 0) { bad(s, "-ERR STLS not available") ; return ; }
+  if (s->b.c.tls) { bad(s, "-ERR already under TLS") ; return ; }
+  if (s->b.c.starttls <= 0) { bad(s, "-ERR STLS not available") ; return ; }
   say(s, "+OK begin TLS negotiation") ;
-  if (!srvconn_starttls(&s->c, &s->io, s->timeout, &dropped)) leave(s, "tls-failed") ;
-  s->stlsdone = 1 ;
+  if (!srvconn_starttls(&s->b.c, &s->b.io, s->b.timeout, &dropped)) leave(s, "tls-failed") ;
+  s->b.stlsdone = 1 ;
   s->user[0] = 0 ;   /* RFC 2595 4: nothing from before TLS is kept */
 }
 
@@ -285,32 +246,17 @@ int pop3login_main (int argc, char const *const *argv)
   login *s = &L ;
   PROG = "pop3-serve" ;
   if (argc < 2) strerr_dieusage(100, USAGE) ;
-  s->argv = argv + 1 ;
   s->user[0] = 0 ;
-  s->stlsdone = 0 ;
-  s->errors = s->fails = 0 ;
   if (setjmp(s->end)) return 0 ;
   signal(SIGPIPE, SIG_IGN) ;
-  s->timeout = pm_env_ulong("POP3_LOGIN_TIMEOUT", 60) ;
-  s->faildelay = pm_env_ulong("AUTH_FAIL_DELAY", 1000) ;
-  if (!s->timeout) s->timeout = 60 ;
-  if (s->faildelay > 10000) s->faildelay = 10000 ;
-  authfail_init(&s->fail) ;
-  s->plaintext = !!getenv("POP3_PLAINTEXT") ;
-  /* as root with POP3_UID/POP3_GID: the network side drops to them */
-  pop3auth_split(s->argv, pm_env_ulong("POP3_UID", 0), pm_env_ulong("POP3_GID", 0)) ;
-  srvconn_init(&s->c) ;
-  if (s->c.starttls < 0) strerr_warnw("UCSPI-TLS descriptors not open: STLS is not offered") ;
-  lineio_init(&s->io, 0, 1, s->timeout) ;
-  pop3_nodelay(1) ;
-  lineio_deadline(&s->io, 600) ;   /* the whole login dialogue */
+  loginbase_setup(&s->b, argv + 1, "POP3", 60, "STLS") ;
   check_locked(s) ;
   say(s, "+OK pipemail POP3 server ready") ;
   for (;;)
   {
     char *line ;
     size_t len ;
-    int r = lineio_getline(&s->io, POP3_LINEMAX, &line, &len) ;
+    int r = lineio_getline(&s->b.io, POP3_LINEMAX, &line, &len) ;
     if (r < 0) leave(s, errno == ETIMEDOUT ? "timeout" : "read error") ;
     if (r == LINEIO_EOF) leave(s, "disconnect") ;
     if (r == LINEIO_TOOLONG) { bad(s, "-ERR line too long") ; continue ; }
