@@ -173,6 +173,7 @@ void imapcache_free (imapcache *c)
   stralloc_free(&c->dir) ;
   stralloc_free(&c->win) ;
   stralloc_free(&c->rec) ;
+  imapcache_keys_drop(c) ;
   free(c->ref) ;
   *c = (imapcache)IMAPCACHE_ZERO ;
 }

@@ -12,12 +12,16 @@
 
    The file: a header (magic, UIDVALIDITY, where the directory is,
    checksum), the entries, a directory (UID, offset, length per entry,
-   sorted by UID, checksummed) written by the last compaction, then the
-   entries appended since (O_APPEND, by any session). Loading reads the
+   sorted by UID, checksummed) and a key section (each entry's KEYS
+   part with the entry's offset and the identity of its name and size,
+   checksummed) written by the last compaction, then the entries
+   appended since (O_APPEND, by any session). Loading reads the
    header, the directory (12 bytes an entry) and scans only the entries
    appended after it; a session keeps just that directory in memory and
    reads entries through one window (IMAPCACHE_WINDOW bytes), so a
-   session costs 12 bytes a message plus the window. Compaction (tmp file
+   session costs 12 bytes a message plus the window. SORT and SEARCH
+   read the key section (imapcache_keys: a few dozen bytes a message,
+   held for one command) instead of every entry. Compaction (tmp file
    and rename) keeps the entries the caller says are live, sorted by UID,
    and writes the directory; an appender that still holds the old file
    writes into the renamed-over inode: lost, harmless.
@@ -38,8 +42,9 @@
 #define IMAPCACHE_WINDOW (256u << 10)
 #define IMAPCACHE_NAMEMAX 255
 
-/* the parts of an entry */
-enum { IMAPCACHE_ENV, IMAPCACHE_BS, IMAPCACHE_BODY, IMAPCACHE_HDR, IMAPCACHE_N } ;
+/* the parts of an entry; KEYS is the caller's compact form of what
+   SORT and SEARCH read most (imap-mailbox: sent date, decoded subject) */
+enum { IMAPCACHE_ENV, IMAPCACHE_BS, IMAPCACHE_BODY, IMAPCACHE_HDR, IMAPCACHE_KEYS, IMAPCACHE_N } ;
 
 typedef struct imapcache_entry_s imapcache_entry ;
 struct imapcache_entry_s {
@@ -64,8 +69,13 @@ struct imapcache_s {
   stralloc win ;           /* the read window: file bytes at winoff */
   uint64_t winoff ;
   stralloc rec ;           /* an entry being appended */
+  uint64_t keyoff, keylen, keysum ;  /* the key section (0 long: none) */
+  int keystate ;           /* 0 not loaded, 1 loaded, -1 unusable */
+  char *keys ;             /* the loaded key section */
+  uint32_t *kx ;           /* where each of its records starts */
+  uint32_t nk ;
 } ;
-#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO }
+#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO, .keylen = 0, .keystate = 0, .keys = 0, .kx = 0, .nk = 0 }
 
 /* Open (creating it if need be) and load the cache of the folder dir for
    uidvalidity. 1 open, 0 unusable (errno; c->state -1, c->dir set). */
@@ -87,6 +97,13 @@ int imapcache_wants_compact (imapcache const *c) ;
    was). */
 int imapcache_compact (imapcache *c, int (*live)(void *, uint32_t, char const *, size_t, uint64_t), void *ctx) ;
 void imapcache_free (imapcache *c) ;
+/* The KEYS part of uid's entry if it is there and for this name and
+   size: from the key section (loaded whole at the first call, checked),
+   else from the entry. 1 and *s, *len (valid until the next call on c),
+   else 0. */
+int imapcache_keys (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, char const **s, uint32_t *len) ;
+/* Free the loaded key section (after a command). */
+void imapcache_keys_drop (imapcache *c) ;
 
 /* The file's format, for the fuzzer and the unit test: parse the entry
    at s[0..n) (a whole record): its length, and its uid/name/size/parts,

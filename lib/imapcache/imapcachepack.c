@@ -14,7 +14,7 @@
 
 #define FLUSH (1u << 20)
 
-typedef struct { int fd ; stralloc buf ; uint64_t off ; } out ;
+typedef struct { int fd ; stralloc buf ; uint64_t off ; stralloc keys ; } out ;
 
 static int put (out *o, char const *s, size_t n)
 {
@@ -42,6 +42,14 @@ static int entries (imapcache *c, out *o, imapcache_ref *r, uint32_t *m, uint64_
         || uid != c->ref[k].uid || !(*keep)(ctx, uid, nm, nl, size)) continue ;
     if (o->off + c->ref[k].len > IMAPCACHE_FILEMAX / 2) break ;
     r[*m] = (imapcache_ref){ uid, (uint32_t)o->off, c->ref[k].len } ;
+    if (e.s[IMAPCACHE_KEYS])
+    {
+      char h[IMAPCACHE_KEYHDR] ;
+      uint32_t off = o->off ;
+      uint64_t id = imapcache_id(nm, nl, size) ;
+      memcpy(h, &uid, 4) ; memcpy(h + 4, &off, 4) ; memcpy(h + 8, &id, 8) ; memcpy(h + 16, &e.len[IMAPCACHE_KEYS], 4) ;
+      if (!stralloc_catb(&o->keys, h, sizeof h) || !stralloc_catb(&o->keys, e.s[IMAPCACHE_KEYS], e.len[IMAPCACHE_KEYS])) return 0 ;
+    }
     if (!put(o, s, c->ref[k].len)) return 0 ;
     *live += r[(*m)++].len ;
   }
@@ -52,10 +60,10 @@ int imapcache_compact (imapcache *c, int (*keep)(void *, uint32_t, char const *,
 {
   char h[IMAPCACHE_FILEHDR] = { 0 }, fmt[UINT64_FMT] ;
   stralloc tmp = STRALLOC_ZERO, to = STRALLOC_ZERO ;
-  out o = { .fd = -1, .buf = STRALLOC_ZERO, .off = 0 } ;
+  out o = { .fd = -1, .buf = STRALLOC_ZERO, .off = 0, .keys = STRALLOC_ZERO } ;
   imapcache_ref *r = 0 ;
   uint32_t m ;
-  uint64_t live, dirsum ;
+  uint64_t live, dirsum, keysum, diroff ;
   int ok = 0 ;
   if (c->state != 1) return 0 ;
   if (!stralloc_cats(&to, c->dir.s) || !stralloc_cats(&to, "/" IMAPCACHE_FILE) || !stralloc_copy(&tmp, &to)
@@ -67,12 +75,11 @@ int imapcache_compact (imapcache *c, int (*keep)(void *, uint32_t, char const *,
   if (o.fd < 0) goto end ;
   if (!put(&o, h, sizeof h) || !entries(c, &o, r, &m, &live, keep, ctx)) goto end ;
   dirsum = imapcache_sum((char *)r, (size_t)m * sizeof *r, 0) ;
-  {
-    uint64_t diroff = o.off ;
-    if (!put(&o, (char *)r, (size_t)m * sizeof *r)) goto end ;
-    if (allwrite(o.fd, o.buf.s, o.buf.len) != o.buf.len) goto end ;
-    imapcache_filehdr(h, c->uidvalidity, diroff, m, dirsum, o.off) ;
-  }
+  keysum = imapcache_sum(o.keys.s, o.keys.len, 0) ;
+  diroff = o.off ;
+  if (!put(&o, (char *)r, (size_t)m * sizeof *r) || !put(&o, o.keys.s, o.keys.len)) goto end ;
+  if (allwrite(o.fd, o.buf.s, o.buf.len) != o.buf.len) goto end ;
+  imapcache_filehdr(h, c->uidvalidity, diroff, m, dirsum, o.keys.len, keysum, o.off) ;
   if (pwrite(o.fd, h, sizeof h, 0) != sizeof h || fcntl(o.fd, F_SETFL, O_APPEND) < 0) goto end ;
   if (rename(tmp.s, to.s) < 0) goto end ;
   ok = 1 ;
@@ -84,10 +91,13 @@ int imapcache_compact (imapcache *c, int (*keep)(void *, uint32_t, char const *,
   c->live = live ; c->dead = 0 ;
   c->end = c->tail = o.off ;
   c->win.len = 0 ;
+  imapcache_keys_drop(c) ;
+  c->keyoff = diroff + (uint64_t)m * sizeof *c->ref ; c->keylen = o.keys.len ; c->keysum = keysum ;
  end:
   if (o.fd >= 0) { fd_close(o.fd) ; unlink(tmp.s) ; }
   free(r) ;
   stralloc_free(&o.buf) ;
+  stralloc_free(&o.keys) ;
   stralloc_free(&tmp) ;
   stralloc_free(&to) ;
   return ok ;

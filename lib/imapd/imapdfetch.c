@@ -18,6 +18,7 @@
 
 static imapfetch F ;
 static char chunk[16384] ;
+static stralloc hdrbuf = STRALLOC_ZERO ;   /* a header read alone (imapd_readheader) */
 
 static void sep (imapd *d, int *sp)
 {
@@ -103,11 +104,12 @@ static void sections (imapd *d, int *sp, mime_msg const *m)
 static int contents (imapd *d, int *sp, size_t i)
 {
   mime_msg m = MIME_MSG_ZERO ;
-  int fd = imapbox_open(&d->box, i) ;
+  int fd = imapbox_open(&d->box, i), r ;
   if (fd < 0) return 0 ;
-  if (!mime_map(&m, fd)) { fd_close(fd) ; return 0 ; }
+  r = imapd_headeronly(&F) ? imapd_readheader(fd, &m, &hdrbuf) : mime_map(&m, fd) ? 2 : 0 ;
   fd_close(fd) ;
-  imapd_cache_put(d, i, &m) ;
+  if (!r) return 0 ;
+  imapd_cache_put(d, i, &m, r == 2) ;
   if (F.items & IMAPF_ENVELOPE) structure(d, sp, &m, "ENVELOPE", IMAPF_ENVELOPE) ;
   if (F.items & IMAPF_BODYSTRUCTURE) structure(d, sp, &m, "BODYSTRUCTURE", IMAPF_BODYSTRUCTURE) ;
   if (F.items & IMAPF_BODY) structure(d, sp, &m, "BODY", IMAPF_BODY) ;

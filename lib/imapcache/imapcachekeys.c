@@ -1,0 +1,94 @@
+/* The key section of the cache file (imapcache.h, imapcachepriv.h):
+   loaded whole for a command, checked, and dropped after it. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "imapcache/imapcache.h"
+#include "imapcache/imapcachepriv.h"
+
+static uint32_t get32 (char const *s) { uint32_t v ; memcpy(&v, s, 4) ; return v ; }
+static uint64_t get64 (char const *s) { uint64_t v ; memcpy(&v, s, 8) ; return v ; }
+
+uint64_t imapcache_id (char const *name, size_t namelen, uint64_t size)
+{
+  return imapcache_sum(name, namelen, size ^ 0x6b657973ull) ;
+}
+
+void imapcache_keys_drop (imapcache *c)
+{
+  free(c->keys) ; c->keys = 0 ;
+  free(c->kx) ; c->kx = 0 ;
+  c->nk = 0 ;
+  c->keystate = 0 ;
+}
+
+/* The section, its checksum, each record's bounds and UID order. */
+static int load (imapcache *c)
+{
+  uint64_t n = c->keylen, pos = 0 ;
+  ssize_t r ;
+  c->keystate = -1 ;
+  if (!n || n > IMAPCACHE_FILEMAX) return 0 ;
+  c->keys = malloc(n) ;
+  c->kx = malloc((n / IMAPCACHE_KEYHDR + 1) * sizeof *c->kx) ;
+  if (!c->keys || !c->kx) goto err ;
+  do r = pread(c->fd, c->keys, n, c->keyoff) ;
+  while (r < 0 && errno == EINTR) ;
+  if (r != (ssize_t)n || imapcache_sum(c->keys, n, 0) != c->keysum) goto err ;
+  while (pos < n)
+  {
+    uint32_t len ;
+    if (n - pos < IMAPCACHE_KEYHDR) goto err ;
+    len = get32(c->keys + pos + 16) ;
+    if (len > n - pos - IMAPCACHE_KEYHDR || (c->nk && get32(c->keys + pos) <= get32(c->keys + c->kx[c->nk - 1]))) goto err ;
+    c->kx[c->nk++] = pos ;
+    pos += IMAPCACHE_KEYHDR + len ;
+  }
+  c->keystate = 1 ;
+  return 1 ;
+ err:
+  imapcache_keys_drop(c) ;
+  c->keystate = -1 ;
+  return 0 ;
+}
+
+/* uid's record in the section if it is for the entry the directory
+   has now: the record, else 0. */
+static char const *record (imapcache const *c, uint32_t uid)
+{
+  uint32_t lo = 0, hi = c->nk ;
+  char const *r ;
+  while (lo < hi)
+  {
+    uint32_t mid = lo + (hi - lo) / 2 ;
+    if (get32(c->keys + c->kx[mid]) < uid) lo = mid + 1 ; else hi = mid ;
+  }
+  if (lo >= c->nk) return 0 ;
+  r = c->keys + c->kx[lo] ;
+  if (get32(r) != uid) return 0 ;
+  lo = 0 ; hi = c->n ;
+  while (lo < hi)
+  {
+    uint32_t mid = lo + (hi - lo) / 2 ;
+    if (c->ref[mid].uid < uid) lo = mid + 1 ; else hi = mid ;
+  }
+  return lo < c->n && c->ref[lo].uid == uid && c->ref[lo].off == get32(r + 4) ? r : 0 ;
+}
+
+int imapcache_keys (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, char const **s, uint32_t *len)
+{
+  imapcache_entry e ;
+  char const *r ;
+  if (c->state != 1) return 0 ;
+  if (!c->keystate) load(c) ;
+  if (c->keystate > 0 && (r = record(c, uid)))
+  {
+    if (get64(r + 8) != imapcache_id(name, namelen, size)) return 0 ;
+    *s = r + IMAPCACHE_KEYHDR ; *len = get32(r + 16) ;
+    return 1 ;
+  }
+  if (!imapcache_get(c, uid, name, namelen, size, &e) || !e.s[IMAPCACHE_KEYS]) return 0 ;
+  *s = e.s[IMAPCACHE_KEYS] ; *len = e.len[IMAPCACHE_KEYS] ;
+  return 1 ;
+}
