@@ -41,6 +41,7 @@
 #define IMAPCACHE_FILEMAX (1u << 30)
 #define IMAPCACHE_WINDOW (256u << 10)
 #define IMAPCACHE_NAMEMAX 255
+#define IMAPCACHE_BATCH (64u << 10)   /* entries put are written by this much */
 
 /* the parts of an entry; KEYS is the caller's compact form of what
    SORT and SEARCH read most (imap-mailbox: sent date, decoded subject) */
@@ -68,14 +69,16 @@ struct imapcache_s {
   uint64_t live, dead ;    /* bytes of referenced and superseded entries */
   stralloc win ;           /* the read window: file bytes at winoff */
   uint64_t winoff ;
-  stralloc rec ;           /* an entry being appended */
+  stralloc rec ;           /* entries put, not yet written (IMAPCACHE_BATCH) */
+  imapcache_ref *pend ;    /* theirs, off relative to rec */
+  uint32_t np, pcap ;
   uint64_t keyoff, keylen, keysum ;  /* the key section (0 long: none) */
   int keystate ;           /* 0 not loaded, 1 loaded, -1 unusable */
   char *keys ;             /* the loaded key section */
   uint32_t *kx ;           /* where each of its records starts */
   uint32_t nk ;
 } ;
-#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO, .keylen = 0, .keystate = 0, .keys = 0, .kx = 0, .nk = 0 }
+#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO, .pend = 0, .np = 0, .pcap = 0, .keylen = 0, .keystate = 0, .keys = 0, .kx = 0, .nk = 0 }
 
 /* Open (creating it if need be) and load the cache of the folder dir for
    uidvalidity. 1 open, 0 unusable (errno; c->state -1, c->dir set). */
@@ -87,8 +90,14 @@ int imapcache_for (imapcache const *c, char const *dir, uint32_t uidvalidity) ;
    c), else 0. */
 int imapcache_get (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry *e) ;
 /* Append an entry (parts with s 0 are left out, as are those that do
-   not fit in IMAPCACHE_ENTRYMAX). 1 done, 0 not (full, I/O error). */
+   not fit in IMAPCACHE_ENTRYMAX): held in c (imapcache_get sees it)
+   and written with others in one write once IMAPCACHE_BATCH bytes
+   wait, or at imapcache_flush. 1 done, 0 not (full, I/O error). */
 int imapcache_put (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry const *e) ;
+/* Write the entries put and not yet written (one write, O_APPEND: the
+   entries of sessions appending at once do not mix). 1 done, 0 not
+   (they are lost: harmless). imapcache_free and _compact flush. */
+int imapcache_flush (imapcache *c) ;
 /* Whether compaction would pay: many entries since the last directory,
    or as many dead bytes as live ones. */
 int imapcache_wants_compact (imapcache const *c) ;

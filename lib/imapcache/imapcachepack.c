@@ -66,6 +66,7 @@ int imapcache_compact (imapcache *c, int (*keep)(void *, uint32_t, char const *,
   uint64_t live, dirsum, keysum, diroff ;
   int ok = 0 ;
   if (c->state != 1) return 0 ;
+  imapcache_flush(c) ;
   if (!stralloc_cats(&to, c->dir.s) || !stralloc_cats(&to, "/" IMAPCACHE_FILE) || !stralloc_copy(&tmp, &to)
       || !stralloc_cats(&tmp, ".tmp.") || !stralloc_catb(&tmp, fmt, uint64_fmt(fmt, getpid()))
       || !stralloc_0(&tmp) || !stralloc_0(&to)) goto end ;

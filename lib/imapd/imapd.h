@@ -140,8 +140,9 @@ void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, int whole) ;
 typedef struct imapd_keys_s imapd_keys ;
 struct imapd_keys_s { int64_t date ; int zone ; unsigned flags ; char const *subj ; size_t subjlen ; } ;
 int imapd_cache_keys (imapd *d, size_t i, imapd_keys *k) ;
-/* Free what imapd_cache_keys loaded (at the end of a command). */
-void imapd_cache_keysdone (imapd *d) ;
+/* At the end of a command that used the cache: write the entries put
+   (imapcache_flush), free what imapd_cache_keys loaded. */
+void imapd_cache_done (imapd *d) ;
 /* The header of the message file open on fd parsed into *m over buf:
    the bytes through its empty line only (1), or the file mapped whole
    when the header is long (2); 0 error. */

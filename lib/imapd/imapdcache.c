@@ -120,8 +120,9 @@ int imapd_cache_keys (imapd *d, size_t i, imapd_keys *k)
   return 1 ;
 }
 
-void imapd_cache_keysdone (imapd *d)
+void imapd_cache_done (imapd *d)
 {
+  imapcache_flush(&d->cache) ;
   imapcache_keys_drop(&d->cache) ;
 }
 

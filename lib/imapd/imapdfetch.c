@@ -225,6 +225,7 @@ void imapd_fetch (imapd *d)
     gone += !one(d, i, seen) ;
   }
   d->nfetch += n ;
+  imapd_cache_done(d) ;
   if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;
 }

@@ -270,7 +270,7 @@ void imapd_search (imapd *d)
     if (withmodseq && m->modseq > modseq) modseq = m->modseq ;
     v[k] = d->c.uid ? m->uid : v[k] + 1 ;
   }
-  imapd_cache_keysdone(d) ;
+  imapd_cache_done(d) ;
   answer(d, &q, v, hits, modseq) ;
   free(v) ;
   imapsearch_free(&q) ;

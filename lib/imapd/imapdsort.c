@@ -147,7 +147,7 @@ static int records (imapd *d, unsigned need, int arrival, imapsort_msg **mp, siz
   free(at) ;
   free(v) ;
   stralloc_free(&tmp) ;
-  imapd_cache_keysdone(d) ;
+  imapd_cache_done(d) ;
   *mp = m ; *np = hits ;
   return 1 ;
 }
@@ -215,6 +215,7 @@ void imapd_thread (imapd *d)
   if (d->sa.len) { imapd_puts(d, " ") ; imapd_put(d, d->sa.s, d->sa.len) ; }
   imapd_puts(d, "\r\n") ;
   imapsort_tree_free(&t) ;
+  imapd_cache_done(d) ;
   free(m) ;
   stralloc_free(&pool) ;
   imapd_tagged(d, "OK", 0, "THREAD completed") ;
