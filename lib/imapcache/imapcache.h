@@ -77,6 +77,7 @@ struct imapcache_s {
   char *keys ;             /* the loaded key section */
   uint32_t *kx ;           /* where each of its records starts */
   uint32_t nk ;
+  uint32_t khint, rhint ;  /* the last found: UIDs come in order */
 } ;
 #define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO, .pend = 0, .np = 0, .pcap = 0, .keylen = 0, .keystate = 0, .keys = 0, .kx = 0, .nk = 0 }
 

@@ -19,7 +19,7 @@ void imapcache_keys_drop (imapcache *c)
 {
   free(c->keys) ; c->keys = 0 ;
   free(c->kx) ; c->kx = 0 ;
-  c->nk = 0 ;
+  c->nk = 0 ; c->khint = c->rhint = 0 ;
   c->keystate = 0 ;
 }
 
@@ -53,27 +53,34 @@ static int load (imapcache *c)
   return 0 ;
 }
 
+/* The index of uid in a[0..n) (UIDs ascending, at a + k * step), or n;
+   *hint: where the last was found (a command asks in UID order). */
+static uint32_t findu (char const *a, size_t step, uint32_t const *at, uint32_t n, uint32_t uid, uint32_t *hint)
+{
+  uint32_t lo = 0, hi = n ;
+#define UIDAT(k) get32(a + (at ? at[k] : (size_t)(k) * step))
+  for (uint32_t h = *hint ; h < n && h <= *hint + 1 ; h++)
+    if (UIDAT(h) == uid) return *hint = h ;
+  while (lo < hi)
+  {
+    uint32_t mid = lo + (hi - lo) / 2 ;
+    if (UIDAT(mid) < uid) lo = mid + 1 ; else hi = mid ;
+  }
+  if (lo >= n || UIDAT(lo) != uid) return n ;
+#undef UIDAT
+  return *hint = lo ;
+}
+
 /* uid's record in the section if it is for the entry the directory
    has now: the record, else 0. */
-static char const *record (imapcache const *c, uint32_t uid)
+static char const *record (imapcache *c, uint32_t uid)
 {
-  uint32_t lo = 0, hi = c->nk ;
+  uint32_t k = findu(c->keys, 0, c->kx, c->nk, uid, &c->khint), j ;
   char const *r ;
-  while (lo < hi)
-  {
-    uint32_t mid = lo + (hi - lo) / 2 ;
-    if (get32(c->keys + c->kx[mid]) < uid) lo = mid + 1 ; else hi = mid ;
-  }
-  if (lo >= c->nk) return 0 ;
-  r = c->keys + c->kx[lo] ;
-  if (get32(r) != uid) return 0 ;
-  lo = 0 ; hi = c->n ;
-  while (lo < hi)
-  {
-    uint32_t mid = lo + (hi - lo) / 2 ;
-    if (c->ref[mid].uid < uid) lo = mid + 1 ; else hi = mid ;
-  }
-  return lo < c->n && c->ref[lo].uid == uid && c->ref[lo].off == get32(r + 4) ? r : 0 ;
+  if (k >= c->nk) return 0 ;
+  r = c->keys + c->kx[k] ;
+  j = findu((char const *)c->ref, sizeof *c->ref, 0, c->n, uid, &c->rhint) ;
+  return j < c->n && c->ref[j].off == get32(r + 4) ? r : 0 ;
 }
 
 int imapcache_keys (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, char const **s, uint32_t *len)

@@ -41,9 +41,13 @@ static imapcache *cache (imapd *d)
   if (!imapcache_for(c, d->box.dir.s, imapbox_uidvalidity(&d->box))
       && imapcache_open(c, d->box.dir.s, imapbox_uidvalidity(&d->box)))
   {
-    /* entries of expunged messages are dead too */
+    /* entries of expunged messages are dead too (both in UID order) */
+    size_t n = imapbox_len(&d->box), j = 0 ;
     for (uint32_t k = 0 ; k < c->n ; k++)
-      if (!imapbox_seq(&d->box, c->ref[k].uid)) { c->dead += c->ref[k].len ; c->live -= c->ref[k].len ; }
+    {
+      while (j < n && imapbox_msg(&d->box, j)->uid < c->ref[k].uid) j++ ;
+      if (j >= n || imapbox_msg(&d->box, j)->uid != c->ref[k].uid) { c->dead += c->ref[k].len ; c->live -= c->ref[k].len ; }
+    }
     if (imapcache_wants_compact(c)) imapcache_compact(c, &live, &d->box) ;
   }
   return c->state == 1 ? c : 0 ;
