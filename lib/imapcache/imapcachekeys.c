@@ -87,9 +87,11 @@ int imapcache_keys (imapcache *c, uint32_t uid, char const *name, size_t namelen
 {
   imapcache_entry e ;
   char const *r ;
+  uint32_t k = c->np ;
   if (c->state != 1) return 0 ;
   if (!c->keystate) load(c) ;
-  if (c->keystate > 0 && (r = record(c, uid)))
+  while (k && c->pend[k - 1].uid != uid) k-- ;   /* an entry put, not yet written, is newer */
+  if (!k && c->keystate > 0 && (r = record(c, uid)))
   {
     if (get64(r + 8) != imapcache_id(name, namelen, size)) return 0 ;
     *s = r + IMAPCACHE_KEYHDR ; *len = get32(r + 16) ;
