@@ -1,9 +1,13 @@
 /* The key section of the cache file (imapcache.h, imapcachepriv.h):
-   loaded whole for a command, checked, and dropped after it. */
+   loaded whole for a command, checked, and dropped after it. Its
+   buffers are mapped, not malloc'd: given back to the system at once
+   (a freed large malloc block would raise glibc's mmap threshold, and
+   the next command's large blocks would stay in the heap). */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include "imapcache/imapcache.h"
 #include "imapcache/imapcachepriv.h"
 
@@ -15,10 +19,19 @@ uint64_t imapcache_id (char const *name, size_t namelen, uint64_t size)
   return imapcache_sum(name, namelen, size ^ 0x6b657973ull) ;
 }
 
+static void *get (size_t n)
+{
+  void *p = mmap(0, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) ;
+  return p == MAP_FAILED ? 0 : p ;
+}
+
+static size_t kxlen (uint64_t keylen) { return (keylen / IMAPCACHE_KEYHDR + 1) * sizeof (uint32_t) ; }
+
 void imapcache_keys_drop (imapcache *c)
 {
-  free(c->keys) ; c->keys = 0 ;
-  free(c->kx) ; c->kx = 0 ;
+  if (c->keys) munmap(c->keys, c->keylen) ;
+  if (c->kx) munmap(c->kx, kxlen(c->keylen)) ;
+  c->keys = 0 ; c->kx = 0 ;
   c->nk = 0 ; c->khint = c->rhint = 0 ;
   c->keystate = 0 ;
 }
@@ -30,8 +43,8 @@ static int load (imapcache *c)
   ssize_t r ;
   c->keystate = -1 ;
   if (!n || n > IMAPCACHE_FILEMAX) return 0 ;
-  c->keys = malloc(n) ;
-  c->kx = malloc((n / IMAPCACHE_KEYHDR + 1) * sizeof *c->kx) ;
+  c->keys = get(n) ;
+  c->kx = get(kxlen(n)) ;
   if (!c->keys || !c->kx) goto err ;
   do r = pread(c->fd, c->keys, n, c->keyoff) ;
   while (r < 0 && errno == EINTR) ;
