@@ -231,6 +231,18 @@ os.unlink(cachefile())
 os.unlink(cachefile(b'Archive'))
 compare('deleted')
 
+# entries made from the header alone: by SEARCH and SORT, by a FETCH of
+# header sections without ENVELOPE (whose ENVELOPE then comes from the
+# cached header block), then BODYSTRUCTURE added to them
+HDRFIRST = [b'UID FETCH 1:* (BODY.PEEK[HEADER])', b'SEARCH SUBJECT plan', b'SORT (DATE) UTF-8 ALL',
+            b'FETCH 1:* (ENVELOPE)', b'FETCH 1:* (ENVELOPE BODYSTRUCTURE)', b'FETCH 1:* (BODY)']
+for order in (HDRFIRST, HDRFIRST[1:] + HDRFIRST[:1]):
+    os.unlink(cachefile())
+    os.unlink(cachefile(b'Archive'))
+    compare('filled from headers alone', order)
+    compare('then warm')
+compare('warm from headers alone')
+
 
 def truncate(n):
     for f in (b'INBOX', b'Archive'):

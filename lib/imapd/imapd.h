@@ -124,10 +124,14 @@ void imapd_setquota (imapd *d) ;
    first use. Message i's entry: 1 and *e (valid until the next call),
    else 0. */
 int imapd_cache_get (imapd *d, size_t i, imapcache_entry *e) ;
-/* An entry for message i from its parsed form m (whole: the whole
-   message, else its header alone: no BODYSTRUCTURE), if it has none or
-   one without a part m gives. */
-void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, int whole) ;
+/* An entry for message i from its parsed form m, if it has none or one
+   without a part this one gets. how: IMAPD_CACHE_WHOLE m is the whole
+   message (BODYSTRUCTURE, BODY and ENVELOPE are kept), else its header
+   alone; IMAPD_CACHE_ENV the ENVELOPE is kept (else it is only if the
+   header block is not: imapd_fetch makes it from the block). */
+#define IMAPD_CACHE_WHOLE 1
+#define IMAPD_CACHE_ENV 2
+void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, unsigned how) ;
 /* Message i's keys (the cache's KEYS part): its Date: as SEARCH's
    SENTDATE reads it (KEYS_DATED: imapd_rfcdate's answer was 1) and
    its Subject: fields as imapd_hdrvalue gives them (KEYS_SUBJKEPT:

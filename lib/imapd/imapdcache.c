@@ -81,27 +81,39 @@ static int mkkeys (stralloc *sa, mime_msg const *m)
   return 1 ;
 }
 
-void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, int whole)
+void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, unsigned how)
 {
   imapcache *c = cache(d) ;
   imapmsg const *msg = imapbox_msg(&d->box, i) ;
   stralloc sa = STRALLOC_ZERO ;
-  size_t at[IMAPCACHE_N + 1] = { 0 } ;
+  size_t end[IMAPCACHE_N] ;   /* where each part ends in sa */
   imapcache_entry e ;
-  int hr ;
+  int whole = how & IMAPD_CACHE_WHOLE, hr ;
   if (!c || msg->gone) return ;
-  if (imapd_cache_get(d, i, &e) && e.s[IMAPCACHE_ENV] && e.s[IMAPCACHE_KEYS] && (!whole || e.s[IMAPCACHE_BS])) return ;
-  if (!mime_envelope(&sa, m, 0)) goto end ;
-  at[1] = sa.len ;
-  if (whole && !mime_bodystructure(&sa, m, 0, 1)) goto end ;
-  at[2] = sa.len ;
-  if (whole && !mime_bodystructure(&sa, m, 0, 0)) goto end ;
-  at[3] = sa.len ;
+  if (imapd_cache_get(d, i, &e) && e.s[IMAPCACHE_KEYS] && (e.s[IMAPCACHE_ENV] || e.s[IMAPCACHE_HDR])
+      && (e.s[IMAPCACHE_ENV] || !(how & (IMAPD_CACHE_ENV | IMAPD_CACHE_WHOLE))) && (!whole || e.s[IMAPCACHE_BS])) return ;
   if (!(hr = imapcache_hdrblock(&sa, m))) goto end ;
-  at[4] = sa.len ;
+  end[IMAPCACHE_HDR] = sa.len ;
+  if ((how || hr < 0) && !mime_envelope(&sa, m, 0)) goto end ;
+  end[IMAPCACHE_ENV] = sa.len ;
+  if (whole && !mime_bodystructure(&sa, m, 0, 1)) goto end ;
+  end[IMAPCACHE_BS] = sa.len ;
+  if (whole && !mime_bodystructure(&sa, m, 0, 0)) goto end ;
+  end[IMAPCACHE_BODY] = sa.len ;
   if (!mkkeys(&sa, m)) goto end ;
-  at[5] = sa.len ;
-  for (unsigned k = 0 ; k < IMAPCACHE_N ; k++) { e.s[k] = sa.s + at[k] ; e.len[k] = at[k + 1] - at[k] ; }
+  end[IMAPCACHE_KEYS] = sa.len ;
+  /* in the order made: HDR, ENV, BS, BODY, KEYS */
+  {
+    static unsigned const order[IMAPCACHE_N] = { IMAPCACHE_HDR, IMAPCACHE_ENV, IMAPCACHE_BS, IMAPCACHE_BODY, IMAPCACHE_KEYS } ;
+    size_t from = 0 ;
+    for (unsigned k = 0 ; k < IMAPCACHE_N ; k++)
+    {
+      unsigned p = order[k] ;
+      e.s[p] = sa.s + from ; e.len[p] = end[p] - from ;
+      from = end[p] ;
+    }
+  }
+  if (!(how || hr < 0)) e.s[IMAPCACHE_ENV] = 0 ;
   if (!whole) e.s[IMAPCACHE_BS] = e.s[IMAPCACHE_BODY] = 0 ;
   if (hr < 0) e.s[IMAPCACHE_HDR] = 0 ;
   imapcache_put(c, msg->uid, imapbox_name(&d->box, i), msg->baselen, msg->size, &e) ;
@@ -179,7 +191,7 @@ int imapd_headers (imapd *d, size_t i, mime_msg *m)
   r = imapd_readheader(fd, m, &fb) ;
   fd_close(fd) ;
   if (!r) return 0 ;
-  imapd_cache_put(d, i, m, r == 2) ;
+  imapd_cache_put(d, i, m, r == 2 ? IMAPD_CACHE_WHOLE : 0) ;
   return 2 ;
 }
 

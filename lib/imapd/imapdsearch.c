@@ -68,7 +68,7 @@ static int load (smsg *s)
   if (fd < 0) return -1 ;
   if (mime_map(&s->m, fd)) s->mapped = 1 ;
   fd_close(fd) ;
-  if (s->mapped > 0) imapd_cache_put(s->d, s->i, &s->m, 1) ;
+  if (s->mapped > 0) imapd_cache_put(s->d, s->i, &s->m, IMAPD_CACHE_WHOLE) ;
   return s->mapped ;
 }
 
