@@ -233,9 +233,11 @@ compare('deleted')
 
 # entries made from the header alone: by SEARCH and SORT, by a FETCH of
 # header sections without ENVELOPE (whose ENVELOPE then comes from the
-# cached header block), then BODYSTRUCTURE added to them
+# cached header block, kept in the entry from then on), then BODYSTRUCTURE
+# added to them
 HDRFIRST = [b'UID FETCH 1:* (BODY.PEEK[HEADER])', b'SEARCH SUBJECT plan', b'SORT (DATE) UTF-8 ALL',
-            b'FETCH 1:* (ENVELOPE)', b'FETCH 1:* (ENVELOPE BODYSTRUCTURE)', b'FETCH 1:* (BODY)']
+            b'FETCH 1:* (ENVELOPE)', b'FETCH 2:* (UID ENVELOPE)', b'FETCH 1:* (ENVELOPE BODYSTRUCTURE)',
+            b'FETCH 1:* (BODY)']
 for order in (HDRFIRST, HDRFIRST[1:] + HDRFIRST[:1]):
     os.unlink(cachefile())
     os.unlink(cachefile(b'Archive'))

@@ -132,6 +132,8 @@ int imapd_cache_get (imapd *d, size_t i, imapcache_entry *e) ;
 #define IMAPD_CACHE_WHOLE 1
 #define IMAPD_CACHE_ENV 2
 void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, unsigned how) ;
+/* Message i's entry again, with the ENVELOPE env[0..len) it lacked. */
+void imapd_cache_addenv (imapd *d, size_t i, char const *env, size_t len) ;
 /* Message i's keys (the cache's KEYS part): its Date: as SEARCH's
    SENTDATE reads it (KEYS_DATED: imapd_rfcdate's answer was 1) and
    its Subject: fields as imapd_hdrvalue gives them (KEYS_SUBJKEPT:

@@ -121,6 +121,27 @@ void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, unsigned how)
   stralloc_free(&sa) ;
 }
 
+void imapd_cache_addenv (imapd *d, size_t i, char const *env, size_t len)
+{
+  imapcache *c = cache(d) ;
+  imapmsg const *msg = imapbox_msg(&d->box, i) ;
+  stralloc sa = STRALLOC_ZERO ;
+  size_t at[IMAPCACHE_N] ;
+  imapcache_entry e ;
+  if (!c || !imapd_cache_get(d, i, &e) || e.s[IMAPCACHE_ENV]) return ;
+  /* copied first: e may point into the entries not yet written */
+  e.s[IMAPCACHE_ENV] = env ; e.len[IMAPCACHE_ENV] = len ;
+  for (unsigned k = 0 ; k < IMAPCACHE_N ; k++)
+  {
+    at[k] = sa.len ;
+    if (e.s[k] && !stralloc_catb(&sa, e.s[k], e.len[k])) goto end ;
+  }
+  for (unsigned k = 0 ; k < IMAPCACHE_N ; k++) if (e.s[k]) e.s[k] = sa.s + at[k] ;
+  imapcache_put(c, msg->uid, imapbox_name(&d->box, i), msg->baselen, msg->size, &e) ;
+ end:
+  stralloc_free(&sa) ;
+}
+
 int imapd_cache_keys (imapd *d, size_t i, imapd_keys *k)
 {
   imapcache *c = cache(d) ;

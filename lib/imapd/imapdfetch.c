@@ -134,6 +134,7 @@ static int cached (imapd *d, int *sp, size_t i)
   static char const *const names[] = { "ENVELOPE ", "BODYSTRUCTURE ", "BODY " } ;
   static unsigned const items[] = { IMAPF_ENVELOPE, IMAPF_BODYSTRUCTURE, IMAPF_BODY } ;
   mime_msg h = MIME_MSG_ZERO ;
+  stralloc env = STRALLOC_ZERO ;   /* an ENVELOPE made from the header block */
   imapcache_entry e ;
   int envhdr ;
   if (!imapd_cache_fetchable(&F) || !imapd_cache_get(d, i, &e)) return 0 ;
@@ -145,11 +146,15 @@ static int cached (imapd *d, int *sp, size_t i)
   for (unsigned k = 0 ; k < 3 ; k++)
   {
     if (!(F.items & items[k])) continue ;
-    if (!k && envhdr) { structure(d, sp, &h, "ENVELOPE", IMAPF_ENVELOPE) ; continue ; }
-    sep(d, sp) ; imapd_puts(d, names[k]) ; imapd_put(d, e.s[k], e.len[k]) ;
+    if (!k && envhdr && !mime_envelope(&env, &h, 0)) imapd_nomem(d) ;
+    sep(d, sp) ; imapd_puts(d, names[k]) ;
+    if (!k && envhdr) imapd_put(d, env.s, env.len) ; else imapd_put(d, e.s[k], e.len[k]) ;
   }
   if (F.nsec) sections(d, sp, &h) ;
   mime_free(&h) ;
+  /* made once: the entry keeps it from now on */
+  if (envhdr) imapd_cache_addenv(d, i, env.s, env.len) ;
+  stralloc_free(&env) ;
   return 1 ;
 }
 
