@@ -7,7 +7,8 @@
 # ENVELOPE, BODYSTRUCTURE, BODY, HEADER.FIELDS (cached and not, partial),
 # header SEARCH, SORT, THREAD, on INBOX and a folder; cold, warm, the
 # cache deleted, truncated, filled or overwritten with garbage, a
-# directory made by compaction corrupted, a foreign one, stale after a
+# directory or key section made by compaction corrupted, a foreign one,
+# SORT (DATE) and SEARCH SUBJECT from the key section, stale after a
 # shell mv between new/, cur/ and another folder and after the uidlist
 # gave two UIDs each other's files; and a session whose cache is
 # truncated and overwritten while it has it open.
@@ -230,6 +231,20 @@ os.unlink(cachefile())
 os.unlink(cachefile(b'Archive'))
 compare('deleted')
 
+# entries made from the header alone: by SEARCH and SORT, by a FETCH of
+# header sections without ENVELOPE (whose ENVELOPE then comes from the
+# cached header block, kept in the entry from then on), then BODYSTRUCTURE
+# added to them
+HDRFIRST = [b'UID FETCH 1:* (BODY.PEEK[HEADER])', b'SEARCH SUBJECT plan', b'SORT (DATE) UTF-8 ALL',
+            b'FETCH 1:* (ENVELOPE)', b'FETCH 2:* (UID ENVELOPE)', b'FETCH 1:* (ENVELOPE BODYSTRUCTURE)',
+            b'FETCH 1:* (BODY)']
+for order in (HDRFIRST, HDRFIRST[1:] + HDRFIRST[:1]):
+    os.unlink(cachefile())
+    os.unlink(cachefile(b'Archive'))
+    compare('filled from headers alone', order)
+    compare('then warm')
+compare('warm from headers alone')
+
 
 def truncate(n):
     for f in (b'INBOX', b'Archive'):
@@ -238,7 +253,7 @@ def truncate(n):
             fh.truncate(n if n >= 0 else size // 2)
 
 
-for n in (0, 10, 64, 64 + 30, -1):
+for n in (0, 10, 96, 96 + 30, -1):
     truncate(n)
     compare('truncated to %s' % (n if n >= 0 else 'half'))
 
@@ -251,7 +266,9 @@ def garbage(where):
             data = bytearray(rnd.randbytes(len(data)))
         elif where == 'append':
             data += rnd.randbytes(200000)
-        elif where == 'directory':
+        elif where == 'directory':   # the header says where it is
+            data[int.from_bytes(data[16:24], 'little') + 5] ^= 0xff
+        elif where == 'keys':        # the key section ends the compacted file
             data[-5] ^= 0xff
         else:
             for k in range(20):
@@ -273,6 +290,30 @@ compare('garbage appended')
 t.ok(os.path.getsize(cachefile()) < before - 100000, 'the mostly dead file was compacted',
      '%d -> %d' % (before, os.path.getsize(cachefile())))
 compare('compacted')
+
+
+def keylen(f=b'INBOX'):
+    with open(cachefile(f), 'rb') as fh:
+        return int.from_bytes(fh.read(64)[48:56], 'little')
+
+
+t.ok(keylen() > 0, 'compaction wrote a key section', keylen())
+# SORT (DATE) and SEARCH SUBJECT read the key section: a message rewritten
+# in place with the same size keeps its cached date and subject
+with open(path, 'wb') as fh:
+    fh.write(orig.replace(b'Project plan', b'Changed plan').replace(b'Thu, 1 Jan 2026', b'Sat, 9 Jan 2027'))
+os.utime(path, (st.st_atime, st.st_mtime))
+a = answers(port, b'INBOX', [b'SEARCH SUBJECT changed', b'SORT (DATE) UTF-8 ALL', b'SEARCH SENTSINCE 8-Jan-2027'])
+r = answers(ref_port, b'INBOX', [b'SEARCH SUBJECT changed', b'SORT (DATE) UTF-8 ALL', b'SEARCH SENTSINCE 8-Jan-2027'])
+t.ok(a[1].startswith(b'* SEARCH\r\n') and a[2] == r[2] and a[3].startswith(b'* SEARCH\r\n'),
+     'warm SEARCH SUBJECT, SORT (DATE) and SENTSINCE after compaction opened no message file', a)
+with open(path, 'wb') as fh:
+    fh.write(orig)
+os.utime(path, (st.st_atime, st.st_mtime))
+garbage('keys')
+compare('key section corrupted')
+garbage('append')
+compare('compacted again')
 garbage('directory')
 compare('directory corrupted')
 shutil.copy(cachefile(b'Archive'), cachefile())
@@ -309,7 +350,9 @@ def swap(root):
         fh.write('\n'.join(lines))
 
 
-compare('before the swap')
+garbage('append')
+compare('before the swap, compacted')
+t.ok(keylen() > 0, 'a key section before the swap', keylen())
 both(swap)
 compare('stale: UIDs swapped in the uidlist')
 

@@ -1,4 +1,5 @@
 /* Writing IMAP responses: see imapwrite.h. */
+#include <skalibs/types.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,9 +18,8 @@ int imapw_puts(lineio *l, char const *s)
 
 int imapw_putu(lineio *l, uint64_t n)
 {
-  char buf[24] ;
-  int k = snprintf(buf, sizeof buf, "%llu", (unsigned long long)n) ;
-  return lineio_put(l, buf, k) ;
+  char buf[UINT64_FMT] ;
+  return lineio_put(l, buf, uint64_fmt(buf, n)) ;
 }
 
 static int quotable(char const *s, size_t len)

@@ -110,16 +110,38 @@ int imapcache_addref (imapcache *c, uint32_t uid, uint64_t off, uint32_t len)
 
 int imapcache_get (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry *e)
 {
-  uint32_t k, u ;
-  char const *s, *nm ;
+  uint32_t k, u, len ;
+  char const *s = 0, *nm ;
   size_t nl ;
   uint64_t sz ;
   if (c->state != 1) return 0 ;
-  k = find(c, uid) ;
-  if (k >= c->n || c->ref[k].uid != uid) return 0 ;
-  s = imapcache_read(c, c->ref[k].off, c->ref[k].len) ;
-  if (!s || imapcache_parse(s, c->ref[k].len, &u, &nm, &nl, &sz, e) != c->ref[k].len) return 0 ;
+  for (k = c->np ; k-- ; )
+    if (c->pend[k].uid == uid) { s = c->rec.s + c->pend[k].off ; len = c->pend[k].len ; break ; }
+  if (!s)
+  {
+    k = find(c, uid) ;
+    if (k >= c->n || c->ref[k].uid != uid) return 0 ;
+    len = c->ref[k].len ;
+    s = imapcache_read(c, c->ref[k].off, len) ;
+  }
+  if (!s || imapcache_parse(s, len, &u, &nm, &nl, &sz, e) != len) return 0 ;
   return u == uid && sz == size && nl == namelen && !memcmp(nm, name, nl) ;
+}
+
+int imapcache_flush (imapcache *c)
+{
+  off_t end ;
+  uint32_t np = c->np ;
+  size_t len = c->rec.len ;
+  c->np = 0 ; c->rec.len = 0 ;
+  if (!np || c->state != 1) return 1 ;
+  if (write(c->fd, c->rec.s, len) != (ssize_t)len) return 0 ;
+  end = lseek(c->fd, 0, SEEK_CUR) ;
+  if (end < (off_t)len || (uint64_t)end > IMAPCACHE_FILEMAX) return 0 ;
+  if ((uint64_t)end > c->end) c->end = end ;
+  for (uint32_t k = 0 ; k < np ; k++)
+    if (!imapcache_addref(c, c->pend[k].uid, end - len + c->pend[k].off, c->pend[k].len)) return 0 ;
+  return 1 ;
 }
 
 int imapcache_put (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry const *e)
@@ -127,8 +149,8 @@ int imapcache_put (imapcache *c, uint32_t uid, char const *name, size_t namelen,
   char h[IMAPCACHE_RECHDR] ;
   uint32_t len = IMAPCACHE_RECHDR + namelen, v ;
   stralloc *sa = &c->rec ;
-  off_t end ;
-  if (c->state != 1 || namelen > IMAPCACHE_NAMEMAX || c->end >= IMAPCACHE_FILEMAX) return 0 ;
+  size_t at = sa->len ;
+  if (c->state != 1 || namelen > IMAPCACHE_NAMEMAX || c->end + at >= IMAPCACHE_FILEMAX) return 0 ;
   v = IMAPCACHE_RECMAGIC ; memcpy(h, &v, 4) ;
   memcpy(h + 16, &uid, 4) ;
   v = namelen ; memcpy(h + 20, &v, 4) ;
@@ -140,21 +162,24 @@ int imapcache_put (imapcache *c, uint32_t uid, char const *name, size_t namelen,
     memcpy(h + 32 + 4 * k, &v, 4) ;
   }
   memcpy(h + 4, &len, 4) ;
-  sa->len = 0 ;
-  if (!stralloc_catb(sa, h, sizeof h) || !stralloc_catb(sa, name, namelen)) return 0 ;
-  for (unsigned k = 0 ; k < IMAPCACHE_N ; k++)
-    if (get32(h + 32 + 4 * k) != IMAPCACHE_ABSENT && !stralloc_catb(sa, e->s[k], e->len[k])) { sa->len = 0 ; return 0 ; }
+  if (c->np == c->pcap)
   {
-    uint64_t sum = imapcache_sum(sa->s + 16, len - 16, len) ;
-    memcpy(sa->s + 8, &sum, 8) ;
+    uint32_t cap = c->pcap * 2 + 16 ;
+    imapcache_ref *r = realloc(c->pend, (size_t)cap * sizeof *r) ;
+    if (!r) return 0 ;
+    c->pend = r ; c->pcap = cap ;
   }
-  /* one write with O_APPEND: sessions appending at once do not mix */
-  if (write(c->fd, sa->s, len) != (ssize_t)len) { sa->len = 0 ; return 0 ; }
-  sa->len = 0 ;
-  end = lseek(c->fd, 0, SEEK_CUR) ;
-  if (end < (off_t)len || (uint64_t)end > IMAPCACHE_FILEMAX) return 0 ;
-  if ((uint64_t)end > c->end) c->end = end ;
-  return imapcache_addref(c, uid, end - len, len) ;
+  if (!stralloc_readyplus(sa, len)) return 0 ;
+  stralloc_catb(sa, h, sizeof h) ;
+  stralloc_catb(sa, name, namelen) ;
+  for (unsigned k = 0 ; k < IMAPCACHE_N ; k++)
+    if (get32(h + 32 + 4 * k) != IMAPCACHE_ABSENT) stralloc_catb(sa, e->s[k], e->len[k]) ;
+  {
+    uint64_t sum = imapcache_sum(sa->s + at + 16, len - 16, len) ;
+    memcpy(sa->s + at + 8, &sum, 8) ;
+  }
+  c->pend[c->np++] = (imapcache_ref){ uid, (uint32_t)at, len } ;
+  return sa->len < IMAPCACHE_BATCH || imapcache_flush(c) ;
 }
 
 int imapcache_wants_compact (imapcache const *c)
@@ -169,10 +194,13 @@ int imapcache_for (imapcache const *c, char const *dir, uint32_t uidvalidity)
 
 void imapcache_free (imapcache *c)
 {
+  imapcache_flush(c) ;
   if (c->fd >= 0) fd_close(c->fd) ;
+  free(c->pend) ;
   stralloc_free(&c->dir) ;
   stralloc_free(&c->win) ;
   stralloc_free(&c->rec) ;
+  imapcache_keys_drop(c) ;
   free(c->ref) ;
   *c = (imapcache)IMAPCACHE_ZERO ;
 }

@@ -12,12 +12,16 @@
 
    The file: a header (magic, UIDVALIDITY, where the directory is,
    checksum), the entries, a directory (UID, offset, length per entry,
-   sorted by UID, checksummed) written by the last compaction, then the
-   entries appended since (O_APPEND, by any session). Loading reads the
+   sorted by UID, checksummed) and a key section (each entry's KEYS
+   part with the entry's offset and the identity of its name and size,
+   checksummed) written by the last compaction, then the entries
+   appended since (O_APPEND, by any session). Loading reads the
    header, the directory (12 bytes an entry) and scans only the entries
    appended after it; a session keeps just that directory in memory and
    reads entries through one window (IMAPCACHE_WINDOW bytes), so a
-   session costs 12 bytes a message plus the window. Compaction (tmp file
+   session costs 12 bytes a message plus the window. SORT and SEARCH
+   read the key section (imapcache_keys: a few dozen bytes a message,
+   held for one command) instead of every entry. Compaction (tmp file
    and rename) keeps the entries the caller says are live, sorted by UID,
    and writes the directory; an appender that still holds the old file
    writes into the renamed-over inode: lost, harmless.
@@ -37,9 +41,11 @@
 #define IMAPCACHE_FILEMAX (1u << 30)
 #define IMAPCACHE_WINDOW (256u << 10)
 #define IMAPCACHE_NAMEMAX 255
+#define IMAPCACHE_BATCH (64u << 10)   /* entries put are written by this much */
 
-/* the parts of an entry */
-enum { IMAPCACHE_ENV, IMAPCACHE_BS, IMAPCACHE_BODY, IMAPCACHE_HDR, IMAPCACHE_N } ;
+/* the parts of an entry; KEYS is the caller's compact form of what
+   SORT and SEARCH read most (imap-mailbox: sent date, decoded subject) */
+enum { IMAPCACHE_ENV, IMAPCACHE_BS, IMAPCACHE_BODY, IMAPCACHE_HDR, IMAPCACHE_KEYS, IMAPCACHE_N } ;
 
 typedef struct imapcache_entry_s imapcache_entry ;
 struct imapcache_entry_s {
@@ -63,9 +69,17 @@ struct imapcache_s {
   uint64_t live, dead ;    /* bytes of referenced and superseded entries */
   stralloc win ;           /* the read window: file bytes at winoff */
   uint64_t winoff ;
-  stralloc rec ;           /* an entry being appended */
+  stralloc rec ;           /* entries put, not yet written (IMAPCACHE_BATCH) */
+  imapcache_ref *pend ;    /* theirs, off relative to rec */
+  uint32_t np, pcap ;
+  uint64_t keyoff, keylen, keysum ;  /* the key section (0 long: none) */
+  int keystate ;           /* 0 not loaded, 1 loaded, -1 unusable */
+  char *keys ;             /* the loaded key section */
+  uint32_t *kx ;           /* where each of its records starts */
+  uint32_t nk ;
+  uint32_t khint, rhint ;  /* the last found: UIDs come in order */
 } ;
-#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO }
+#define IMAPCACHE_ZERO { .state = 0, .fd = -1, .dir = STRALLOC_ZERO, .ref = 0, .n = 0, .cap = 0, .win = STRALLOC_ZERO, .rec = STRALLOC_ZERO, .pend = 0, .np = 0, .pcap = 0, .keylen = 0, .keystate = 0, .keys = 0, .kx = 0, .nk = 0 }
 
 /* Open (creating it if need be) and load the cache of the folder dir for
    uidvalidity. 1 open, 0 unusable (errno; c->state -1, c->dir set). */
@@ -77,8 +91,14 @@ int imapcache_for (imapcache const *c, char const *dir, uint32_t uidvalidity) ;
    c), else 0. */
 int imapcache_get (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry *e) ;
 /* Append an entry (parts with s 0 are left out, as are those that do
-   not fit in IMAPCACHE_ENTRYMAX). 1 done, 0 not (full, I/O error). */
+   not fit in IMAPCACHE_ENTRYMAX): held in c (imapcache_get sees it)
+   and written with others in one write once IMAPCACHE_BATCH bytes
+   wait, or at imapcache_flush. 1 done, 0 not (full, I/O error). */
 int imapcache_put (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, imapcache_entry const *e) ;
+/* Write the entries put and not yet written (one write, O_APPEND: the
+   entries of sessions appending at once do not mix). 1 done, 0 not
+   (they are lost: harmless). imapcache_free and _compact flush. */
+int imapcache_flush (imapcache *c) ;
 /* Whether compaction would pay: many entries since the last directory,
    or as many dead bytes as live ones. */
 int imapcache_wants_compact (imapcache const *c) ;
@@ -87,6 +107,13 @@ int imapcache_wants_compact (imapcache const *c) ;
    was). */
 int imapcache_compact (imapcache *c, int (*live)(void *, uint32_t, char const *, size_t, uint64_t), void *ctx) ;
 void imapcache_free (imapcache *c) ;
+/* The KEYS part of uid's entry if it is there and for this name and
+   size: from the key section (loaded whole at the first call, checked),
+   else from the entry. 1 and *s, *len (valid until the next call on c),
+   else 0. */
+int imapcache_keys (imapcache *c, uint32_t uid, char const *name, size_t namelen, uint64_t size, char const **s, uint32_t *len) ;
+/* Free the loaded key section (after a command). */
+void imapcache_keys_drop (imapcache *c) ;
 
 /* The file's format, for the fuzzer and the unit test: parse the entry
    at s[0..n) (a whole record): its length, and its uid/name/size/parts,

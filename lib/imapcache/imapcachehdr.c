@@ -14,8 +14,10 @@ static char const *const names[] = {
 
 int imapcache_hdrname (char const *s, size_t n)
 {
+  /* the first letter first: most fields of a header are not kept */
+  char c = n && s[0] >= 'A' && s[0] <= 'Z' ? s[0] + 32 : n ? s[0] : 0 ;
   for (char const *const *p = names ; *p ; p++)
-    if (!strncasecmp(*p, s, n) && !(*p)[n]) return 1 ;
+    if ((*p)[0] == c && !strncasecmp(*p, s, n) && !(*p)[n]) return 1 ;
   return 0 ;
 }
 

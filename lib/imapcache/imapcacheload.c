@@ -13,16 +13,18 @@
 #include "imapcache/imapcache.h"
 #include "imapcache/imapcachepriv.h"
 
-void imapcache_filehdr (char *h, uint32_t uidvalidity, uint64_t diroff, uint64_t dirn, uint64_t dirsum, uint64_t tail)
+void imapcache_filehdr (char *h, uint32_t uidvalidity, uint64_t diroff, uint64_t dirn, uint64_t dirsum, uint64_t keylen, uint64_t keysum, uint64_t tail)
 {
   uint32_t v = IMAPCACHE_VERSION ;
-  uint64_t z = 0, sum ;
+  uint64_t sum ;
+  memset(h, 0, IMAPCACHE_FILEHDR) ;
   memcpy(h, IMAPCACHE_MAGIC, 8) ;
   memcpy(h + 8, &v, 4) ; memcpy(h + 12, &uidvalidity, 4) ;
   memcpy(h + 16, &diroff, 8) ; memcpy(h + 24, &dirn, 8) ;
-  memcpy(h + 32, &dirsum, 8) ; memcpy(h + 40, &tail, 8) ; memcpy(h + 48, &z, 8) ;
-  sum = imapcache_sum(h, 56, 0) ;
-  memcpy(h + 56, &sum, 8) ;
+  memcpy(h + 32, &dirsum, 8) ; memcpy(h + 40, &tail, 8) ;
+  memcpy(h + 48, &keylen, 8) ; memcpy(h + 56, &keysum, 8) ;
+  sum = imapcache_sum(h, IMAPCACHE_FILEHDR - 8, 0) ;
+  memcpy(h + IMAPCACHE_FILEHDR - 8, &sum, 8) ;
 }
 
 static int path (imapcache *c, stralloc *sa, int tmp)
@@ -40,7 +42,7 @@ static int fresh (imapcache *c)
   char h[IMAPCACHE_FILEHDR] ;
   stralloc tmp = STRALLOC_ZERO, to = STRALLOC_ZERO ;
   int fd, ok = 0 ;
-  imapcache_filehdr(h, c->uidvalidity, IMAPCACHE_FILEHDR, 0, imapcache_sum("", 0, 0), IMAPCACHE_FILEHDR) ;
+  imapcache_filehdr(h, c->uidvalidity, IMAPCACHE_FILEHDR, 0, imapcache_sum("", 0, 0), 0, imapcache_sum("", 0, 0), IMAPCACHE_FILEHDR) ;
   if (!path(c, &tmp, 1) || !path(c, &to, 0)) goto end ;
   fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600) ;
   if (fd < 0) goto end ;
@@ -61,15 +63,16 @@ static int header_ok (imapcache const *c, char const *h)
   uint32_t v, uv ;
   memcpy(&v, h + 8, 4) ; memcpy(&uv, h + 12, 4) ;
   return !memcmp(h, IMAPCACHE_MAGIC, 8) && v == IMAPCACHE_VERSION && uv == c->uidvalidity
-    && get64(h + 56) == imapcache_sum(h, 56, 0) ;
+    && get64(h + IMAPCACHE_FILEHDR - 8) == imapcache_sum(h, IMAPCACHE_FILEHDR - 8, 0) ;
 }
 
 /* The directory the header names, if it is whole and sane. */
 static int loaddir (imapcache *c, char const *h, uint64_t fsize)
 {
-  uint64_t off = get64(h + 16), n = get64(h + 24), tail = get64(h + 40) ;
+  uint64_t off = get64(h + 16), n = get64(h + 24), tail = get64(h + 40), keylen = get64(h + 48) ;
   imapcache_ref *r ;
-  if (off < IMAPCACHE_FILEHDR || off > fsize || n > (fsize - off) / sizeof *r || tail != off + n * sizeof *r) return 0 ;
+  if (off < IMAPCACHE_FILEHDR || off > fsize || n > (fsize - off) / sizeof *r
+      || keylen > fsize - off - n * sizeof *r || tail != off + n * sizeof *r + keylen) return 0 ;
   r = malloc(n ? n * sizeof *r : 1) ;
   if (!r) return 0 ;
   if (n && (pread(c->fd, r, n * sizeof *r, off) != (ssize_t)(n * sizeof *r)
@@ -82,6 +85,7 @@ static int loaddir (imapcache *c, char const *h, uint64_t fsize)
   c->live = 0 ;
   for (uint64_t k = 0 ; k < n ; k++) c->live += r[k].len ;
   c->tail = tail ;
+  c->keyoff = off + n * sizeof *r ; c->keylen = keylen ; c->keysum = get64(h + 56) ;
   return 1 ;
 }
 
@@ -143,7 +147,7 @@ int imapcache_open (imapcache *c, char const *dir, uint32_t uidvalidity)
     if (c->fd >= 0 && (r = load(c))) break ;
     /* absent or unusable: made anew, once */
     if (c->fd >= 0) { fd_close(c->fd) ; c->fd = -1 ; }
-    free(c->ref) ; c->ref = 0 ; c->n = c->cap = 0 ; c->live = c->dead = 0 ;
+    free(c->ref) ; c->ref = 0 ; c->n = c->cap = 0 ; c->live = c->dead = 0 ; c->keylen = 0 ;
     if (!fresh(c)) break ;
   }
   if (r > 0) c->state = 1 ;

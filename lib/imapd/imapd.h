@@ -134,8 +134,37 @@ void imapd_compress_end (imapd *d) ;
    first use. Message i's entry: 1 and *e (valid until the next call),
    else 0. */
 int imapd_cache_get (imapd *d, size_t i, imapcache_entry *e) ;
-/* An entry for message i from its parsed form m, if it has none. */
-void imapd_cache_put (imapd *d, size_t i, mime_msg const *m) ;
+/* An entry for message i from its parsed form m, if it has none or one
+   without a part this one gets. how: IMAPD_CACHE_WHOLE m is the whole
+   message (BODYSTRUCTURE, BODY and ENVELOPE are kept), else its header
+   alone; IMAPD_CACHE_ENV the ENVELOPE is kept (else it is only if the
+   header block is not: imapd_fetch makes it from the block). */
+#define IMAPD_CACHE_WHOLE 1
+#define IMAPD_CACHE_ENV 2
+void imapd_cache_put (imapd *d, size_t i, mime_msg const *m, unsigned how) ;
+/* Message i's entry again, with the ENVELOPE env[0..len) it lacked. */
+void imapd_cache_addenv (imapd *d, size_t i, char const *env, size_t len) ;
+/* Message i's keys (the cache's KEYS part): its Date: as SEARCH's
+   SENTDATE reads it (KEYS_DATED: imapd_rfcdate's answer was 1) and
+   its Subject: fields as imapd_hdrvalue gives them (KEYS_SUBJKEPT:
+   subj[0..subjlen) is that value; KEYS_SUBJFOUND: there was one). 1,
+   or 0 not cached. subj is valid until the next cache call. */
+#define KEYS_DATED 1
+#define KEYS_SUBJFOUND 2
+#define KEYS_SUBJKEPT 4
+#define KEYS_SUBJMAX 2048
+typedef struct imapd_keys_s imapd_keys ;
+struct imapd_keys_s { int64_t date ; int zone ; unsigned flags ; char const *subj ; size_t subjlen ; } ;
+int imapd_cache_keys (imapd *d, size_t i, imapd_keys *k) ;
+/* At the end of a command that used the cache: write the entries put
+   (imapcache_flush), free what imapd_cache_keys loaded. */
+void imapd_cache_done (imapd *d) ;
+/* The header of the message file open on fd parsed into *m over buf:
+   the bytes through its empty line only (1), or the file mapped whole
+   when the header is long (2); 0 error. */
+int imapd_readheader (int fd, mime_msg *m, stralloc *buf) ;
+/* Whether f's items need no more than a message's header. */
+int imapd_headeronly (imapfetch const *f) ;
 /* Message i's cached header fields (imapcachehdr.h) parsed as a message
    into *h (valid until the next call): 1, or 0 not cached. */
 int imapd_cache_header (imapd *d, size_t i, mime_msg *h) ;
@@ -151,6 +180,9 @@ int imapd_cache_fetchable (imapfetch const *f) ;
 /* SEARCH's evaluation (imapdsearch.c): the indices of the messages that
    match q, ascending, into v (room for every message); their number. */
 size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v) ;
+/* Every field called name in m's header, decoded (RFC 2047), each
+   followed by LF, appended to value: 1 found, 0 none, -1 ENOMEM. */
+int imapd_hdrvalue (mime_msg const *m, char const *name, stralloc *value) ;
 /* An RFC 5322 date-time s[0..e): 1 and *t (UTC), *zone (minutes), or 0. */
 int imapd_rfcdate (char const *s, char const *e, int64_t *t, int *zone) ;
 void imapd_sort (imapd *d) ;

@@ -18,6 +18,7 @@
 
 static imapfetch F ;
 static char chunk[16384] ;
+static stralloc hdrbuf = STRALLOC_ZERO ;   /* a header read alone (imapd_readheader) */
 
 static void sep (imapd *d, int *sp)
 {
@@ -103,12 +104,17 @@ static void sections (imapd *d, int *sp, mime_msg const *m)
 static int contents (imapd *d, int *sp, size_t i)
 {
   mime_msg m = MIME_MSG_ZERO ;
-  int fd = imapbox_open(&d->box, i) ;
+  imapcache_entry e ;
+  int fd = imapbox_open(&d->box, i), r ;
   if (fd < 0) return 0 ;
-  if (!mime_map(&m, fd)) { fd_close(fd) ; return 0 ; }
+  r = imapd_headeronly(&F) ? imapd_readheader(fd, &m, &hdrbuf) : mime_map(&m, fd) ? 2 : 0 ;
   fd_close(fd) ;
-  imapd_cache_put(d, i, &m) ;
-  if (F.items & IMAPF_ENVELOPE) structure(d, sp, &m, "ENVELOPE", IMAPF_ENVELOPE) ;
+  if (!r) return 0 ;
+  imapd_cache_put(d, i, &m, (r == 2 ? IMAPD_CACHE_WHOLE : 0) | (F.items & IMAPF_ENVELOPE ? IMAPD_CACHE_ENV : 0)) ;
+  /* the ENVELOPE the entry just put holds, not made twice */
+  if (F.items & IMAPF_ENVELOPE && imapd_cache_get(d, i, &e) && e.s[IMAPCACHE_ENV])
+  { sep(d, sp) ; imapd_puts(d, "ENVELOPE ") ; imapd_put(d, e.s[IMAPCACHE_ENV], e.len[IMAPCACHE_ENV]) ; }
+  else if (F.items & IMAPF_ENVELOPE) structure(d, sp, &m, "ENVELOPE", IMAPF_ENVELOPE) ;
   if (F.items & IMAPF_BODYSTRUCTURE) structure(d, sp, &m, "BODYSTRUCTURE", IMAPF_BODYSTRUCTURE) ;
   if (F.items & IMAPF_BODY) structure(d, sp, &m, "BODY", IMAPF_BODY) ;
   if (F.items & IMAPF_RFC822_HEADER) { sep(d, sp) ; section(d, &m, "RFC822.HEADER", "HEADER", 6, 0) ; }
@@ -120,22 +126,35 @@ static int contents (imapd *d, int *sp, size_t i)
 }
 
 /* The items of message i that need its contents, from the cache (and
-   its header block for HEADER.FIELDS), in contents()'s order. 0: not
-   all are cached (nothing sent). */
+   its header block for HEADER.FIELDS, and for an ENVELOPE the entry
+   does not hold), in contents()'s order. 0: not all are cached (nothing
+   sent). */
 static int cached (imapd *d, int *sp, size_t i)
 {
   static char const *const names[] = { "ENVELOPE ", "BODYSTRUCTURE ", "BODY " } ;
   static unsigned const items[] = { IMAPF_ENVELOPE, IMAPF_BODYSTRUCTURE, IMAPF_BODY } ;
   mime_msg h = MIME_MSG_ZERO ;
+  stralloc env = STRALLOC_ZERO ;   /* an ENVELOPE made from the header block */
   imapcache_entry e ;
+  int envhdr ;
   if (!imapd_cache_fetchable(&F) || !imapd_cache_get(d, i, &e)) return 0 ;
-  for (unsigned k = 0 ; k < 3 ; k++) if (F.items & items[k] && !e.s[k]) return 0 ;
+  envhdr = F.items & IMAPF_ENVELOPE && !e.s[IMAPCACHE_ENV] ;
+  if (envhdr && !e.s[IMAPCACHE_HDR]) return 0 ;
+  for (unsigned k = 1 ; k < 3 ; k++) if (F.items & items[k] && !e.s[k]) return 0 ;
   /* the same entry again: e stays valid */
-  if (F.nsec && !imapd_cache_header(d, i, &h)) return 0 ;
+  if ((F.nsec || envhdr) && !imapd_cache_header(d, i, &h)) return 0 ;
   for (unsigned k = 0 ; k < 3 ; k++)
-    if (F.items & items[k]) { sep(d, sp) ; imapd_puts(d, names[k]) ; imapd_put(d, e.s[k], e.len[k]) ; }
+  {
+    if (!(F.items & items[k])) continue ;
+    if (!k && envhdr && !mime_envelope(&env, &h, 0)) imapd_nomem(d) ;
+    sep(d, sp) ; imapd_puts(d, names[k]) ;
+    if (!k && envhdr) imapd_put(d, env.s, env.len) ; else imapd_put(d, e.s[k], e.len[k]) ;
+  }
   if (F.nsec) sections(d, sp, &h) ;
   mime_free(&h) ;
+  /* made once: the entry keeps it from now on */
+  if (envhdr) imapd_cache_addenv(d, i, env.s, env.len) ;
+  stralloc_free(&env) ;
   return 1 ;
 }
 
@@ -223,6 +242,7 @@ void imapd_fetch (imapd *d)
     gone += !one(d, i, seen) ;
   }
   d->nfetch += n ;
+  imapd_cache_done(d) ;
   if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;
 }

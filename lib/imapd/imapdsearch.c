@@ -68,7 +68,7 @@ static int load (smsg *s)
   if (fd < 0) return -1 ;
   if (mime_map(&s->m, fd)) s->mapped = 1 ;
   fd_close(fd) ;
-  if (s->mapped > 0) imapd_cache_put(s->d, s->i, &s->m) ;
+  if (s->mapped > 0) imapd_cache_put(s->d, s->i, &s->m, IMAPD_CACHE_WHOLE) ;
   return s->mapped ;
 }
 
@@ -125,22 +125,26 @@ int imapd_rfcdate (char const *p, char const *e, int64_t *t, int *zone)
 
 static int v_sentdate (void *p, int64_t *t, int *zone)
 {
-  mime_msg const *m = hdrmsg(p, "date") ;
+  smsg *s = p ;
+  mime_msg const *m ;
   mime_range r ;
+  imapd_keys k ;
+  if (s->mapped <= 0 && imapd_cache_keys(s->d, s->i, &k))
+  {
+    if (!(k.flags & KEYS_DATED)) return 0 ;
+    *t = k.date ; *zone = k.zone ;
+    return 1 ;
+  }
+  m = hdrmsg(p, "date") ;
   if (!m) return -1 ;
   if (!mime_field(m, 0, "date", &r)) return 0 ;
   return imapd_rfcdate(m->s + r.off, m->s + r.off + r.len, t, zone) ;
 }
 
-/* Every field called name in the message's header, decoded. */
-static int v_header (void *p, char const *name, stralloc *value)
+int imapd_hdrvalue (mime_msg const *m, char const *name, stralloc *value)
 {
-  mime_msg const *m = hdrmsg(p, name) ;
-  size_t nl = strlen(name), pos, end ;
+  size_t nl = strlen(name), pos = m->p[0].hdr, end = m->p[0].body ;
   int found = 0 ;
-  if (!m) return -1 ;
-  pos = m->p[0].hdr ;
-  end = m->p[0].body ;
   if (end - pos > MIME_HDR_MAX) end = pos + MIME_HDR_MAX ;
   while (pos < end)
   {
@@ -163,6 +167,19 @@ static int v_header (void *p, char const *name, stralloc *value)
     pos = stop ;
   }
   return found ;
+}
+
+/* Every field called name in the message's header, decoded: Subject:
+   from the cache's keys when it has them. */
+static int v_header (void *p, char const *name, stralloc *value)
+{
+  smsg *s = p ;
+  mime_msg const *m ;
+  imapd_keys k ;
+  if (s->mapped <= 0 && !strcasecmp(name, "subject") && imapd_cache_keys(s->d, s->i, &k) && k.flags & KEYS_SUBJKEPT)
+    return stralloc_catb(value, k.subj, k.subjlen) ? !!(k.flags & KEYS_SUBJFOUND) : -1 ;
+  m = hdrmsg(s, name) ;
+  return m ? imapd_hdrvalue(m, name, value) : -1 ;
 }
 
 static int v_text (void *p, int body, char const *str, size_t len)
@@ -253,6 +270,7 @@ void imapd_search (imapd *d)
     if (withmodseq && m->modseq > modseq) modseq = m->modseq ;
     v[k] = d->c.uid ? m->uid : v[k] + 1 ;
   }
+  imapd_cache_done(d) ;
   answer(d, &q, v, hits, modseq) ;
   free(v) ;
   imapsearch_free(&q) ;

@@ -82,11 +82,16 @@ static void fill (imapd *d, size_t i, imapsort_msg *m, stralloc *pool, stralloc 
 {
   imapmsg const *x = imapbox_msg(&d->box, i) ;
   mime_msg h = MIME_MSG_ZERO ;
+  imapd_keys k ;
   for (unsigned k = 0 ; k < S_N ; k++) at[k] = NONE ;
   m->num = d->c.uid ? x->uid : i + 1 ;
   m->size = x->vsize ;
   m->date = IMAPSORT_NODATE ;
-  if (imapd_headers(d, i, &h))
+  if (!need && imapd_cache_keys(d, i, &k))
+  {
+    if (k.flags & KEYS_DATED) m->date = k.date ;
+  }
+  else if (imapd_headers(d, i, &h))
   {
     mime_range r ;
     int64_t t ;
@@ -142,6 +147,7 @@ static int records (imapd *d, unsigned need, int arrival, imapsort_msg **mp, siz
   free(at) ;
   free(v) ;
   stralloc_free(&tmp) ;
+  imapd_cache_done(d) ;
   *mp = m ; *np = hits ;
   return 1 ;
 }
@@ -209,6 +215,7 @@ void imapd_thread (imapd *d)
   if (d->sa.len) { imapd_puts(d, " ") ; imapd_put(d, d->sa.s, d->sa.len) ; }
   imapd_puts(d, "\r\n") ;
   imapsort_tree_free(&t) ;
+  imapd_cache_done(d) ;
   free(m) ;
   stralloc_free(&pool) ;
   imapd_tagged(d, "OK", 0, "THREAD completed") ;

@@ -113,6 +113,12 @@ static int locate (imapbox *b, size_t i)
    the open or stat: then it is looked for again, not taken as expunged. */
 int imapbox_open (imapbox *b, size_t i)
 {
+  /* where the view has it, first: an open, no lstat before it */
+  if (!path(&b->tmp, b->dir.s, "cur", imapbox_name(b, i))) return -1 ;
+  {
+    int fd = openc_read(b->tmp.s) ;
+    if (fd >= 0 || errno != ENOENT) return fd ;
+  }
   for (unsigned int tries = 0 ; tries < 10 ; tries++)
   {
     int fd, r = locate(b, i) ;

@@ -45,12 +45,16 @@ typedef struct {
 static int cat_inner(stralloc *sa, char const *s, token t)
 {
   size_t a = t.a + 1, b = t.b;
+  char *o;
   if (b > a && (s[b - 1] == '"' || s[b - 1] == ')')) b--;
+  if (!stralloc_readyplus(sa, b > a ? b - a : 0)) return 0;
+  o = sa->s + sa->len;
   for (size_t i = a; i < b; i++) {
     if (s[i] == '\r' || s[i] == '\n') continue;
     if (s[i] == '\\' && i + 1 < b) i++;
-    if (!stralloc_catb(sa, s + i, 1)) return 0;
+    *o++ = s[i];
   }
+  sa->len = o - sa->s;
   return 1;
 }
 

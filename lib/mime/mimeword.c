@@ -56,8 +56,13 @@ int mime_words(stralloc *sa, char const *s, size_t n)
       pendlen = 0;
     }
     after = 0;
-    if (!stralloc_catb(sa, s + i, 1)) return 0;
-    i++;
+    {
+      /* a run of plain text: up to where a word or a line end may be */
+      size_t j = i + 1;
+      while (j < n && s[j] != '=' && s[j] != '\r' && s[j] != '\n') j++;
+      if (!stralloc_catb(sa, s + i, j - i)) return 0;
+      i = j;
+    }
   }
   return 1;
 }

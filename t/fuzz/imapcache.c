@@ -52,8 +52,10 @@ static void fix (uint8_t *s, size_t n, unsigned mode)
   if (n >= IMAPCACHE_FILEHDR && mode & 1)
   {
     uint64_t off = get64(s + 16) % (n + 1), cnt = get64(s + 24) % 64, dsum = get64(s + 32) ;
+    uint64_t klen = get64(s + 48) % (n + 1), ksum = get64(s + 56) ;
     if (mode & 4 && off + cnt * 12 <= n) dsum = imapcache_sum((char *)s + off, cnt * 12, 0) ;
-    imapcache_filehdr((char *)s, 17, off, cnt, dsum, off + cnt * 12) ;
+    if (mode & 4 && off + cnt * 12 + klen <= n) ksum = imapcache_sum((char *)s + off + cnt * 12, klen, 0) ;
+    imapcache_filehdr((char *)s, 17, off, cnt, dsum, klen, ksum, off + cnt * 12 + klen) ;
   }
 }
 
@@ -63,16 +65,25 @@ static int keep (void *ctx, uint32_t uid, char const *name, size_t nl, uint64_t 
   return (uid ^ size) & 1 ;
 }
 
+static int inside (char const *p, size_t n, char const *s, size_t len)
+{
+  return s && p >= s && p + n <= s + len ;
+}
+
 static void reads (imapcache *c)
 {
   imapcache_entry e ;
   for (uint32_t k = 0 ; k < c->n && k < 64 ; k++)
   {
-    uint32_t uid = c->ref[k].uid ;
+    uint32_t uid = c->ref[k].uid, len ;
+    char const *p ;
     if (imapcache_get(c, uid, "x", 1, 1, &e))
       for (unsigned j = 0 ; j < IMAPCACHE_N ; j++)
-        if (e.s[j] && (e.s[j] < c->win.s || e.s[j] + e.len[j] > c->win.s + c->win.len)) abort() ;
+        if (e.s[j] && !inside(e.s[j], e.len[j], c->win.s, c->win.len) && !inside(e.s[j], e.len[j], c->rec.s, c->rec.len)) abort() ;
+    if (imapcache_keys(c, uid, "x", 1, 1, &p, &len) && !inside(p, len, c->keys, c->keylen)
+        && !inside(p, len, c->win.s, c->win.len) && !inside(p, len, c->rec.s, c->rec.len)) abort() ;
   }
+  imapcache_keys_drop(c) ;
 }
 
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
@@ -97,7 +108,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
   }
   if (imapcache_open(&c, dir, 17))
   {
-    imapcache_entry e = { { "(env)", 0, "(body)", "Subject: x\n" }, { 5, 0, 6, 11 } } ;
+    imapcache_entry e = { { "(env)", 0, "(body)", "Subject: x\n", "keys" }, { 5, 0, 6, 11, 4 } } ;
     reads(&c) ;
     imapcache_put(&c, 1, "x", 1, 1, &e) ;
     if (!imapcache_get(&c, 1, "x", 1, 1, &e) || e.len[0] != 5 || memcmp(e.s[0], "(env)", 5)) abort() ;

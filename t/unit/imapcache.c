@@ -1,6 +1,7 @@
 /* lib/imapcache: entries put, got back only for their name and size,
    parts too large left out, reloaded, compacted, a corrupt entry skipped,
-   another UIDVALIDITY starting afresh; the header block. */
+   another UIDVALIDITY starting afresh; the key section; the header
+   block. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -15,7 +16,7 @@ static char file[200] ;
 
 static imapcache_entry entry (char const *env, char const *hdr)
 {
-  imapcache_entry e = { { env, "(bs)", 0, hdr }, { strlen(env), 4, 0, hdr ? strlen(hdr) : 0 } } ;
+  imapcache_entry e = { { env, "(bs)", 0, hdr, "keys" }, { strlen(env), 4, 0, hdr ? strlen(hdr) : 0, 4 } } ;
   return e ;
 }
 
@@ -75,16 +76,36 @@ int main (void)
   imapcache_free(&c) ;
   ok(imapcache_open(&c, dir, 7) && c.n == 2 && c.tail == c.end && has(&c, 1, "1.a.host", 100, "(env one again)"),
      "reloaded from the directory") ;
+  {
+    char const *k ;
+    uint32_t kl ;
+    uint64_t keyoff = c.keyoff ;
+    ok(c.keylen && imapcache_keys(&c, 3, "3.c.host", 8, 300, &k, &kl) && kl == 4 && !memcmp(k, "keys", 4)
+       && k >= c.keys && k + kl <= c.keys + c.keylen, "keys from the key section") ;
+    ok(!imapcache_keys(&c, 3, "3.x.host", 8, 300, &k, &kl) && !imapcache_keys(&c, 3, "3.c.host", 8, 301, &k, &kl)
+       && !imapcache_keys(&c, 2, "2.b.host", 8, 200, &k, &kl), "not for another name, size or UID") ;
+    e = entry("(env one, new)", 0) ;
+    e.s[IMAPCACHE_KEYS] = "new!" ;
+    ok(imapcache_put(&c, 1, "1.a.host", 8, 100, &e) && c.np == 1 && imapcache_keys(&c, 1, "1.a.host", 8, 100, &k, &kl)
+       && kl == 4 && !memcmp(k, "new!", 4), "a newer entry's keys, not the section's, before it is written") ;
+    ok(imapcache_flush(&c) && c.np == 0 && imapcache_keys(&c, 1, "1.a.host", 8, 100, &k, &kl) && !memcmp(k, "new!", 4)
+       && has(&c, 1, "1.a.host", 100, "(env one, new)"), "and once it is written") ;
+    imapcache_free(&c) ;
+    flip(keyoff + 30) ;
+    ok(imapcache_open(&c, dir, 7) && imapcache_keys(&c, 3, "3.c.host", 8, 300, &k, &kl) && c.keystate == -1
+       && !memcmp(k, "keys", 4), "a corrupt key section is not used: the keys come from the entries") ;
+  }
   e = entry("(env four)", 0) ;
   ok(imapcache_put(&c, 4, "4.d.host", 8, 400, &e), "appended after the directory") ;
   imapcache_free(&c) ;
-  ok(imapcache_open(&c, dir, 7) && c.n == 3 && has(&c, 4, "4.d.host", 400, "(env four)"), "directory and tail") ;
+  ok(imapcache_open(&c, dir, 7) && c.n == 3 && has(&c, 4, "4.d.host", 400, "(env four)")
+     && has(&c, 1, "1.a.host", 100, "(env one, new)"), "directory and tail") ;
   imapcache_free(&c) ;
 
   stat(file, &st) ;
   flip(st.st_size - 3) ;   /* inside entry 4 */
   ok(imapcache_open(&c, dir, 7) && !has(&c, 4, "4.d.host", 400, "(env four)")
-     && has(&c, 1, "1.a.host", 100, "(env one again)"), "a corrupt entry is skipped, the others used") ;
+     && has(&c, 1, "1.a.host", 100, "(env one, new)"), "a corrupt entry is skipped, the others used") ;
   imapcache_free(&c) ;
   flip(10) ;   /* the file header */
   ok(imapcache_open(&c, dir, 7) && c.n == 0, "a corrupt file header: made anew") ;
