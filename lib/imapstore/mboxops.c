@@ -1,5 +1,6 @@
 /* imapbox_store, _expunge, _open, _date, imapstore_append, imapbox_copy. */
 #include <errno.h>
+#include <time.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,7 +22,7 @@ static int path (stralloc *sa, char const *dir, char const *sub, char const *nam
 
 /* Look for message i's unique name in cur/, then new/: the name found
    into b->tmp2. 1 found in cur, 2 in new, 0 gone, -1 error. */
-static int refind (imapbox *b, size_t i)
+static int refind1 (imapbox *b, size_t i)
 {
   imapmsg const *m = imapbox_msg(b, i) ;
   char const *subs[2] = { "cur", "new" } ;
@@ -47,6 +48,16 @@ static int refind (imapbox *b, size_t i)
   return 0 ;
 }
 
+/* readdir may miss a file that another process renames while the
+   directory is read (POSIX leaves it open): a message is gone only if
+   three readings in turn do not find it. */
+static int refind (imapbox *b, size_t i)
+{
+  int r = 0 ;
+  for (unsigned int pass = 0 ; !r && pass < 3 ; pass++) r = refind1(b, i) ;
+  return r ;
+}
+
 static int setname (imapbox *b, size_t i, char const *name)
 {
   size_t off = b->names.len ;
@@ -55,44 +66,57 @@ static int setname (imapbox *b, size_t i, char const *name)
   return 1 ;
 }
 
+/* One try of imapbox_store: 1 done, 0 failed, -1 lost a race to another
+   renamer (the view then has the message as that one left it). */
+static int store1 (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw, char const **sub, stralloc *from, stralloc *to, stralloc *nn)
+{
+  imapmsg *m = imapbox_msg(b, i) ;
+  uint32_t nf = op == IMAPBOX_SET ? flags : op == IMAPBOX_ADD ? m->flags | flags : m->flags & ~flags ;
+  uint32_t nk = op == IMAPBOX_SET ? kw : op == IMAPBOX_ADD ? m->kw | kw : m->kw & ~kw ;
+  int r ;
+  if (!strcmp(*sub, "cur") && nf == m->flags && nk == m->kw) return 1 ;
+  if (!imapflags_name(nn, imapbox_mname(b, m), nf, nk)
+   || !path(from, b->dir.s, *sub, imapbox_mname(b, m)) || !path(to, b->dir.s, "cur", nn->s)) return 0 ;
+  if (rename(from->s, to->s) == 0)
+  {
+    if (!setname(b, i, nn->s)) return 0 ;
+    m = imapbox_msg(b, i) ;
+    m->flags = nf ; m->kw = nk ;
+    return 1 ;
+  }
+  if (errno != ENOENT) return 0 ;
+  /* renamed by someone else: take its flags as they are now */
+  r = refind(b, i) ;
+  if (r < 0) return 0 ;
+  if (!r) { imapbox_msg(b, i)->gone = 1 ; errno = ENOENT ; return 0 ; }
+  *sub = r == 1 ? "cur" : "new" ;
+  if (!setname(b, i, b->tmp2.s)) return 0 ;
+  m = imapbox_msg(b, i) ;
+  {
+    uint32_t f ;
+    imapflags_parse(b->tmp2.s, &f, &m->kw) ;
+    m->flags = f ;
+  }
+  return -1 ;
+}
+
 int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw)
 {
   stralloc from = STRALLOC_ZERO, to = STRALLOC_ZERO, nn = STRALLOC_ZERO ;
   char const *sub = "cur" ;
-  int ok = 0 ;
-  for (unsigned int tries = 0 ; tries < 10 ; tries++)
+  struct timespec t0, t ;
+  int r = -1 ;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &t0) ;
+  /* each lost race means another renamer's change is done, so this goes
+     on while it loses (a fast renamer can win a hundred times in a row
+     against one that reads the directory): bounded in time, not tries */
+  for (unsigned int tries = 0 ; r < 0 ; tries++)
   {
-    imapmsg *m = imapbox_msg(b, i) ;
-    uint32_t nf = op == IMAPBOX_SET ? flags : op == IMAPBOX_ADD ? m->flags | flags : m->flags & ~flags ;
-    uint32_t nk = op == IMAPBOX_SET ? kw : op == IMAPBOX_ADD ? m->kw | kw : m->kw & ~kw ;
-    int r ;
-    if (!strcmp(sub, "cur") && nf == m->flags && nk == m->kw) { ok = 1 ; break ; }
-    if (!imapflags_name(&nn, imapbox_mname(b, m), nf, nk)
-     || !path(&from, b->dir.s, sub, imapbox_mname(b, m)) || !path(&to, b->dir.s, "cur", nn.s)) break ;
-    if (rename(from.s, to.s) == 0)
-    {
-      if (!setname(b, i, nn.s)) break ;
-      m = imapbox_msg(b, i) ;
-      m->flags = nf ; m->kw = nk ;
-      ok = 1 ;
-      break ;
-    }
-    if (errno != ENOENT) break ;
-    /* renamed by someone else: take its flags as they are now */
-    r = refind(b, i) ;
-    if (r < 0) break ;
-    if (!r) { imapbox_msg(b, i)->gone = 1 ; errno = ENOENT ; break ; }
-    sub = r == 1 ? "cur" : "new" ;
-    if (!setname(b, i, b->tmp2.s)) break ;
-    m = imapbox_msg(b, i) ;
-    {
-      uint32_t f ;
-      imapflags_parse(b->tmp2.s, &f, &m->kw) ;
-      m->flags = f ;
-    }
+    if (tries >= 10 && (clock_gettime(CLOCK_MONOTONIC_COARSE, &t) < 0 || t.tv_sec > t0.tv_sec + 2)) { errno = EBUSY ; r = 0 ; break ; }
+    r = store1(b, i, op, flags, kw, &sub, &from, &to, &nn) ;
   }
   stralloc_free(&from) ; stralloc_free(&to) ; stralloc_free(&nn) ;
-  return ok ;
+  return r ;
 }
 
 /* b->tmp = the path of message i now (found again if renamed). 1, 0 gone, -1 */
