@@ -169,7 +169,8 @@ uint32_t imapbox_seq (imapbox const *b, uint32_t uid) ;
 /* Change message i's flags and keyword bits (op as above) by renaming its
    file; if another session or program renamed it first, it is found again
    by its unique name and the change applied to its flags as they are now.
-   0 with ENOENT if the message is gone (then marked gone). The change
+   0 with ENOENT if the message is gone (then marked gone), EBUSY if
+   others kept renaming it for 2 s. The change
    gets its MODSEQ at the next sync (under the same lock if held). */
 int imapbox_store (imapbox *b, size_t i, int op, uint32_t flags, uint32_t kw) ;
 /* Remove the messages marked \Deleted (of the UIDs in uids, sorted, if
