@@ -32,23 +32,25 @@ void imapbox_unlock (imapbox *b)
   b->lockfd = -1 ;
 }
 
-int imapbox_ixread (imapbox *b)
-{
-  imapindex *x = malloc(sizeof *x) ;
-  if (!x) return 0 ;
-  *x = (imapindex)IMAPINDEX_ZERO ;
-  memset(&x->h, 0, sizeof x->h) ;
-  b->ix = x ;
-  /* an unreadable one (EACCES) is as none: the folder is rebuilt */
-  if (imapindex_read(x, b->dir.s) < 0 && errno != EACCES) return 0 ;
-  return 1 ;
-}
-
 void imapbox_ixdone (imapbox *b)
 {
   int e = errno ;
   if (b->ix) { imapindex_free(IX(b)) ; free(b->ix) ; b->ix = 0 ; }
   errno = e ;
+}
+
+int imapbox_ixread (imapbox *b)
+{
+  imapindex *x ;
+  imapbox_ixdone(b) ;   /* read again: a sync reads before and under the lock */
+  x = malloc(sizeof *x) ;
+  if (!x) return 0 ;
+  *x = (imapindex)IMAPINDEX_ZERO ;
+  memset(&x->h, 0, sizeof x->h) ;
+  b->ix = x ;
+  /* an unreadable one (EACCES) is as none: the folder is rebuilt */
+  if (imapindex_read(x, b->dir.s) < 0 && errno != EACCES) { imapbox_ixdone(b) ; return 0 ; }
+  return 1 ;
 }
 
 static int valid (imapbox const *b) { return b->ix && IX(b)->buf ; }
