@@ -14,7 +14,7 @@
    out of bounds), the mailbox part goes on serving as before.
    What a checkpassword program does besides ids, directory and
    environment (a chroot, resource limits) does not pass: set
-   IMAP_NOHANDBACK then (imap-serve(8)). */
+   AUTH_NOHANDBACK then (imap-serve(8)). */
 #ifndef PM_POP3HANDBACK_H
 #define PM_POP3HANDBACK_H
 #include <stddef.h>
