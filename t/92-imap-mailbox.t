@@ -142,11 +142,7 @@ def bad(fn, *args):
         return 'BAD'
 
 
-port = free_port()
-server = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', MD])
-if not wait_port(port):
-    t.ok(False, 'imap-mailbox under tcp-serve started', inst.log(server))
-    sys.exit(1)
+server, port = inst.start_imap_mailbox(MD, t)
 
 
 def connect():

@@ -19,7 +19,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance, free_port, wait_port  # noqa: E402
+from pmtest import TAP, Instance  # noqa: E402
 
 t = TAP()
 inst = Instance(users={'demo@example.test': 'demo'})
@@ -153,12 +153,7 @@ def answers(port, folder, cmds=COMMANDS, sess=None):
 
 
 def start(md):
-    port = free_port()
-    p = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', md])
-    if not wait_port(port):
-        t.ok(False, 'imap-mailbox under tcp-serve started', inst.log(p))
-        sys.exit(1)
-    return port
+    return inst.start_imap_mailbox(md, t)[1]
 
 
 def folders(root):

@@ -18,7 +18,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance, free_port, wait_port  # noqa: E402
+from pmtest import TAP, Instance  # noqa: E402
 
 t = TAP()
 inst = Instance(users={'demo@example.test': 'demo'})
@@ -95,11 +95,7 @@ def check(name, rebuilt=False):
 # ---- a folder with flags, keywords, an expunged message --------------------
 for i in range(1, 41):
     deliver(i)
-port = free_port()
-server = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', MD])
-if not wait_port(port):
-    t.ok(False, 'imap-mailbox under tcp-serve started', inst.log(server))
-    sys.exit(1)
+server, port = inst.start_imap_mailbox(MD, t)
 c = imaplib.IMAP4('127.0.0.1', port, timeout=30)
 for i in range(41, 46):
     deliver(i, 'Archive')   # the special folders are made at the first login

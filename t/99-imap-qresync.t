@@ -15,7 +15,7 @@ import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance, free_port, wait_port  # noqa: E402
+from pmtest import TAP, Instance  # noqa: E402
 from pmimapraw import Raw, fetches, vanished, code, uidset  # noqa: E402
 
 t = TAP()
@@ -50,11 +50,7 @@ def uidfiles():
 for i in range(1, 21):
     deliver(i)
 
-port = free_port()
-server = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', MD])
-if not wait_port(port):
-    t.ok(False, 'imap-mailbox under tcp-serve started', inst.log(server))
-    sys.exit(1)
+server, port = inst.start_imap_mailbox(MD, t)
 
 # ---- the client sees the folder, then goes away ----------------------
 a = Raw(port)

@@ -13,7 +13,7 @@ import socket
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pmtest import TAP, Instance, free_port, wait_port  # noqa: E402
+from pmtest import TAP, Instance  # noqa: E402
 
 t = TAP()
 inst = Instance(users={'demo@example.test': 'demo'})
@@ -59,11 +59,7 @@ for m in FIX:
     inst.run(['maildir-deliver', MD], input=m,
              env={'SENDER': 'a@example.org', 'RECIPIENT': 'demo@example.test'})
 
-port = free_port()
-server = inst.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', MD])
-if not wait_port(port):
-    t.ok(False, 'imap-mailbox under tcp-serve started', inst.log(server))
-    sys.exit(1)
+server, port = inst.start_imap_mailbox(MD, t)
 
 
 def nums(data):

@@ -87,17 +87,21 @@ char const *dkim_result_name(int result)
   return result >= 0 && result <= DKIM_PERMERROR ? name[result] : "permerror";
 }
 
+int authres_comment_fmt(stralloc *sa, char const *why)
+{
+  if (!why[0]) return 1;
+  if (!stralloc_cats(sa, " (")) return 0;
+  for (char const *p = why; *p; p++) {
+    char c = *p >= 32 && *p < 127 && *p != '(' && *p != ')' && *p != '\\' ? *p : '?';
+    if (!stralloc_catb(sa, &c, 1)) return 0;
+  }
+  return stralloc_cats(sa, ")");
+}
+
 int dkim_result_fmt(stralloc *sa, dkim_result const *r)
 {
   if (!stralloc_cats(sa, "dkim=") || !stralloc_cats(sa, dkim_result_name(r->result))) return 0;
-  if (r->why[0]) {
-    if (!stralloc_cats(sa, " (")) return 0;
-    for (char const *p = r->why; *p; p++) {
-      char c = *p >= 32 && *p < 127 && *p != '(' && *p != ')' && *p != '\\' ? *p : '?';
-      if (!stralloc_catb(sa, &c, 1)) return 0;
-    }
-    if (!stralloc_cats(sa, ")")) return 0;
-  }
+  if (!authres_comment_fmt(sa, r->why)) return 0;
   if (r->domain[0] && (!stralloc_cats(sa, " header.d=") || !stralloc_cats(sa, r->domain))) return 0;
   if (r->selector[0] && (!stralloc_cats(sa, " header.s=") || !stralloc_cats(sa, r->selector))) return 0;
   return 1;

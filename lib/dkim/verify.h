@@ -36,4 +36,7 @@ char const *dkim_result_name(int result);
 /* Append "dkim=RESULT [(reason)] header.d=D header.s=S" (RFC 8601
    form; a reason made of printable ASCII only). 1, or 0 on ENOMEM. */
 int dkim_result_fmt(stralloc *sa, dkim_result const *r);
+/* " (why)" for an Authentication-Results comment, its bytes outside
+   printable ASCII and "()\\" shown as '?'; nothing if why is "". */
+int authres_comment_fmt(stralloc *sa, char const *why);
 #endif

@@ -152,14 +152,7 @@ int authres_fmt(stralloc *sa, authres const *r, char const *id, char const *eol)
   for (unsigned i = 0; i < r->ndkim; i++)
     if (!sep(sa, eol) || !dkim_result_fmt(sa, r->dkim + i)) return 0;
   if (!sep(sa, eol) || !stralloc_cats(sa, "dmarc=") || !stralloc_cats(sa, authres_dmarc_name(r->dmarc))) return 0;
-  if (r->why[0]) {
-    if (!stralloc_cats(sa, " (")) return 0;
-    for (char const *p = r->why; *p; p++) {
-      char c = *p >= 32 && *p < 127 && *p != '(' && *p != ')' && *p != '\\' ? *p : '?';
-      if (!stralloc_catb(sa, &c, 1)) return 0;
-    }
-    if (!stralloc_cats(sa, ")")) return 0;
-  }
+  if (!authres_comment_fmt(sa, r->why)) return 0;
   if (r->from[0] && (!stralloc_cats(sa, " header.from=") || !value(sa, r->from))) return 0;
   return stralloc_cats(sa, eol);
 }

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzzstdin.h"
 #include "imaplogin.h"
 
 static int devnull = -1 ;
@@ -31,23 +32,13 @@ int LLVMFuzzerInitialize (int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
 {
-  int p[2] ;
   uint8_t mode ;
   if (!size || size > 60000) return 0 ;    /* a pipe's buffer, written at once */
   mode = data[0] ;
   data++ ; size-- ;
   if (mode & 2) setenv("IMAP_PLAINTEXT", "1", 1) ;
   else unsetenv("IMAP_PLAINTEXT") ;
-  if (pipe(p) < 0) abort() ;
-  if (write(p[1], data, size) != (ssize_t)size) abort() ;
-  close(p[1]) ;
-  /* fd 0 is closed after each session, so the pipe may already be on it */
-  if (p[0] != 0)
-  {
-    if (dup2(p[0], 0) < 0) abort() ;
-    close(p[0]) ;
-  }
-  if (dup2(devnull, 1) < 0) abort() ;
+  fuzz_stdin(data, size, devnull) ;
   imaplogin_main(2, (char const *const[]){ "imap-serve", mode & 1 ? "true" : "false", 0 }) ;
   close(0) ;
   return 0 ;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzzstdin.h"
 #include "pop3login.h"
 #include "pop3mbox.h"
 
@@ -74,7 +75,6 @@ static void refill (void)
 
 int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
 {
-  int p[2] ;
   uint8_t mode ;
   if (!size || size > 60000) return 0 ;    /* a pipe's buffer, written at once */
   mode = data[0] ;
@@ -90,16 +90,7 @@ int LLVMFuzzerTestOneInput (uint8_t const *data, size_t size)
     setenv("POP3_INPUT", line, 1) ;
     data += n ; size -= n ;
   }
-  if (pipe(p) < 0) abort() ;
-  if (write(p[1], data, size) != (ssize_t)size) abort() ;
-  close(p[1]) ;
-  /* fd 0 is closed after each session, so the pipe may already be on it */
-  if (p[0] != 0)
-  {
-    if (dup2(p[0], 0) < 0) abort() ;
-    close(p[0]) ;
-  }
-  if (dup2(devnull, 1) < 0) abort() ;
+  fuzz_stdin(data, size, devnull) ;
   if (mode & 1)
   {
     refill() ;

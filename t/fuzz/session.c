@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "fuzzstdin.h"
 #include "smtprecv.h"
 
 static int devnull = -1;
@@ -59,22 +60,13 @@ static void sweep(void)
 int LLVMFuzzerTestOneInput(uint8_t const *data, size_t size)
 {
   static unsigned runs;
-  int p[2];
   if (!size || size > 60000) return 0;    /* a pipe's buffer, written at once */
   if (data[0] & 1) setenv("RELAYCLIENT", "", 1); else unsetenv("RELAYCLIENT");
   if (data[0] & 2) setenv("REQUIRE_TLS", "1", 1); else unsetenv("REQUIRE_TLS");
   if (data[0] & 4) setenv("AUTH_LOOPBACK_CLEARTEXT", "1", 1); else unsetenv("AUTH_LOOPBACK_CLEARTEXT");
   if (data[0] & 8) setenv("SUBMISSION", "1", 1); else unsetenv("SUBMISSION");
   setenv("TCPREMOTEIP", data[0] & 4 ? "127.0.0.1" : "192.0.2.7", 1);
-  if (pipe(p) < 0) abort();
-  if (write(p[1], data + 1, size - 1) != (ssize_t)size - 1) abort();
-  close(p[1]);
-  /* fd 0 is closed after each session, so the pipe may already be on it */
-  if (p[0] != 0) {
-    if (dup2(p[0], 0) < 0) abort();
-    close(p[0]);
-  }
-  if (dup2(devnull, 1) < 0) abort();
+  fuzz_stdin(data + 1, size - 1, devnull);
   if (data[0] & 4)
     smtprecv_main(2, (char const *const[]){ "smtp-recv", data[0] & 16 ? "true" : "false", 0 });
   else

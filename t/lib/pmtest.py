@@ -160,6 +160,16 @@ class Instance:
         self.smtp_port = port
         return port
 
+    def start_imap_mailbox(self, md, t):
+        """tcp-serve 127.0.0.1 PORT imap-mailbox MD (PREAUTH): (process,
+        port); if it does not start, a failed test t and the end."""
+        port = free_port()
+        p = self.spawn(['tcp-serve', '127.0.0.1', str(port), 'imap-mailbox', md])
+        if not wait_port(port):
+            t.ok(False, 'imap-mailbox under tcp-serve started', self.log(p))
+            sys.exit(1)
+        return p, port
+
     def start_smtp_tls(self, mode='starttls', cert=None, key=None, port=None, env=None):
         """tcp-serve 127.0.0.1 PORT tls-serve [-S] smtp-recv, with CERTFILE
         and KEYFILE set; mode 'starttls' (-S) or 'implicit'. Returns the port
