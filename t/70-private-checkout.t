@@ -129,7 +129,18 @@ def run_path(label, user, home, p, demo_dir):
     if demo_dir:
         env['PM_DEMO_DIR'] = demo_dir
     pr, out = make_run(user, home, p, env)
-    t.ok('pipemail is running' in out, '%s: make run says it is running' % label, out[-3000:])
+    if not t.ok('pipemail is running' in out, '%s: make run says it is running' % label, out[-3000:]):
+        # where it stands: make run's processes (its session) and the logs
+        rundir = os.path.join(demo_dir, 'run') if demo_dir else os.path.join(p, 'run')
+        ps = subprocess.run(['ps', '-eo', 'pid,ppid,sid,stat,etime,wchan:20,args'],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        lines = ps.stdout.decode(errors='replace').splitlines()
+        t.diag('\n'.join(lines[:1] + [ln for ln in lines[1:] if rundir in ln or ln.split()[2] == str(pr.pid)]))
+        logs = os.path.join(rundir, 'log')
+        for name in sorted(os.listdir(logs)) if os.path.isdir(logs) else []:
+            cur = os.path.join(logs, name, 'current')
+            if os.path.exists(cur):
+                t.diag('%s:\n%s' % (cur, open(cur, errors='replace').read()[-1500:]))
     run = os.path.join(demo_dir, 'run') if demo_dir else os.path.join(p, 'run')
     if demo_dir:
         t.ok('demo instance in %s' % run in out, '%s: make run says where the instance is' % label,

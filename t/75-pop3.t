@@ -125,7 +125,17 @@ FOREIGN = b'Subject: foreign\r\n\r\nwritten with CRLF\r\n.dot\r\n'
 with open(os.path.join(MD, 'cur', '%d.M1P1.other:2,S' % (time.time() + 5)), 'wb') as f:
     f.write(FOREIGN)
 stored = files()
-names = sorted(stored, key=lambda n: (int(base(n).split('.')[0]), base(n)))
+# delivery order, as the server gives it: the second, the microsecond
+# (M123456: a number, not a string: M99999 comes before M100000), the name
+
+
+def delivery(n):
+    sec, rest = base(n).split('.', 1)
+    usec = re.match(r'M(\d+)', rest)
+    return (int(sec), int(usec.group(1)) if usec else 0, base(n))
+
+
+names = sorted(stored, key=delivery)
 want = [crlf(stored[n]) for n in names]
 t.eq(len(names), 5, 'five messages in the Maildir')
 t.ok(all(',W=' in n for n in names if 'other' not in n), 'maildir-deliver names carry W=', names)

@@ -190,6 +190,30 @@ os.rename(os.path.join(MD, 'cur', cur()[3]), os.path.join(MD, 'new', cur()[3].sp
 os.unlink(os.path.join(MD, 'cur', cur()[9]))
 check('stale after mv to new/ and rm')
 
+# ---- damaged behind a valid header: found before the first command after SELECT
+run(cmds=b'SELECT INBOX\r\n')
+time.sleep(0.1)
+run(cmds=b'SELECT INBOX\r\n')    # the stamps trusted: the next SELECT reads the header only
+want = without_index()
+with open(INDEX, 'r+b') as f:
+    f.seek(192 + 46)       # the first record's flags (header: 192 bytes)
+    b = f.read(1)
+    f.seek(-1, 1)
+    f.write(bytes([b[0] ^ 0x04]))
+r = inst.run(['imap-mailbox', MD], input=b'a SELECT INBOX\r\nb UID FETCH 1:* (FLAGS)\r\nc LOGOUT\r\n')
+out, err = r.stdout.decode(errors='replace'), r.stderr.decode(errors='replace')
+sel = re.search(r'\* OK \[HIGHESTMODSEQ (\d+)\].*\r\n(?:.*\r\n)*?a OK', out)
+re_hms = re.search(r'\* OK \[HIGHESTMODSEQ (\d+)\] the folder\'s index was damaged', out)
+t.ok(sel and re_hms and int(re_hms.group(1)) > int(sel.group(1)) and 'is damaged: rebuilt' in err,
+     'a record damaged behind a valid header: found at the next command, logged, the new HIGHESTMODSEQ told',
+     (out[-800:], err[-300:]))
+flags = sorted(re.findall(r'UID (\d+) FLAGS \(([^)]*)\)', out))
+wflags = sorted(re.findall(r'UID (\d+) FLAGS \(([^)]*)\)', '\r\n'.join(want)))
+t.ok(flags and [(u, f.replace('\\Recent', '').strip()) for u, f in flags] == wflags and 'BYE' not in out.split('b OK')[0],
+     'and every flag as without an index, the session going on',
+     [(a, b) for a, b in zip(flags, wflags) if a != b][:3] or (len(flags), len(wflags), out[-300:]))
+check('damaged behind a valid header', rebuilt=True)
+
 # ---- cut short under a session that maps it --------------------------------
 run(cmds=b'SELECT INBOX\r\n')    # the stamps trusted: the next session maps the index
 p = subprocess.Popen(['imap-mailbox', MD], stdin=subprocess.PIPE, stdout=subprocess.PIPE,

@@ -30,6 +30,11 @@ else
 fi
 export PM_BUILD
 
+# Each failed test and what it said of it, printed again at the end (prove
+# shows no comments; CI shows the end of the run).
+PM_FAILLOG=$(mktemp /tmp/pipemail-faillog.XXXXXX) || die "unable to make a file in /tmp"
+chmod 666 "$PM_FAILLOG"
+export PM_FAILLOG
 rc=0
 if [ -n "$asan" ]; then
   sandir=${stage:-$build}/sanitizer
@@ -45,4 +50,9 @@ if [ -n "$asan" ]; then
 else
   prove --exec '' "$@" || rc=1
 fi
+if [ -s "$PM_FAILLOG" ]; then
+  echo "check: what the failed tests said (the last 200 lines):"
+  tail -n 200 "$PM_FAILLOG"
+fi
+rm -f "$PM_FAILLOG"
 exit "$rc"

@@ -80,6 +80,9 @@ void imapd_nomem (imapd *d) gccattr_noreturn ;
 /* Untagged updates of the selected folder: sync, then EXPUNGE (when
    expunge_ok), EXISTS, RECENT, FETCH FLAGS. */
 void imapd_update (imapd *d, int expunge_ok) ;
+/* A folder selected from its index's header (imapbox_verify): its
+   records checked, or the session ended. */
+void imapd_checkbox (imapd *d) ;
 /* Report changes c (expunges, then added, then flags). */
 void imapd_report (imapd *d, imapbox_changes *c) ;
 /* "* n FETCH (FLAGS (...))" of message i, with UID when uid. */

@@ -55,12 +55,8 @@ static void unselect (imapd *d)
 static void selected_info (imapd *d)
 {
   size_t n = imapbox_len(&d->box) ;
-  uint32_t recent = 0, unseen = 0 ;
-  for (size_t i = 0 ; i < n ; i++)
-  {
-    recent += imapbox_msg(&d->box, i)->recent ;
-    if (!unseen && !(imapbox_msg(&d->box, i)->flags & IMAPF_SEEN)) unseen = i + 1 ;
-  }
+  uint32_t recent, unseen ;
+  imapbox_counts(&d->box, &recent, &unseen) ;
   imapd_flagsinfo(d) ;
   imapd_puts(d, "* ") ; imapd_putu(d, n) ; imapd_puts(d, " EXISTS\r\n") ;
   imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
@@ -103,6 +99,9 @@ static void select1 (imapd *d, int examine, imapselect *sel)
   unselect(d) ;   /* RFC 3501 6.3.1: even if the new one fails */
   if (!imapstore_name_valid(d->folder.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
   if (!imapbox_init(&d->box, d->root, d->folder.s)) { unselect(d) ; imapd_no_errno(d, "open folder") ; return ; }
+  /* SELECT reads the index's header only; its records are checked before
+     the next command (imapd_checkbox) */
+  d->box.lazy = 1 ;
   if (!imapbox_sync(&d->box, 1, &c))
   {
     int e = errno ;
@@ -118,7 +117,7 @@ static void select1 (imapd *d, int examine, imapselect *sel)
   d->selected = 1 ;
   d->readonly = examine ;
   selected_info(d) ;
-  if (sel->qresync) imapd_qresync(d, sel) ;
+  if (sel->qresync) { imapd_checkbox(d) ; if (d->selected) imapd_qresync(d, sel) ; }
   imapd_tagged(d, "OK", examine ? "READ-ONLY" : "READ-WRITE", examine ? "EXAMINE completed" : "SELECT completed") ;
 }
 

@@ -54,10 +54,12 @@ void imapd_nomem (imapd *d)
 
 int imapd_expunge_ok (char const *name, int uid) ;
 
-/* Untagged updates go before every tagged OK or NO (RFC 3501 7). */
+/* Untagged updates go before every tagged OK or NO (RFC 3501 7); but
+   for a SELECT that just loaded the folder from its index's header
+   (whose next command checks it, and syncs). */
 void imapd_tagged (imapd *d, char const *status, char const *code, char const *text)
 {
-  if (d->selected && strcmp(status, "BAD")) imapd_update(d, imapd_expunge_ok(d->c.name, d->c.uid)) ;
+  if (d->selected && !d->box.unverified && strcmp(status, "BAD")) imapd_update(d, imapd_expunge_ok(d->c.name, d->c.uid)) ;
   imapd_ok(d, imapw_status(&d->io, d->c.tag, status, code, text)) ;
 }
 
@@ -148,6 +150,11 @@ void imapd_report (imapd *d, imapbox_changes *c)
     imapd_putu(d, genalloc_s(uint32_t, &c->expunged)[k]) ;
     imapd_puts(d, " EXPUNGE\r\n") ;
   }
+  if (c->rebuilt)
+  {
+    imapd_puts(d, "* OK [HIGHESTMODSEQ ") ; imapd_putu(d, imapbox_highestmodseq(&d->box)) ;
+    imapd_puts(d, "] the folder's index was damaged: rebuilt\r\n") ;
+  }
   if (c->added) exists(d) ;
   n = genalloc_len(uint32_t, &c->flagged) ;
   for (size_t k = 0 ; k < n ; k++)
@@ -174,6 +181,18 @@ void imapd_update (imapd *d, int expunge_ok)
   }
   imapd_report(d, &c) ;
   imapbox_changes_free(&c) ;
+}
+
+void imapd_checkbox (imapd *d)
+{
+  if (!d->selected || !d->box.unverified) return ;
+  imapd_update(d, 0) ;
+  /* not checked (a system error, logged): no command may use it */
+  if (d->box.unverified)
+  {
+    imapw_status(&d->io, 0, "BYE", 0, "unable to read the folder, please reconnect") ;
+    imapd_leave(d, "folder error") ;
+  }
 }
 
 int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx)
@@ -287,6 +306,9 @@ static void dispatch (imapd *d)
     if (strcmp(d->c.name, cmds[k].name)) continue ;
     if (d->c.uid && !cmds[k].uid) { imapd_bad(d, "no UID form of this command") ; return ; }
     if (cmds[k].sel && !d->selected) { imapd_bad(d, "no folder selected") ; return ; }
+    /* a folder selected from its index's header: the records checked
+       before a command may use them (SELECT and LOGOUT do not) */
+    if (cmds[k].f != &c_select && cmds[k].f != &c_examine && cmds[k].f != &c_logout) imapd_checkbox(d) ;
     (*cmds[k].f)(d) ;
     return ;
   }

@@ -1,7 +1,6 @@
 /* The view's load and sync; imapbox_store and friends in mboxops.c. */
 #include <errno.h>
 #include <malloc.h>
-#include <sys/mman.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -213,13 +212,16 @@ int imapbox_remove_gone (imapbox *b, imapbox_changes *c)
 {
   size_t n = imapbox_len(b), k = 0 ;
   imapmsg *m = genalloc_s(imapmsg, &b->msgs) ;
-  for (size_t j = n ; j-- > 0 ;)
+  /* read before written: the records may be a map's shared pages */
+  while (k < n && !m[k].gone) k++ ;
+  if (k == n) return 1 ;
+  for (size_t j = n ; j-- > k ;)
   {
     uint32_t seq = (uint32_t)j + 1 ;
     if (!m[j].gone) continue ;
     if (!genalloc_append(uint32_t, &c->expunged, &seq) || !genalloc_append(uint32_t, &c->vanished, &m[j].uid)) return 0 ;
   }
-  for (size_t j = 0 ; j < n ; j++) if (!m[j].gone) m[k++] = m[j] ;
+  for (size_t j = k ; j < n ; j++) if (!m[j].gone) m[k++] = m[j] ;
   genalloc_setlen(imapmsg, &b->msgs, k) ;
   return 1 ;
 }
@@ -369,7 +371,8 @@ int imapbox_add_fresh (imapbox *b, int fd, imapbox_changes *c)
   /* the UIDs looked up before any is added: an add unsorts the list,
      and a lookup after each would sort it again (100,000 new files) */
   uint32_t *known = malloc((nf ? nf : 1) * sizeof *known) ;
-  if (!known) goto err ;
+  /* the view grows: its records out of the index's map */
+  if (!known || (nf && !imapbox_own(b))) goto err ;
   for (size_t k = 0 ; k < nf ; k++)
     known[k] = uidlist_find(&b->u, mdlist_name(&b->scan, fresh[k]), mdlist_msg(&b->scan, fresh[k])->baselen) ;
   for (size_t k = 0 ; k < nf ; k++)
@@ -488,15 +491,50 @@ static void lighten (imapbox *b)
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
   malloc_trim(0) ;
   /* the names left in the index's map back to the page cache */
-  if (b->map) madvise((void *)b->map, b->maplen, MADV_DONTNEED) ;
+  imapbox_release(b) ;
+}
+
+/* The keywords in use all named, else the keywords file read again */
+static int kwnamed (imapbox *b)
+{
+  uint32_t kwall = 0 ;
+  if (b->unverified) kwall = b->hkwall ;
+  else for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
+  for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
+    if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;
+  return 1 ;
+}
+
+/* A first sync: the view loaded from the index if it is the folder,
+   without the lock (its writers rename it into place). 1 loaded, 0 not,
+   -1 error. */
+static int quickload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c)
+{
+  int r ;
+  if (!stamp) return 0 ;
+  if (!imapbox_ixopen(b)) return -1 ;
+  r = imapbox_ixload(b, stamp, curt, newt, c) ;
+  imapbox_ixdone(b) ;
+  return r ;
 }
 
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
 {
-  uint32_t kwall = 0 ;
   struct timespec curt, newt ;
-  int stamp = dirtimes(b, &curt, &newt), locked, ok, listed = 0 ;
+  int stamp, locked, ok, listed = 0 ;
   changes_clear(c) ;
+  /* no record is used unchecked (a lazy load; imapd checks before) */
+  if (b->unverified)
+  {
+    if (!imapbox_verify(b, c)) return 0 ;
+    if (c->rebuilt) return 1 ;
+  }
+  stamp = dirtimes(b, &curt, &newt) ;
+  if (!b->loaded)
+  {
+    ok = quickload(b, stamp, &curt, &newt, c) ;
+    if (ok) return ok > 0 && kwnamed(b) ;
+  }
   /* nothing renamed, added or removed since the last full sync: no scan
      (a folder of thousands is not read again at every command) */
   if (stamp && b->stamped && b->loaded && !b->validity_changed && same(&curt, &b->curt) && same(&newt, &b->newt))
@@ -531,21 +569,18 @@ int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c)
   if (locked) { int e = errno ; imapbox_unlock(b) ; errno = e ; }
   if (!ok) return 0 ;
   lighten(b) ;
-  for (size_t j = 0 ; j < imapbox_len(b) ; j++) kwall |= imapbox_msg(b, j)->kw ;
-  for (unsigned int i = 0 ; i < KEYWORDS_MAX ; i++)
-    if ((kwall & (1u << i)) && !kwlist_name(&b->kw, i)) return kwlist_read(&b->kw, b->dir.s) ;
-  return 1 ;
+  return kwnamed(b) ;
 }
 
 void imapbox_free (imapbox *b)
 {
   stralloc_free(&b->root) ; stralloc_free(&b->dir) ;
   uidlist_free(&b->u) ; kwlist_free(&b->kw) ;
+  imapbox_unmap(b) ;   /* before the records, which may be in the map */
   genalloc_free(imapmsg, &b->msgs) ; stralloc_free(&b->names) ;
   mdlist_free(&b->scan) ; mdlist_free(&b->scan2) ;
   stralloc_free(&b->tmp) ; stralloc_free(&b->tmp2) ; stralloc_free(&b->host) ;
   genalloc_free(size_t, &b->idx) ; genalloc_free(size_t, &b->where) ; genalloc_free(size_t, &b->fresh) ;
   genalloc_free(imapbox_gone, &b->log) ;
   while (b->locks) imapbox_unlock(b) ;
-  imapbox_unmap(b) ;
 }

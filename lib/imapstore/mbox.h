@@ -33,13 +33,20 @@
    directory and no message; any other finds the changes by a scan. A
    session's view keeps the MODSEQ of each message and HIGHESTMODSEQ as of
    its last sync, and the expunge log (for VANISHED (EARLIER)). A view
-   loaded from the index keeps the file names in the index file's
-   read-only map (paged in only when a message is opened or renamed), and
-   what a sync reads (the listing, the uidlist) is freed after it: a
-   session costs about 48 bytes per message.
+   loaded from the index is the index file's private map: its records are
+   the view's messages (copied out only when a message is added) and its
+   names the view's names (paged in only when a message is opened or
+   renamed). What a sync reads (the listing, the uidlist) is freed after
+   it: a session costs at most 48 bytes per message, and the pages of the
+   records that sessions on one folder only read are shared.
+
+   With b->lazy set (imapd's SELECT), that load checks only the index's
+   header, which holds what SELECT tells (imapbox_counts): b->unverified
+   is then set, and imapbox_verify must check the rest before any record
+   is used (imapd: before the next command; imapbox_sync does it too).
 
    Use by the server: SELECT/EXAMINE = imapbox_init + imapbox_sync (then
-   EXISTS = imapbox_len, RECENT = messages with recent set, UIDVALIDITY,
+   EXISTS = imapbox_len, RECENT and UNSEEN by imapbox_counts, UIDVALIDITY,
    UIDNEXT, FLAGS with the names of b->kw). Before each tagged reply:
    imapbox_sync(b, expunge_ok, &c) and send "* N EXPUNGE" for
    c.expunged in order, then "* n EXISTS" if c.added, then FETCH (FLAGS)
@@ -97,8 +104,13 @@ struct imapbox_s {
   unsigned int locks ;     /* imapbox_lock depth */
   void *ix ;               /* the index file, read during a sync */
   int datesnew ;           /* dates read since: for the index */
-  char const *map ;        /* the index file the view was loaded from, */
-  size_t maplen ;          /* mapped: the names not changed since */
+  char *map ;              /* the index file the view was loaded from, */
+  size_t maplen ;          /* mapped: the names not changed since, */
+  int recmap ;             /* and msgs, until a message is added */
+  size_t namesoff ;        /* where its names start */
+  int lazy ;               /* load the view with only the header checked, */
+  int unverified ;         /* as it was: imapbox_verify before a record is used */
+  uint32_t hkwall, hunseen ;   /* the header's keywords in use, first unseen */
   /* scratch */
   mdlist scan, scan2 ;
   stralloc tmp, tmp2, host ;
@@ -108,7 +120,8 @@ struct imapbox_s {
   .msgs = GENALLOC_ZERO, .names = STRALLOC_ZERO, .loaded = 0, .validity_changed = 0, .uidvalidity = 0, .scan = MDLIST_ZERO, \
   .scan2 = MDLIST_ZERO, .tmp = STRALLOC_ZERO, .tmp2 = STRALLOC_ZERO, .host = STRALLOC_ZERO, \
   .idx = GENALLOC_ZERO, .where = GENALLOC_ZERO, .fresh = GENALLOC_ZERO, .hms = 0, .logfloor = 0, .log = GENALLOC_ZERO, \
-  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0, .map = 0, .maplen = 0 }
+  .lockfd = -1, .locks = 0, .ix = 0, .datesnew = 0, .map = 0, .maplen = 0, .recmap = 0, .namesoff = 0, \
+  .lazy = 0, .unverified = 0, .hkwall = 0, .hunseen = 0 }
 
 #define imapbox_len(b) genalloc_len(imapmsg, &(b)->msgs)
 #define imapbox_msg(b, i) (genalloc_s(imapmsg, &(b)->msgs) + (i))
@@ -131,8 +144,12 @@ struct imapbox_changes_s {
   genalloc vanished ;      /* uint32_t: the same messages' UIDs */
   genalloc flagged ;       /* uint32_t: UIDs whose flags another changed */
   uint32_t added ;         /* new messages, at the end of the view */
+  int rebuilt ;            /* a damaged index found by imapbox_verify: the
+                              view rebuilt, every MODSEQ new (announce
+                              HIGHESTMODSEQ) */
 } ;
-#define IMAPBOX_CHANGES_ZERO { .expunged = GENALLOC_ZERO, .vanished = GENALLOC_ZERO, .flagged = GENALLOC_ZERO, .added = 0 }
+#define IMAPBOX_CHANGES_ZERO { .expunged = GENALLOC_ZERO, .vanished = GENALLOC_ZERO, .flagged = GENALLOC_ZERO, .added = 0, \
+  .rebuilt = 0 }
 void imapbox_changes_free (imapbox_changes *c) ;
 
 /* The folder's Maildir: root for INBOX (any case), else root/.NAME.
@@ -150,6 +167,14 @@ int imapbox_init (imapbox *b, char const *root, char const *folder) ;
    had loaded, or corrupt), b->validity_changed is set: the server ends
    the session (BYE) as it cannot report new UIDs for old messages. */
 int imapbox_sync (imapbox *b, int expunge_ok, imapbox_changes *c) ;
+/* Check the records of a view loaded lazily (see above). If the index
+   turns out damaged, the view is rebuilt by a scan and c->rebuilt set
+   (with b->validity_changed set if it then differs from what SELECT
+   told: other messages or another UIDVALIDITY). 0 on a system error. */
+int imapbox_verify (imapbox *b, imapbox_changes *c) ;
+/* SELECT's figures: messages with recent set, the first unseen (1-based,
+   0 none); from the index's header if the view is unverified. */
+void imapbox_counts (imapbox const *b, uint32_t *recent, uint32_t *unseen) ;
 /* Hold the folder's index lock across several calls (STORE
    UNCHANGEDSINCE: its test and its change at once); nested calls count.
    Never hold it while waiting for the client. 0 on error (errno). */

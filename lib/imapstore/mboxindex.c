@@ -14,16 +14,25 @@
 #include <skalibs/stralloc.h>
 #include "mdlist.h"
 #include "imapstore/mboxindex.h"
+#include "imapstore/mbox.h"
 #include "flockwait.h"
 
-static char const magic[8] = "PMIDX02\n" ;
+/* the records are the view's messages (mboxindex.h) */
+_Static_assert(sizeof (imapmsg) == IMAPINDEX_REC, "an index record is an imapmsg") ;
+_Static_assert(IMAPINDEX_HEAD % 8 == 0, "records aligned in the file") ;
+
+static char const magic[8] = "PMIDX03\n" ;
+#define HEADSUM (IMAPINDEX_HEAD - 8)   /* where the header's checksum is */
 #define ENDIAN 0x01020304u
 #define FILE_MAX ((uint64_t)IMAPINDEX_HEAD + (uint64_t)MDLIST_MAX * (IMAPINDEX_REC + IMAPINDEX_NAME_MAX + 1) \
                   + (uint64_t)IMAPINDEX_LOG_MAX * IMAPINDEX_LOG)
+_Static_assert(FILE_MAX < IMAPBOX_INMAP, "a name's offset in the file fits a record's name field") ;
 
-/* A word-at-a-time hash: enough to tell a torn or foreign file. Four
-   independent lanes, as a warm SELECT of a big folder checks the whole
-   file and one chain of multiplies was half its time. */
+/* A checksum to tell a torn, damaged or foreign file, not an attacker
+   (who could write a right one): Fletcher's sums (each word added, and
+   each running total, so that order counts) on four lanes of 64-bit
+   words, mixed at the end. Adds only: the first command after a SELECT
+   checks the whole index of a big folder (mboxindex.h). */
 static uint64_t mix (uint64_t h, uint64_t w)
 {
   h = (h ^ w) * 0x9e3779b97f4a7c15ull ;
@@ -32,17 +41,17 @@ static uint64_t mix (uint64_t h, uint64_t w)
 
 static uint64_t sum (char const *s, size_t n)
 {
-  uint64_t h[4] = { 0x6a09e667f3bcc909ull ^ n, 0xbb67ae8584caa73bull, 0x3c6ef372fe94f82bull, 0xa54ff53a5f1d36f1ull } ;
+  uint64_t a[4] = { 1, 2, 3, 4 }, b[4] = { 0, 0, 0, 0 }, h = 0x6a09e667f3bcc909ull ^ n ;
   size_t i = 0 ;
   for (; i + 32 <= n ; i += 32)
   {
     uint64_t w[4] ;
     memcpy(w, s + i, 32) ;
-    for (unsigned k = 0 ; k < 4 ; k++) h[k] = mix(h[k], w[k]) ;
+    for (unsigned k = 0 ; k < 4 ; k++) { a[k] += w[k] ; b[k] += a[k] ; }
   }
-  for (unsigned k = 1 ; k < 4 ; k++) h[0] = mix(h[0], h[k]) ;
-  for (; i < n ; i++) { h[0] = (h[0] ^ (unsigned char)s[i]) * 0x100000001b3ull ; h[0] ^= h[0] >> 31 ; }
-  return h[0] ^ (h[0] >> 32) ;
+  for (unsigned k = 0 ; k < 4 ; k++) h = mix(mix(h, a[k]), b[k]) ;
+  for (; i < n ; i++) h = mix(h, (unsigned char)s[i]) ;
+  return h ^ (h >> 32) ;
 }
 
 static uint32_t g32 (char const *s) { uint32_t v ; memcpy(&v, s, 4) ; return v ; }
@@ -52,7 +61,8 @@ static void p64 (char *s, uint64_t v) { memcpy(s, &v, 8) ; }
 
 static int headparse (imapindex_head *h, char const *s)
 {
-  if (memcmp(s, magic, 8) || g32(s + 8) != ENDIAN || g64(s + 120) != sum(s, 120)) return 0 ;
+  if (memcmp(s, magic, 8) || g32(s + 8) != ENDIAN || g64(s + HEADSUM) != sum(s, HEADSUM)
+   || g32(s + 128) != IMAPINDEX_REC) return 0 ;
   h->nrec = g32(s + 12) ; h->nlog = g32(s + 16) ;
   h->uidvalidity = g32(s + 20) ; h->uidnext = g32(s + 24) ; h->stamped = g32(s + 28) ;
   h->hms = g64(s + 32) ; h->logfloor = g64(s + 40) ;
@@ -60,7 +70,8 @@ static int headparse (imapindex_head *h, char const *s)
   h->newt.tv_sec = (time_t)g64(s + 64) ; h->newt.tv_nsec = (long)g64(s + 72) ;
   h->ulsize = g64(s + 80) ; h->ulino = g64(s + 88) ; h->ulmtime = (int64_t)g64(s + 96) ;
   h->nameslen = g64(s + 104) ;
-  return h->nrec <= MDLIST_MAX && h->nlog <= IMAPINDEX_LOG_MAX && h->uidvalidity && h->stamped <= 1
+  h->kwall = g32(s + 120) ; h->unseen = g32(s + 124) ;
+  return h->nrec <= MDLIST_MAX && h->unseen <= h->nrec && h->nlog <= IMAPINDEX_LOG_MAX && h->uidvalidity && h->stamped <= 1
       && h->hms <= IMAPINDEX_MODSEQ_MAX && h->logfloor <= h->hms
       && h->nameslen <= (uint64_t)h->nrec * (IMAPINDEX_NAME_MAX + 1) ;
 }
@@ -76,14 +87,15 @@ static void headfmt (char *s, imapindex_head const *h, uint64_t bodysum)
   p64(s + 64, (uint64_t)h->newt.tv_sec) ; p64(s + 72, (uint64_t)h->newt.tv_nsec) ;
   p64(s + 80, h->ulsize) ; p64(s + 88, h->ulino) ; p64(s + 96, (uint64_t)h->ulmtime) ;
   p64(s + 104, h->nameslen) ; p64(s + 112, bodysum) ;
-  p64(s + 120, sum(s, 120)) ;
+  p32(s + 120, h->kwall) ; p32(s + 124, h->unseen) ; p32(s + 128, IMAPINDEX_REC) ;
+  p64(s + HEADSUM, sum(s, HEADSUM)) ;
 }
 
 void imapindex_seal (char *buf, size_t len)
 {
   if (len < IMAPINDEX_HEAD) return ;
   p64(buf + 112, sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) ;
-  p64(buf + 120, sum(buf, 120)) ;
+  p64(buf + HEADSUM, sum(buf, HEADSUM)) ;
 }
 
 static size_t filesize (imapindex_head const *h)
@@ -95,40 +107,40 @@ void imapindex_free (imapindex *x)
 {
   if (x->mapped) { if (x->buf) munmap(x->buf, x->len) ; }
   else free(x->buf) ;
-  free(x->nameoff) ;
-  x->buf = 0 ; x->nameoff = 0 ; x->len = 0 ; x->mapped = 0 ;
+  x->buf = 0 ; x->len = 0 ; x->mapped = 0 ; x->verified = 0 ;
   memset(&x->h, 0, sizeof x->h) ;
 }
 
-static char const *recp (imapindex const *x, size_t i) { return x->buf + IMAPINDEX_HEAD + i * IMAPINDEX_REC ; }
-
-/* Every record, log entry and name checked: what a reader relies on. */
-static int check (imapindex *x)
+static imapmsg const *recp (char const *buf, size_t i)
 {
-  imapindex_head const *h = &x->h ;
-  char const *names = x->buf + IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + (size_t)h->nlog * IMAPINDEX_LOG ;
-  size_t off = 0 ;
-  uint32_t last = 0 ;
+  return (imapmsg const *)(buf + IMAPINDEX_HEAD + i * IMAPINDEX_REC) ;
+}
+
+/* Every record, log entry and name checked, and what the header says of
+   them: what a reader relies on. */
+static int check (char const *buf, size_t len, imapindex_head const *h)
+{
+  size_t off = IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + (size_t)h->nlog * IMAPINDEX_LOG ;
+  uint32_t last = 0, kwall = 0, unseen = 0 ;
   uint64_t lastmod = 0 ;
-  x->nameoff = malloc((h->nrec ? h->nrec : 1) * sizeof *x->nameoff) ;
-  if (!x->nameoff) return -1 ;
   for (size_t i = 0 ; i < h->nrec ; i++)
   {
-    char const *r = recp(x, i) ;
-    uint32_t uid = g32(r), nl = g32(r + 12) & 0xffff, bl = g32(r + 12) >> 16 ;
-    uint64_t modseq = g64(r + 32) ;
-    if (uid <= last || uid >= h->uidnext || g32(r + 4) > 31 || g32(r + 8) >> 26) return 0 ;
-    if (!nl || nl > IMAPINDEX_NAME_MAX || !bl || bl > nl || !modseq || modseq > h->hms) return 0 ;
-    if (h->nameslen - off < (uint64_t)nl + 1 || names[off + nl]) return 0 ;
-    if (memchr(names + off, 0, nl) || memchr(names + off, '/', nl) || names[off] == '.') return 0 ;
-    x->nameoff[i] = (size_t)(names - x->buf) + off ;
+    imapmsg const *m = recp(buf, i) ;
+    size_t nl ;
+    if (m->uid <= last || m->uid >= h->uidnext || m->flags > 31 || m->kw >> 26 || m->recent || m->gone) return 0 ;
+    if (!m->modseq || m->modseq > h->hms || m->name != (IMAPBOX_INMAP | (uint32_t)off) || off >= len) return 0 ;
+    nl = strnlen(buf + off, len - off < IMAPINDEX_NAME_MAX + 1 ? len - off : IMAPINDEX_NAME_MAX + 1) ;
+    if (!nl || nl > IMAPINDEX_NAME_MAX || off + nl >= len || !m->baselen || m->baselen > nl) return 0 ;
+    if (memchr(buf + off, '/', nl) || buf[off] == '.') return 0 ;
+    kwall |= m->kw ;
+    if (!unseen && !(m->flags & IMAPF_SEEN)) unseen = (uint32_t)i + 1 ;
     off += nl + 1 ;
-    last = uid ;
+    last = m->uid ;
   }
-  if (off != h->nameslen) return 0 ;
+  if (off != len || kwall != h->kwall || unseen != h->unseen) return 0 ;
   for (size_t i = 0 ; i < h->nlog ; i++)
   {
-    char const *e = x->buf + IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + i * IMAPINDEX_LOG ;
+    char const *e = buf + IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + i * IMAPINDEX_LOG ;
     uint64_t m = g64(e) ;
     if (m < lastmod || m > h->hms || m <= h->logfloor || !g32(e + 8) || g32(e + 8) >= h->uidnext) return 0 ;
     lastmod = m ;
@@ -136,18 +148,30 @@ static int check (imapindex *x)
   return 1 ;
 }
 
+/* The header, and the file's size as it says */
+static int headok (char const *buf, size_t len, imapindex_head *h)
+{
+  return len >= IMAPINDEX_HEAD && headparse(h, buf) && filesize(h) == len ;
+}
+
+int imapindex_check (char const *buf, size_t len, imapindex_head *h)
+{
+  return headok(buf, len, h) && g64(buf + 112) == sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD) && check(buf, len, h) ;
+}
+
+int imapindex_verify (imapindex *x)
+{
+  if (x->verified) return 1 ;
+  if (!x->buf || !imapindex_check(x->buf, x->len, &x->h)) { imapindex_free(x) ; return 0 ; }
+  x->verified = 1 ;
+  return 1 ;
+}
+
 int imapindex_parse (imapindex *x, char *buf, size_t len)
 {
-  int r ;
-  x->buf = buf ; x->len = len ; x->nameoff = 0 ;   /* x->mapped as the caller set it */
-  if (len < IMAPINDEX_HEAD || !headparse(&x->h, buf) || filesize(&x->h) != len
-   || g64(buf + 112) != sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) goto bad ;
-  r = check(x) ;
-  if (r > 0) return 1 ;
-  if (r < 0) { imapindex_free(x) ; return -1 ; }
- bad:
-  imapindex_free(x) ;
-  return 0 ;
+  x->buf = buf ; x->len = len ; x->verified = 0 ;   /* x->mapped as the caller set it */
+  if (!headok(buf, len, &x->h)) { imapindex_free(x) ; return 0 ; }
+  return imapindex_verify(x) ;
 }
 
 static int pathof (stralloc *sa, char const *dir, char const *file)
@@ -156,7 +180,7 @@ static int pathof (stralloc *sa, char const *dir, char const *file)
   return stralloc_cats(sa, dir) && stralloc_catb(sa, "/", 1) && stralloc_cats(sa, file) && stralloc_0(sa) ;
 }
 
-int imapindex_read (imapindex *x, char const *dir)
+int imapindex_open (imapindex *x, char const *dir)
 {
   stralloc p = STRALLOC_ZERO ;
   struct stat st ;
@@ -168,15 +192,23 @@ int imapindex_read (imapindex *x, char const *dir)
   if (fd < 0) { if (errno == ENOENT) r = 0 ; goto end ; }
   if (fstat(fd, &st) < 0) { fd_close(fd) ; goto end ; }
   if ((uint64_t)st.st_size < IMAPINDEX_HEAD || (uint64_t)st.st_size > FILE_MAX) { fd_close(fd) ; r = 0 ; goto end ; }
-  /* the writers rename a new file into place: this one does not change */
-  buf = mmap(0, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0) ;
+  /* the writers rename a new file into place: this one does not change.
+     Private and writable: a session's view is its records (mbox.h) */
+  buf = mmap(0, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0) ;
   fd_close(fd) ;
   if (buf == MAP_FAILED) goto end ;
-  x->mapped = 1 ;
-  r = imapindex_parse(x, buf, (size_t)st.st_size) ;
+  x->buf = buf ; x->len = (size_t)st.st_size ; x->mapped = 1 ; x->verified = 0 ;
+  r = headok(buf, x->len, &x->h) ;
+  if (!r) imapindex_free(x) ;
  end:
   stralloc_free(&p) ;
   return r ;
+}
+
+int imapindex_read (imapindex *x, char const *dir)
+{
+  int r = imapindex_open(x, dir) ;
+  return r > 0 ? imapindex_verify(x) : r ;
 }
 
 int imapindex_readhead (imapindex_head *h, char const *dir)
@@ -189,7 +221,7 @@ int imapindex_readhead (imapindex_head *h, char const *dir)
   fd = openc_read(p.s) ;
   if (fd < 0) { if (errno == ENOENT) r = 0 ; goto end ; }
   if (fstat(fd, &st) < 0) { fd_close(fd) ; goto end ; }
-  r = allread(fd, buf, sizeof buf) == sizeof buf && headparse(h, buf) && filesize(h) == (uint64_t)st.st_size ;
+  r = allread(fd, buf, sizeof buf) == sizeof buf && headok(buf, (size_t)st.st_size, h) ;
   fd_close(fd) ;
  end:
   stralloc_free(&p) ;
@@ -198,11 +230,11 @@ int imapindex_readhead (imapindex_head *h, char const *dir)
 
 void imapindex_get (imapindex const *x, size_t i, imapindex_rec *r)
 {
-  char const *s = recp(x, i) ;
-  r->uid = g32(s) ; r->flags = g32(s + 4) ; r->kw = g32(s + 8) ;
-  r->namelen = g32(s + 12) & 0xffff ; r->baselen = g32(s + 12) >> 16 ;
-  r->size = g64(s + 16) ; r->vsize = g64(s + 24) ; r->modseq = g64(s + 32) ; r->date = (int64_t)g64(s + 40) ;
-  r->name = x->buf + x->nameoff[i] ;
+  imapmsg const *m = recp(x->buf, i) ;
+  r->uid = m->uid ; r->flags = m->flags ; r->kw = m->kw ;
+  r->name = x->buf + (m->name & ~IMAPBOX_INMAP) ;
+  r->namelen = strlen(r->name) ; r->baselen = m->baselen ;
+  r->size = m->size ; r->vsize = m->vsize ; r->modseq = m->modseq ; r->date = m->date ;
 }
 
 size_t imapindex_find (imapindex const *x, uint32_t uid)
@@ -211,7 +243,7 @@ size_t imapindex_find (imapindex const *x, uint32_t uid)
   while (lo < hi)
   {
     size_t mid = lo + (hi - lo) / 2 ;
-    uint32_t u = g32(recp(x, mid)) ;
+    uint32_t u = recp(x->buf, mid)->uid ;
     if (u == uid) return mid ;
     if (u < uid) lo = mid + 1 ; else hi = mid ;
   }
@@ -230,17 +262,24 @@ int imapindex_write (char const *dir, imapindex_head const *h, imapindex_src con
   stralloc tmp = STRALLOC_ZERO, dst = STRALLOC_ZERO ;
   size_t len = filesize(h), names = IMAPINDEX_HEAD + (size_t)h->nrec * IMAPINDEX_REC + (size_t)h->nlog * IMAPINDEX_LOG ;
   size_t off = names ;
+  imapindex_head hh = *h ;
   char *buf = malloc(len) ;
   int fd, ok = 0 ;
   if (!buf) return 0 ;
+  hh.kwall = hh.unseen = 0 ;
   for (size_t i = 0 ; i < h->nrec ; i++)
   {
     imapindex_rec r ;
-    char *s = buf + IMAPINDEX_HEAD + i * IMAPINDEX_REC ;
+    imapmsg m ;
     (*src->rec)(src->ctx, i, &r) ;
     if (off + r.namelen + 1 > len) { errno = EINVAL ; goto end ; }
-    p32(s, r.uid) ; p32(s + 4, r.flags) ; p32(s + 8, r.kw) ; p32(s + 12, r.namelen | (uint32_t)r.baselen << 16) ;
-    p64(s + 16, r.size) ; p64(s + 24, r.vsize) ; p64(s + 32, r.modseq) ; p64(s + 40, (uint64_t)r.date) ;
+    memset(&m, 0, sizeof m) ;   /* recent, gone and the unused bits clear */
+    m.uid = r.uid ; m.flags = (uint8_t)r.flags ; m.kw = r.kw ; m.baselen = (uint16_t)r.baselen ;
+    m.name = IMAPBOX_INMAP | (uint32_t)off ;
+    m.size = r.size ; m.vsize = r.vsize ; m.modseq = r.modseq ; m.date = r.date ;
+    memcpy(buf + IMAPINDEX_HEAD + i * IMAPINDEX_REC, &m, sizeof m) ;
+    hh.kwall |= r.kw ;
+    if (!hh.unseen && !(r.flags & IMAPF_SEEN)) hh.unseen = (uint32_t)i + 1 ;
     memcpy(buf + off, r.name, r.namelen) ;
     buf[off + r.namelen] = 0 ;
     off += r.namelen + 1 ;
@@ -254,7 +293,7 @@ int imapindex_write (char const *dir, imapindex_head const *h, imapindex_src con
     (*src->log)(src->ctx, i, &m, &uid) ;
     p64(e, m) ; p32(e + 8, uid) ; p32(e + 12, 0) ;
   }
-  headfmt(buf, h, sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) ;
+  headfmt(buf, &hh, sum(buf + IMAPINDEX_HEAD, len - IMAPINDEX_HEAD)) ;
   if (!pathof(&tmp, dir, IMAPINDEX_FILE ".tmp") || !pathof(&dst, dir, IMAPINDEX_FILE)) goto end ;
   fd = open(tmp.s, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) ;
   if (fd < 0) goto end ;

@@ -7,11 +7,16 @@
    Binary, host byte order (a file of another byte order or version is
    not ours: rebuilt), in one piece:
      header (IMAPINDEX_HEAD bytes, its own checksum)
-     nrec records of IMAPINDEX_REC bytes, by UID ascending:
-       uid flags kw namelen|baselen<<16 size vsize modseq date
+     nrec records, by UID ascending: each the view's imapmsg (mbox.h)
+       as a session keeps it, its name field the offset of its name in
+       the file (IMAPBOX_INMAP set), recent and gone clear
      nlog expunge entries (modseq uid), by MODSEQ ascending
      the records' file names, each NUL-terminated, in record order
-   and a checksum of all after the header in the header. It is written to
+   and a checksum of all after the header in the header. The records
+   being the view's own, a session maps the file (private, writable: its
+   changes stay its own) and its view is the map: a SELECT copies no
+   record and touches none, and sessions on one folder share the pages
+   they only read. It is written to
    "pipemail.index.tmp" and renamed over, under the folder's index lock
    ("pipemail.index.lock", flock), without fsync: a crash may leave it
    torn or empty, which the checksums and sizes detect, and it is then
@@ -22,6 +27,11 @@
    than one per microsecond of its life, and the expunge log then starts
    empty with its floor there (a client that knew an older MODSEQ gets
    every UID it may know of that is gone, which RFC 7162 allows).
+
+   What SELECT tells of a folder is in the header (counts, the first
+   unseen message, the keywords in use), so that a SELECT reads only the
+   header: imapindex_open. The rest is checked (imapindex_verify) before
+   the session's first use of a record, that is before its next command.
 
    The header records the mtimes of cur/ and new/ (when they could be
    trusted: see mbox.h) and dovecot-uidlist's size, mtime and inode at the
@@ -35,8 +45,8 @@
 #include <time.h>
 
 #define IMAPINDEX_FILE "pipemail.index"
-#define IMAPINDEX_HEAD 128
-#define IMAPINDEX_REC 48
+#define IMAPINDEX_HEAD 192
+#define IMAPINDEX_REC 48               /* sizeof (imapmsg), checked */
 #define IMAPINDEX_LOG 16
 #define IMAPINDEX_LOG_MAX 16384        /* expunge log entries kept */
 #define IMAPINDEX_LOCK_MS 10000       /* the longest wait for the lock */
@@ -53,6 +63,8 @@ struct imapindex_head_s {
   uint64_t ulsize, ulino ;            /* dovecot-uidlist's */
   int64_t ulmtime ;                   /* in ns */
   uint64_t nameslen ;
+  uint32_t kwall ;                    /* the records' keyword bits, or'ed */
+  uint32_t unseen ;                   /* the first record without \Seen, 1-based; 0 none */
 } ;
 
 typedef struct imapindex_rec_s imapindex_rec ;
@@ -69,14 +81,16 @@ struct imapindex_s {
   imapindex_head h ;
   char *buf ;                         /* the whole file: */
   size_t len ;
-  int mapped ;                        /* mapped (read), else malloc'd */
-  size_t *nameoff ;                   /* record i's name offset in buf */
+  int mapped ;                        /* mapped (private, writable), else malloc'd */
+  int verified ;                      /* every record, log entry and name checked */
 } ;
-#define IMAPINDEX_ZERO { .buf = 0, .len = 0, .mapped = 0, .nameoff = 0 }
+#define IMAPINDEX_ZERO { .buf = 0, .len = 0, .mapped = 0, .verified = 0 }
 
 /* Check and take a file's contents (buf, len; malloc'd, owned by x after
    the call either way). 1 valid, 0 not (x emptied). */
 int imapindex_parse (imapindex *x, char *buf, size_t len) ;
+/* A whole file's contents checked, its header into h: 1 valid, 0 not. */
+int imapindex_check (char const *buf, size_t len, imapindex_head *h) ;
 /* Put the right checksums into a file's contents (len bytes): for the
    fuzzer, which so gets past them to the checks of the contents. */
 void imapindex_seal (char *buf, size_t len) ;
@@ -84,6 +98,11 @@ void imapindex_seal (char *buf, size_t len) ;
    names, stays in the page cache until used). 1 valid, 0 absent or
    invalid (x emptied), -1 system error (errno). */
 int imapindex_read (imapindex *x, char const *dir) ;
+/* The same, with only the header and the file's size checked (the rest
+   by imapindex_verify before a record is used). */
+int imapindex_open (imapindex *x, char const *dir) ;
+/* Check the rest of a file opened so: 1 valid, 0 not (x emptied). */
+int imapindex_verify (imapindex *x) ;
 /* Only the header, checked (its checksum, the file's size): 1, 0, -1. */
 int imapindex_readhead (imapindex_head *h, char const *dir) ;
 /* Record i. */

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <skalibs/strerr.h>
 #include "imapstore/mboxindex.h"
 #include "imapstore/mboxpriv.h"
 
@@ -12,8 +13,34 @@
 
 void imapbox_unmap (imapbox *b)
 {
-  if (b->map) munmap((void *)b->map, b->maplen) ;
-  b->map = 0 ; b->maplen = 0 ;
+  /* the records in the map go with it: only for a view thrown away */
+  if (b->recmap) b->msgs = (genalloc)GENALLOC_ZERO ;
+  if (b->map) munmap(b->map, b->maplen) ;
+  b->map = 0 ; b->maplen = 0 ; b->recmap = 0 ; b->unverified = 0 ;
+}
+
+int imapbox_own (imapbox *b)
+{
+  genalloc g = GENALLOC_ZERO ;
+  size_t n = imapbox_len(b) ;
+  if (!b->recmap) return 1 ;
+  if (!genalloc_ready(imapmsg, &g, n + 1)) return 0 ;
+  memcpy(g.s, b->msgs.s, n * sizeof(imapmsg)) ;
+  genalloc_setlen(imapmsg, &g, n) ;
+  b->msgs = g ;
+  b->recmap = 0 ;
+  return 1 ;
+}
+
+/* The map's pages back to the page cache: all of them while the records
+   are still as in the file, else only the names' (a private page that
+   was written to would lose its changes). */
+void imapbox_release (imapbox *b)
+{
+  size_t pg = 4096, from ;
+  if (!b->map) return ;
+  from = b->recmap ? (b->namesoff + pg - 1) / pg * pg : 0 ;
+  if (from < b->maplen) madvise(b->map + from, b->maplen - from, MADV_DONTNEED) ;
 }
 
 int imapbox_lock (imapbox *b)
@@ -39,7 +66,7 @@ void imapbox_ixdone (imapbox *b)
   errno = e ;
 }
 
-int imapbox_ixread (imapbox *b)
+static int ixget (imapbox *b, int (*rd)(imapindex *, char const *))
 {
   imapindex *x ;
   imapbox_ixdone(b) ;   /* read again: a sync reads before and under the lock */
@@ -49,9 +76,12 @@ int imapbox_ixread (imapbox *b)
   memset(&x->h, 0, sizeof x->h) ;
   b->ix = x ;
   /* an unreadable one (EACCES) is as none: the folder is rebuilt */
-  if (imapindex_read(x, b->dir.s) < 0 && errno != EACCES) { imapbox_ixdone(b) ; return 0 ; }
+  if ((*rd)(x, b->dir.s) < 0 && errno != EACCES) { imapbox_ixdone(b) ; return 0 ; }
   return 1 ;
 }
+
+int imapbox_ixread (imapbox *b) { return ixget(b, &imapindex_read) ; }
+int imapbox_ixopen (imapbox *b) { return ixget(b, &imapindex_open) ; }
 
 static int valid (imapbox const *b) { return b->ix && IX(b)->buf ; }
 
@@ -72,9 +102,8 @@ static int same (struct timespec const *a, struct timespec const *b)
   return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec ;
 }
 
-static int takelog (imapbox *b)
+static int takelog (imapbox *b, imapindex const *x)
 {
-  imapindex const *x = IX(b) ;
   genalloc_setlen(imapbox_gone, &b->log, 0) ;
   if (!genalloc_ready(imapbox_gone, &b->log, x->h.nlog)) return 0 ;
   for (size_t i = 0 ; i < x->h.nlog ; i++)
@@ -100,22 +129,22 @@ static int current (imapbox *b, int stamp, struct timespec const *curt, struct t
 
 int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt, imapbox_changes *c)
 {
-  imapindex const *x = IX(b) ;
-  if (!current(b, stamp, curt, newt)) return 0 ;
-  genalloc_setlen(imapmsg, &b->msgs, 0) ;
+  imapindex *x = IX(b) ;
+  if (!current(b, stamp, curt, newt) || !x->mapped) return 0 ;
+  if (!b->lazy && !imapindex_verify(x)) return 0 ;
+  imapbox_unmap(b) ;
+  genalloc_free(imapmsg, &b->msgs) ;
   b->names.len = 0 ;
-  if (!x->mapped || !genalloc_ready(imapmsg, &b->msgs, x->h.nrec)) return x->mapped ? -1 : 0 ;
-  for (size_t i = 0 ; i < x->h.nrec ; i++)
-  {
-    imapindex_rec r ;
-    imapmsg *m = genalloc_s(imapmsg, &b->msgs) + i ;
-    imapindex_get(x, i, &r) ;
-    /* the names stay in the file's map, not copied */
-    *m = (imapmsg){ .uid = r.uid, .flags = r.flags, .kw = r.kw, .name = IMAPBOX_INMAP | (uint32_t)x->nameoff[i],
-                    .size = r.size, .vsize = r.vsize, .modseq = r.modseq, .date = r.date, .baselen = r.baselen } ;
-  }
-  genalloc_setlen(imapmsg, &b->msgs, x->h.nrec) ;
-  if (!takelog(b)) return -1 ;
+  if (x->verified && !takelog(b, x)) return -1 ;
+  /* the view is the map: records and names, nothing copied */
+  b->map = x->buf ; b->maplen = x->len ;
+  b->msgs.s = x->buf + IMAPINDEX_HEAD ;
+  b->msgs.len = b->msgs.a = (size_t)x->h.nrec * sizeof(imapmsg) ;
+  b->recmap = 1 ;
+  b->namesoff = IMAPINDEX_HEAD + (size_t)x->h.nrec * IMAPINDEX_REC + (size_t)x->h.nlog * IMAPINDEX_LOG ;
+  b->unverified = !x->verified ;
+  b->hkwall = x->h.kwall ; b->hunseen = x->h.unseen ;
+  b->logfloor = x->h.logfloor ;
   /* the uidlist is read only when a scan needs it */
   b->u.uidvalidity = b->uidvalidity = x->h.uidvalidity ;
   b->u.uidnext = x->h.uidnext ;
@@ -124,14 +153,49 @@ int imapbox_ixload (imapbox *b, int stamp, struct timespec const *curt, struct t
   b->loaded = 1 ;
   b->stamped = 1 ; b->curt = *curt ; b->newt = *newt ;
   c->added = x->h.nrec ;
-  /* the map goes to the view; its pages go back to the page cache until
-     a name is needed (opening a message, a flag change) */
-  imapbox_unmap(b) ;
-  b->map = x->buf ; b->maplen = x->len ;
-  madvise(x->buf, x->len, MADV_DONTNEED) ;
-  free(IX(b)->nameoff) ;
-  *IX(b) = (imapindex)IMAPINDEX_ZERO ;
+  /* pages read while checking go back to the page cache until used */
+  if (x->verified) imapbox_release(b) ;
+  *x = (imapindex)IMAPINDEX_ZERO ;
   return 1 ;
+}
+
+int imapbox_verify (imapbox *b, imapbox_changes *c)
+{
+  imapindex x = IMAPINDEX_ZERO ;
+  size_t n = imapbox_len(b) ;
+  uint32_t v = b->uidvalidity ;
+  if (!b->unverified) return 1 ;
+  b->unverified = 0 ;
+  if (imapindex_check(b->map, b->maplen, &x.h))
+  {
+    x.buf = b->map ; x.len = b->maplen ;
+    if (!takelog(b, &x)) { b->unverified = 1 ; return 0 ; }
+    imapbox_release(b) ;
+    return 1 ;
+  }
+  /* damaged: a view of the folder from a scan (which rewrites the index) */
+  strerr_warnw3x("the index of ", b->dir.s, " is damaged: rebuilt") ;
+  imapbox_unmap(b) ;
+  genalloc_setlen(imapbox_gone, &b->log, 0) ;
+  b->loaded = b->stamped = b->lazy = 0 ;
+  if (!imapbox_sync(b, 1, c)) return 0 ;
+  if (imapbox_len(b) != n || b->uidvalidity != v) b->validity_changed = 1 ;
+  c->added = 0 ;
+  c->rebuilt = 1 ;
+  return 1 ;
+}
+
+void imapbox_counts (imapbox const *b, uint32_t *recent, uint32_t *unseen)
+{
+  size_t n = imapbox_len(b) ;
+  *recent = *unseen = 0 ;
+  /* loaded from the index: none recent (mbox.h), the rest in its header */
+  if (b->unverified) { *unseen = b->hunseen ; return ; }
+  for (size_t i = 0 ; i < n ; i++)
+  {
+    *recent += imapbox_msg(b, i)->recent ;
+    if (!*unseen && !(imapbox_msg(b, i)->flags & IMAPF_SEEN)) *unseen = (uint32_t)i + 1 ;
+  }
 }
 
 int imapbox_ixlist (imapbox *b, int stamp, struct timespec const *curt, struct timespec const *newt)
@@ -248,7 +312,7 @@ int imapbox_ixmerge (imapbox *b, int stamp, struct timespec const *curt, struct 
   }
   if (b->hms > hms) hms = b->hms ;
   floor = ok ? x->h.logfloor : hms ;
-  if (ok) { if (!takelog(b)) return 0 ; }
+  if (ok) { if (!takelog(b, x)) return 0 ; }
   else genalloc_setlen(imapbox_gone, &b->log, 0) ;
   if (!assign(b, x, ok, &hms, &dirty)) return 0 ;
   b->hms = hms ;

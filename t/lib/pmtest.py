@@ -26,16 +26,30 @@ class TAP:
     def __init__(self):
         self.n = 0
         self.failed = 0
+        self.last_failed = False
         atexit.register(self._end)
+
+    def _faillog(self, lines):
+        """A failure and what was said of it, also to PM_FAILLOG (when
+        set): prove shows no test's comments, and CI shows only the end of
+        the run, where tools/check.sh prints that file."""
+        path = os.environ.get('PM_FAILLOG')
+        if path:
+            with open(path, 'a') as f:
+                f.write(''.join(line + '\n' for line in lines))
 
     def ok(self, cond, name, diag=None):
         self.n += 1
         if not cond:
             self.failed += 1
         print('%sok %d - %s' % ('' if cond else 'not ', self.n, name), flush=True)
-        if not cond and diag is not None:
-            for line in str(diag).splitlines() or ['']:
-                print('#   ' + line, flush=True)
+        self.last_failed = not cond
+        if cond:
+            return cond
+        lines = ['#   ' + line for line in str(diag).splitlines() or ['']] if diag is not None else []
+        for line in lines:
+            print(line, flush=True)
+        self._faillog(['%s: not ok %d - %s' % (os.path.basename(sys.argv[0]), self.n, name)] + lines)
         return cond
 
     def eq(self, got, want, name):
@@ -43,6 +57,7 @@ class TAP:
 
     def skip(self, name, reason):
         self.n += 1
+        self.last_failed = False
         print('ok %d - %s # SKIP %s' % (self.n, name, reason), flush=True)
 
     def skip_all(self, reason):
@@ -51,8 +66,11 @@ class TAP:
         os._exit(0)
 
     def diag(self, msg):
-        for line in str(msg).splitlines():
-            print('# ' + line, flush=True)
+        lines = ['# ' + line for line in str(msg).splitlines()]
+        for line in lines:
+            print(line, flush=True)
+        if self.last_failed:
+            self._faillog(lines)
 
     def _end(self):
         if self.n >= 0:

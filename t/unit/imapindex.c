@@ -9,7 +9,9 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <stddef.h>
 #include "imapstore/mboxindex.h"
+#include "imapstore/mbox.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/pm-imapindex.XXXXXX" ;
@@ -83,8 +85,11 @@ static void trunc_one (char *b, size_t *n) { (void)b ; (*n)-- ; }
 static void flip_body (char *b, size_t *n) { b[*n - 3] ^= 4 ; }
 static void flip_head (char *b, size_t *n) { (void)n ; b[20] ^= 1 ; }
 static void zeros (char *b, size_t *n) { memset(b, 0, *n) ; }
-static void uid_order (char *b, size_t *n) { (void)n ; memcpy(b + IMAPINDEX_HEAD + IMAPINDEX_REC, "\1\0\0\0", 4) ; }
-static void modseq_high (char *b, size_t *n) { (void)n ; memset(b + IMAPINDEX_HEAD + 32, 0x7f, 8) ; }
+static void uid_order (char *b, size_t *n) { (void)n ; memcpy(b + IMAPINDEX_HEAD + IMAPINDEX_REC + offsetof(imapmsg, uid), "\1\0\0\0", 4) ; }
+static void modseq_high (char *b, size_t *n) { (void)n ; memset(b + IMAPINDEX_HEAD + offsetof(imapmsg, modseq), 0x7f, 8) ; }
+static void name_off (char *b, size_t *n) { (void)n ; b[IMAPINDEX_HEAD + offsetof(imapmsg, name)]++ ; }
+static void recent_set (char *b, size_t *n) { (void)n ; b[IMAPINDEX_HEAD + IMAPINDEX_REC - 1] |= 1 ; }
+static void unseen_wrong (char *b, size_t *n) { (void)n ; memcpy(b + 124, "\3\0\0\0", 4) ; }
 static void name_slash (char *b, size_t *n) { b[*n - 3] = '/' ; }
 static void name_nul (char *b, size_t *n) { b[*n - 1] = 'x' ; }
 static void uid_past (char *b, size_t *n) { (void)n ; memcpy(b + 24, "\5\0\0\0", 4) ; }
@@ -140,6 +145,26 @@ int main (void)
   ok(readback(&name_nul, 1) == 0, "a name without its NUL: refused") ; restore() ;
   ok(readback(&uid_past, 1) == 0, "a UID past UIDNEXT: refused") ; restore() ;
   ok(readback(&log_order, 1) == 0, "the log out of order: refused") ; restore() ;
+  ok(readback(&name_off, 1) == 0, "a record's name offset not its name's: refused") ; restore() ;
+  ok(readback(&recent_set, 1) == 0, "a record marked recent: refused") ; restore() ;
+  ok(readback(&unseen_wrong, 1) == 0, "the header's first unseen not the records': refused") ; restore() ;
+  {
+    /* SELECT's read: the header alone is checked, the rest later */
+    char buf[4096] ;
+    size_t n = load(buf, sizeof buf) ;
+    int r1, r2 ;
+    flip_body(buf, &n) ;
+    save(buf, n) ;
+    r1 = imapindex_open(&x, dir) ;
+    ok(r1 == 1 && x.h.nrec == 3 && x.h.unseen == 2 && x.h.kwall == (3 | 1u << 25) && !x.verified,
+       "opened with the header alone: its figures (first unseen, keywords in use)") ;
+    r2 = imapindex_verify(&x) ;
+    ok(r2 == 0 && !x.buf, "then the rest checked: a bit flipped in the names refused") ;
+    imapindex_free(&x) ;
+    restore() ;
+    ok(imapindex_open(&x, dir) == 1 && imapindex_verify(&x) == 1 && x.verified, "unchanged: opened, then checked") ;
+    imapindex_free(&x) ;
+  }
   {
     imapindex_head h3 = head() ;
     int r ;
