@@ -49,6 +49,7 @@ struct imapd_s {
   imapbox box ;
   int selected, readonly ;
   int condstore, qresync ;   /* RFC 7162, enabled in this session */
+  int rev2 ;                 /* IMAP4rev2 (RFC 9051), enabled in this session */
   stralloc folder ;          /* the selected one's name, NUL-terminated */
   unsigned int bads ;
   unsigned long nfetch, nstore, nappend ;

@@ -10,7 +10,7 @@
 
 void imapd_enable (imapd *d)
 {
-  int cond = 0, qr = 0 ;
+  int cond = 0, qr = 0, rev2 = 0 ;
   unsigned n = imapcmd_nargs(&d->c) ;
   if (!n) { imapd_bad(d, "ENABLE needs capabilities") ; return ; }
   for (unsigned k = 0 ; k < n ; k++)
@@ -18,12 +18,15 @@ void imapd_enable (imapd *d)
     uint32_t a = imapcmd_arg(&d->c, k) ;
     if (imapcmd_isatom(&d->c, a, "CONDSTORE")) cond = 1 ;
     else if (imapcmd_isatom(&d->c, a, "QRESYNC")) qr = 1 ;
+    else if (imapcmd_isatom(&d->c, a, "IMAP4rev2")) rev2 = 1 ;
   }
   /* RFC 5161: only those this command enabled are listed */
   imapd_puts(d, "* ENABLED") ;
   if (cond && !d->condstore) imapd_puts(d, " CONDSTORE") ;
   if (qr && !d->qresync) imapd_puts(d, " QRESYNC") ;
+  if (rev2 && !d->rev2) imapd_puts(d, " IMAP4rev2") ;
   imapd_puts(d, "\r\n") ;
+  if (rev2) d->rev2 = 1 ;
   if (cond || qr) imapd_condstore(d) ;
   if (qr) d->qresync = 1 ;
   imapd_tagged(d, "OK", 0, "ENABLE completed") ;
