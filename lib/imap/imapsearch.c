@@ -187,7 +187,12 @@ static uint32_t named(sp *p, char const *s, unsigned depth)
     return s[0] == 'U' || s[0] == 'u' ? wrap(p, IMAPSK_NOT, i) : i ;
   }
   if (!strcasecmp(s, "HEADER")) return header(p) ;
-  if (!strcasecmp(s, "UID")) return set(p, IMAPSK_UID, take(p)) ;
+  if (!strcasecmp(s, "UID")) {
+    uint32_t a = take(p) ;
+    /* RFC 5182 2.1: "$" is the saved messages, with or without UID */
+    if (a && p->c->node[a].type == IMAPN_ATOM && imapseq_issaved(p->c->node[a].s, p->c->node[a].len)) return newsk(p, IMAPSK_SAVED) ;
+    return set(p, IMAPSK_UID, a) ;
+  }
   if (!strcasecmp(s, "NOT")) return wrap(p, IMAPSK_NOT, key(p, depth + 1)) ;
   if (!strcasecmp(s, "OR")) return or(p, depth) ;
   if (!strcasecmp(s, "MODSEQ")) return modseq(p) ;
@@ -203,18 +208,19 @@ static uint32_t key(sp *p, unsigned depth)
   x = &p->c->node[a] ;
   if (x->type == IMAPN_LIST) return and(p, x->child, depth) ;
   if (x->type != IMAPN_ATOM) return bad(p, "search key expected") ;
+  if (imapseq_issaved(x->s, x->len)) return newsk(p, IMAPSK_SAVED) ;
   if ((x->s[0] >= '0' && x->s[0] <= '9') || x->s[0] == '*') return set(p, IMAPSK_SEQ, a) ;
   return named(p, x->s, depth) ;
 }
 
 static int ret(sp *p, uint32_t l)
 {
-  static char const *const opts[] = { "MIN", "MAX", "ALL", "COUNT" } ;
+  static char const *const opts[] = { "MIN", "MAX", "ALL", "COUNT", "SAVE" } ;
   p->q->esearch = 1 ;
   for (uint32_t k = p->c->node[l].child ; k ; k = p->c->node[k].next) {
     unsigned j = 0 ;
-    while (j < 4 && !imapcmd_isatom(p->c, k, opts[j])) j++ ;
-    if (j == 4) return bad(p, "bad RETURN option"), 0 ;
+    while (j < 5 && !imapcmd_isatom(p->c, k, opts[j])) j++ ;
+    if (j == 5) return bad(p, "bad RETURN option"), 0 ;
     p->q->ret |= 1u << j ;
   }
   if (!p->q->ret) p->q->ret = IMAPSR_ALL ;
@@ -245,6 +251,25 @@ int imapsearch_parse(imapcmd const *c, uint32_t i, imapsearch *q, char const **e
   if ((top = and(&p, p.at, 0))) { q->node[0].child = top ; return IMAPSEARCH_OK ; }
   *err = p.err ? p.err : "bad search" ;
   return p.nomem ? IMAPSEARCH_NOMEM : IMAPSEARCH_BAD ;
+}
+
+int imapsearch_wantsave(imapcmd const *c, uint32_t i)
+{
+  if (!imapcmd_isatom(c, i, "RETURN")) return 0 ;
+  i = c->node[i].next ;
+  if (!i || c->node[i].type != IMAPN_LIST) return 0 ;
+  for (uint32_t k = c->node[i].child ; k ; k = c->node[k].next)
+    if (imapcmd_isatom(c, k, "SAVE")) return 1 ;
+  return 0 ;
+}
+
+size_t imapsearch_savedpart(unsigned ret, uint32_t *v, size_t n)
+{
+  if (!n || ret & (IMAPSR_ALL | IMAPSR_COUNT) || !(ret & (IMAPSR_MIN | IMAPSR_MAX))) return n ;
+  if (!(ret & IMAPSR_MIN)) { v[0] = v[n-1] ; return 1 ; }
+  if (!(ret & IMAPSR_MAX) || n == 1) return 1 ;
+  v[1] = v[n-1] ;
+  return 2 ;
 }
 
 void imapsearch_free(imapsearch *q)

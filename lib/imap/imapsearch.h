@@ -1,5 +1,5 @@
 /* SEARCH (RFC 3501 6.4.4; RFC 4731 ESEARCH RETURN; RFC 7162 MODSEQ;
-   RFC 5032 OLDER/YOUNGER): the keys as a bounded tree, and their
+   RFC 5032 OLDER/YOUNGER; RFC 5182 SEARCHRES: RETURN (SAVE) and "$"): the keys as a bounded tree, and their
    evaluation over one message through an abstract view (imapview), so
    that it is tested with fake messages and any store plugs in. */
 #ifndef PM_IMAPSEARCH_H
@@ -24,7 +24,8 @@ enum {
   IMAPSK_HEADER,        /* hdr contains s (FROM, TO, CC, BCC, SUBJECT too) */
   IMAPSK_BODY, IMAPSK_TEXT,   /* s */
   IMAPSK_MODSEQ,        /* n: MODSEQ >= n */
-  IMAPSK_OLDER, IMAPSK_YOUNGER   /* n seconds */
+  IMAPSK_OLDER, IMAPSK_YOUNGER,  /* n seconds */
+  IMAPSK_SAVED          /* "$" or "UID $": in imapsearch's saved */
 } ;
 
 typedef struct imapsk_s imapsk ;
@@ -46,6 +47,7 @@ struct imapsk_s {
 #define IMAPSR_MAX 2
 #define IMAPSR_ALL 4
 #define IMAPSR_COUNT 8
+#define IMAPSR_SAVE 16   /* RFC 5182: keep the result as "$" */
 
 typedef struct imapsearch_s imapsearch ;
 struct imapsearch_s {
@@ -54,8 +56,9 @@ struct imapsearch_s {
   int esearch ;         /* RETURN given: answer ESEARCH with ret */
   unsigned ret ;        /* IMAPSR_; RETURN () is ALL */
   stralloc scratch ;    /* private: header values, kept from message to message */
+  imapseq const *saved ;   /* the caller's: "$" as UIDs, sorted (imapseq_fromsorted); 0 empty */
 } ;
-#define IMAPSEARCH_ZERO { 0, 0, 0, 0, 0, STRALLOC_ZERO }
+#define IMAPSEARCH_ZERO { 0, 0, 0, 0, 0, STRALLOC_ZERO, 0 }
 
 enum { IMAPSEARCH_OK = 1, IMAPSEARCH_BAD = 0, IMAPSEARCH_BADCHARSET = -2, IMAPSEARCH_NOMEM = -1 } ;
 /* SEARCH's arguments from node i on: [RETURN (...)] [CHARSET x] keys.
@@ -63,6 +66,14 @@ enum { IMAPSEARCH_OK = 1, IMAPSEARCH_BAD = 0, IMAPSEARCH_BADCHARSET = -2, IMAPSE
    (UTF-8 US-ASCII)] (only those two are taken; the strings are then
    compared as UTF-8); NOMEM. q points into c: it lives no longer. */
 int imapsearch_parse(imapcmd const *c, uint32_t i, imapsearch *q, char const **err) ;
+/* Whether the command's SEARCH arguments from node i on ask for RETURN
+   (... SAVE ...): even when they are otherwise bad, for RFC 5182 2.1 (a
+   failed SEARCH SAVE empties "$"). */
+int imapsearch_wantsave(imapcmd const *c, uint32_t i) ;
+/* Which of the n found values v (ascending) the result keeps as "$"
+   (RFC 5182 2.1: MIN and/or MAX without ALL or COUNT keep those only,
+   else all): moved to v's start; their number. */
+size_t imapsearch_savedpart(unsigned ret, uint32_t *v, size_t n) ;
 void imapsearch_free(imapsearch *q) ;
 
 /* A message as the evaluator sees it: callbacks on msg (the caller's).

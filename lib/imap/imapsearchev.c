@@ -85,6 +85,7 @@ static int eval(ev *e, uint32_t i)
     case IMAPSK_KEYWORD: return (*e->v->keyword)(e->msg, k->s) ;
     case IMAPSK_SEQ: return imapseq_has(&k->set, (*e->v->seq)(e->msg), e->nmsgs) ;
     case IMAPSK_UID: return imapseq_has(&k->set, (*e->v->uid)(e->msg), e->maxuid) ;
+    case IMAPSK_SAVED: return e->q->saved && imapseq_has_sorted(e->q->saved, (*e->v->uid)(e->msg)) ;
     case IMAPSK_LARGER: case IMAPSK_SMALLER:
       if ((r = (*e->v->size)(e->msg, &size)) <= 0) return r ;
       return k->key == IMAPSK_LARGER ? size > k->n : size < k->n ;

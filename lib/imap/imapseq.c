@@ -40,6 +40,26 @@ int imapseq_parse(imapseq *q, char const *s, size_t len)
   return 0 ;
 }
 
+int imapseq_issaved(char const *s, size_t len)
+{
+  return len == 1 && s[0] == '$' ;
+}
+
+int imapseq_fromsorted(imapseq *q, uint32_t const *v, size_t n)
+{
+  uint32_t m = 0 ;
+  imapseq_free(q) ;
+  if (!n) return 1 ;
+  q->r = malloc(n * sizeof *q->r) ;
+  if (!q->r) return 0 ;
+  for (size_t i = 0 ; i < n ; i++) {
+    if (m && v[i] <= (uint64_t)q->r[m-1].hi + 1) { if (v[i] > q->r[m-1].hi) q->r[m-1].hi = v[i] ; }
+    else { q->r[m].lo = q->r[m].hi = v[i] ; m++ ; }
+  }
+  q->n = m ;
+  return 1 ;
+}
+
 void imapseq_free(imapseq *q)
 {
   free(q->r) ;

@@ -18,6 +18,13 @@ typedef struct imapseq_s imapseq ;
 struct imapseq_s { uint32_t n ; imapseq_range *r ; } ;  /* malloc'd */
 #define IMAPSEQ_ZERO { 0, 0 }
 
+/* Whether s[0..len) is "$", SEARCHRES's saved result (RFC 5182): a
+   sequence set of its own, that the command's caller resolves. */
+int imapseq_issaved(char const *s, size_t len) ;
+/* q := the n ascending values v (a set as imapseq_resolve leaves it: the
+   saved result). 1 ok, 0 out of memory (q then empty). */
+int imapseq_fromsorted(imapseq *q, uint32_t const *v, size_t n) ;
+
 /* Parse s[0..len): 1 ok (s replaces what *q held), 0 syntax error (a 0 as
    a number, an empty member) or too many ranges, -1 out of memory. */
 int imapseq_parse(imapseq *q, char const *s, size_t len) ;

@@ -58,6 +58,7 @@ struct imapd_s {
   uint64_t appsize ;
   stralloc sa, sb ;          /* scratch */
   stralloc set ;             /* the messages (size_t indices) of a command */
+  imapseq saved ;            /* SEARCHRES "$" (RFC 5182): UIDs, sorted; emptied by (UN)SELECT/CLOSE */
   imapcache cache ;          /* the selected folder's (imapdcache.c) */
   struct deflateio_s *zio ;  /* COMPRESS DEFLATE is on (imapdcompress.c) */
   jmp_buf end ;
@@ -98,8 +99,9 @@ void imapd_flagsinfo (imapd *d) ;
 uint32_t imapd_tostore (unsigned sys) ;
 
 /* Node i as a sequence set of the selected folder (uid: UIDs), resolved:
-   the indices of its messages, ascending, into idx (size_t). 1 ok; 0 a
-   BAD was sent. */
+   the indices of its messages, ascending, into idx (size_t). "$" is the
+   saved result's messages still there, UID or not (RFC 5182 2.1). 1 ok;
+   0 a BAD was sent. */
 int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx) ;
 
 /* Argument k as a folder name, canonical modified UTF-7 ("INBOX" for

@@ -111,10 +111,11 @@ void imapd_vanished_since (imapd *d, uint64_t modseq, uint32_t node, imapseq *kn
   if (node)
   {
     imapnode const *a = &d->c.node[node] ;
-    r = a->type == IMAPN_ATOM ? imapseq_parse(&q, a->s, a->len) : 0 ;
+    /* "$": the saved UIDs, resolved already (RFC 5182) */
+    r = a->type != IMAPN_ATOM ? 0 : imapseq_issaved(a->s, a->len) ? 2 : imapseq_parse(&q, a->s, a->len) ;
     if (r < 0) imapd_nomem(d) ;
     if (!r) return ;   /* already checked by the command */
-    known = &q ;
+    known = r == 2 ? &d->saved : &q ;
   }
   if (known) imapseq_resolve(known, top) ;
   r = imapbox_vanished(&d->box, modseq, &uids) ;

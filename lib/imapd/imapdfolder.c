@@ -50,6 +50,7 @@ static void unselect (imapd *d)
   imapbox_free(&d->box) ;
   d->box = z ;
   d->selected = 0 ;
+  imapseq_free(&d->saved) ;   /* RFC 5182 2.1: "$" is the selected folder's */
 }
 
 static void selected_info (imapd *d)
@@ -352,6 +353,7 @@ static void statusline (imapd *d, char const *name, unsigned items, imapstatus c
   if (items & IMAPSTATUS_UIDVALIDITY) item(d, &sp, "UIDVALIDITY", st->uidvalidity) ;
   if (items & IMAPSTATUS_UNSEEN) item(d, &sp, "UNSEEN", st->unseen) ;
   if (items & IMAPSTATUS_SIZE) item(d, &sp, "SIZE", st->size) ;
+  if (items & IMAPSTATUS_DELETED) item(d, &sp, "DELETED", st->deleted) ;
   if (items & IMAPSTATUS_HIGHESTMODSEQ) item(d, &sp, "HIGHESTMODSEQ", imapstore_highestmodseq(d->root, name)) ;
   if (items & IMAPSTATUS_APPENDLIMIT) item(d, &sp, "APPENDLIMIT", IMAPD_APPENDMAX) ;
   imapd_puts(d, ")\r\n") ;
@@ -364,7 +366,6 @@ void imapd_status (imapd *d)
   char const *err ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "STATUS takes a folder name and items") ; return ; }
   if (!imapstatus_items(&d->c, imapcmd_arg(&d->c, 1), &items, &err)) { imapd_bad(d, err) ; return ; }
-  if (items & IMAPSTATUS_DELETED) { imapd_bad(d, "unsupported STATUS item") ; return ; }
   if (items & IMAPSTATUS_HIGHESTMODSEQ) imapd_condstore(d) ;
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (!imapstore_name_valid(d->sa.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }

@@ -22,7 +22,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC COMPRESS=DEFLATE"
+#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC COMPRESS=DEFLATE SEARCHRES"
 
 static imapd D ;
 
@@ -202,6 +202,12 @@ int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx)
   imapnode const *a = node ? &d->c.node[node] : 0 ;
   idx->len = 0 ;
   if (!a || a->type != IMAPN_ATOM) { imapd_bad(d, "a sequence set is needed") ; return 0 ; }
+  if (imapseq_issaved(a->s, a->len))
+  {
+    for (size_t i = 0 ; i < n ; i++)
+      if (imapseq_has_sorted(&d->saved, imapbox_msg(&d->box, i)->uid) && !stralloc_catb(idx, (char *)&i, sizeof i)) imapd_nomem(d) ;
+    return 1 ;
+  }
   int r = imapseq_parse(&q, a->s, a->len) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imapseq_free(&q) ; imapd_bad(d, "invalid sequence set") ; return 0 ; }
@@ -433,7 +439,7 @@ int imapd_main (int argc, char const *const *argv)
        runs many sessions in one process; z static, not on the stack,
        whose pages would stay resident all the session (its io is 48 KB) */
     static imapd const z = { .box = IMAPBOX_ZERO, .c = IMAPCMD_ZERO, .folder = STRALLOC_ZERO, .sa = STRALLOC_ZERO,
-                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .cache = IMAPCACHE_ZERO, .appfd = -1 } ;
+                .sb = STRALLOC_ZERO, .set = STRALLOC_ZERO, .saved = IMAPSEQ_ZERO, .cache = IMAPCACHE_ZERO, .appfd = -1 } ;
     memcpy((char *)d + offsetof(imapd, rd), (char *)&z + offsetof(imapd, rd), sizeof *d - offsetof(imapd, rd)) ;
   }
   if (setjmp(d->end))
@@ -447,6 +453,7 @@ int imapd_main (int argc, char const *const *argv)
     stralloc_free(&d->sa) ;
     stralloc_free(&d->sb) ;
     stralloc_free(&d->set) ;
+    imapseq_free(&d->saved) ;
     imapd_compress_end(d) ;
     return 0 ;
   }

@@ -1,5 +1,5 @@
 /* imap-mailbox: SEARCH and UID SEARCH (RFC 3501 6.4.4; RETURN as RFC
-   4731 ESEARCH). lib/imap's evaluator asks for what a key needs through
+   4731 ESEARCH; RFC 5182 SEARCHRES; ESEARCH only for IMAP4rev2). lib/imap's evaluator asks for what a key needs through
    the view below: flags and sizes from the folder's view, headers, dates
    and text from the message parsed by lib/mime, at most once per message. */
 #include <errno.h>
@@ -213,12 +213,16 @@ static imapview const view = {
   .modseq = &v_modseq,
 } ;
 
-/* RFC 7162 3.1.5: with a MODSEQ key, the highest MODSEQ of the found */
+/* RFC 7162 3.1.5: with a MODSEQ key, the highest MODSEQ of the found.
+   IMAP4rev2 has no "* SEARCH": ESEARCH always (RFC 9051 6.4.4, 7.3.4);
+   RETURN (SAVE) alone answers nothing (RFC 5182 2.1). */
 static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n, uint64_t modseq)
 {
-  if (q->esearch)
+  if (q->esearch || d->rev2)
   {
-    imapd_ok(d, imapw_esearch_modseq(&d->io, d->c.tag, d->c.uid, q->ret, v, n, modseq)) ;
+    unsigned ret = q->ret & ~IMAPSR_SAVE ;
+    if (q->ret && !ret) return ;
+    imapd_ok(d, imapw_esearch_modseq(&d->io, d->c.tag, d->c.uid, ret ? ret : IMAPSR_ALL, v, n, modseq)) ;
     return ;
   }
   imapd_puts(d, "* SEARCH") ;
@@ -227,12 +231,25 @@ static void answer (imapd *d, imapsearch *q, uint32_t *v, size_t n, uint64_t mod
   imapd_puts(d, "\r\n") ;
 }
 
+/* RETURN (SAVE): "$" := the UIDs of the found (indices v, ascending) or
+   of their MIN/MAX (RFC 5182 2.1), whatever the UID prefix. */
+static void save (imapd *d, unsigned ret, uint32_t const *v, size_t n)
+{
+  uint32_t *u = malloc((n ? n : 1) * sizeof *u) ;
+  if (!u) imapd_nomem(d) ;
+  for (size_t k = 0 ; k < n ; k++) u[k] = imapbox_msg(&d->box, v[k])->uid ;
+  n = imapsearch_savedpart(ret, u, n) ;
+  if (!imapseq_fromsorted(&d->saved, u, n)) { free(u) ; imapd_nomem(d) ; }
+  free(u) ;
+}
+
 size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v)
 {
   smsg s = { .d = d, .text = STRALLOC_ZERO, .hm = MIME_MSG_ZERO } ;
   size_t n = imapbox_len(&d->box), hits = 0 ;
   uint32_t maxuid = n ? imapbox_msg(&d->box, n - 1)->uid : 0 ;
   int64_t now = time(0) ;
+  q->saved = &d->saved ;
   for (size_t i = 0 ; i < n ; i++)
   {
     int r ;
@@ -255,8 +272,11 @@ void imapd_search (imapd *d)
   uint32_t *v ;
   uint64_t modseq = 0 ;
   int withmodseq = 0 ;
-  int r = imapsearch_parse(&d->c, imapcmd_arg(&d->c, 0), &q, &err) ;
+  uint32_t first = imapcmd_arg(&d->c, 0) ;
+  int r = imapsearch_parse(&d->c, first, &q, &err) ;
   if (r == IMAPSEARCH_NOMEM) imapd_nomem(d) ;
+  /* RFC 5182 2.1: a SEARCH ... SAVE that fails empties "$" */
+  if (r != IMAPSEARCH_OK && imapsearch_wantsave(&d->c, first)) imapseq_free(&d->saved) ;
   if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return ; }
   if (r != IMAPSEARCH_OK) { imapsearch_free(&q) ; imapd_bad(d, err) ; return ; }
   for (uint32_t k = 0 ; k < q.nnodes ; k++) if (q.node[k].key == IMAPSK_MODSEQ) withmodseq = 1 ;
@@ -264,6 +284,7 @@ void imapd_search (imapd *d)
   v = malloc((n ? n : 1) * sizeof *v) ;
   if (!v) imapd_nomem(d) ;
   hits = imapd_searchmatch(d, &q, v) ;
+  if (q.ret & IMAPSR_SAVE) save(d, q.ret, v, hits) ;
   for (size_t k = 0 ; k < hits ; k++)
   {
     imapmsg const *m = imapbox_msg(&d->box, v[k]) ;

@@ -232,6 +232,7 @@ void imapbox_free (imapbox *b) ;
 typedef struct imapstatus_s imapstatus ;
 struct imapstatus_s {
   uint32_t messages, recent, unseen, uidnext, uidvalidity ;
+  uint32_t deleted ;   /* RFC 9051 6.3.11: flagged Deleted */
   uint64_t size ;      /* RFC 8438 STATUS=SIZE, and QUOTA's usage */
 } ;
 int imapstore_status (char const *root, char const *folder, imapstatus *st) ;

@@ -30,6 +30,7 @@ int imapstore_status (char const *root, char const *folder, imapstatus *st)
       for (size_t i = 0 ; i < imapbox_len(&b) ; i++)
       {
         st->unseen += !(imapbox_msg(&b, i)->flags & IMAPF_SEEN) ;
+        st->deleted += !!(imapbox_msg(&b, i)->flags & IMAPF_DELETED) ;
         st->size += imapbox_msg(&b, i)->size ;
       }
     }
@@ -45,6 +46,7 @@ int imapstore_status (char const *root, char const *folder, imapstatus *st)
     uint32_t f, kw ;
     imapflags_parse(name, &f, &kw) ;
     st->unseen += !(f & IMAPF_SEEN) ;
+    st->deleted += !!(f & IMAPF_DELETED) ;
     st->recent += !uidlist_find(&u, name, mdlist_base(name)) ;
     st->size += mdlist_msg(&l, i)->size ;
   }
