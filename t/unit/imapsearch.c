@@ -171,12 +171,59 @@ static void test_order(void)
   ok(imapsearch_contains("Hello", 5, "", 0) && imapsearch_contains("HeLLo", 5, "ell", 3) && !imapsearch_contains("He", 2, "Hel", 3), "contains") ;
 }
 
+/* SEARCHRES (RFC 5182): "$" as a key over the saved UIDs, RETURN (SAVE) */
+static int wantsave(char const *args)
+{
+  static stralloc buf ;
+  buf.len = 0 ;
+  stralloc_cats(&buf, "s SEARCH ") ;
+  stralloc_cats(&buf, args) ;
+  return imapcmd_parse(&C, buf.s, buf.len, &err) == 1 && imapsearch_wantsave(&C, imapcmd_arg(&C, 0)) ;
+}
+
+static void test_saved(void)
+{
+  imapseq sv = IMAPSEQ_ZERO ;
+  uint32_t u[] = { 10, 35 }, w[] = { 1, 2, 3, 7, 9, 10 }, v[4] ;
+  Q.saved = 0 ;
+  t("$", "") ; t("UID $", "") ; t("NOT $", "1 2 3") ;
+  ok(imapseq_fromsorted(&sv, u, 2) && sv.n == 2, "saved set of two UIDs") ;
+  Q.saved = &sv ;
+  t("$", "1 3") ; t("UID $", "1 3") ; t("$ SEEN", "1") ; t("NOT $", "2") ; t("OR $ 2", "1 2 3") ;
+  t("(UID $ 3)", "3") ;
+  ok(imapseq_fromsorted(&sv, u, 0) && !sv.n, "an empty saved set") ;
+  t("$", "") ;
+  Q.saved = 0 ;
+  ok(imapseq_fromsorted(&sv, w, 6) && sv.n == 3 && sv.r[0].lo == 1 && sv.r[0].hi == 3 && sv.r[1].lo == 7 && sv.r[2].lo == 9 && sv.r[2].hi == 10,
+     "values joined into ranges") ;
+  ok(imapseq_has_sorted(&sv, 2) && imapseq_has_sorted(&sv, 10) && !imapseq_has_sorted(&sv, 8) && !imapseq_has_sorted(&sv, 11), "saved set lookups") ;
+  imapseq_free(&sv) ;
+  ok(imapseq_issaved("$", 1) && !imapseq_issaved("$$", 2) && !imapseq_issaved("1", 1) && !imapseq_issaved("", 0), "issaved") ;
+  ok(parse("RETURN (SAVE) ALL") == IMAPSEARCH_OK && Q.esearch && Q.ret == IMAPSR_SAVE, "RETURN (SAVE)") ;
+  ok(parse("RETURN (save MIN max) ALL") == IMAPSEARCH_OK && Q.ret == (IMAPSR_SAVE | IMAPSR_MIN | IMAPSR_MAX), "RETURN (SAVE MIN MAX)") ;
+  static char const *const bad[] = { "$,1", "1,$", "$:2", "UID $,1", "UID 1:$", "$$", "RETURN (SAVE) $ FOO" } ;
+  for (unsigned k = 0 ; k < sizeof bad / sizeof *bad ; k++) ok(parse(bad[k]) != IMAPSEARCH_OK, "refused: '%s' (%s)", bad[k], err ? err : "") ;
+  ok(wantsave("RETURN (SAVE) FOO") && wantsave("RETURN (MIN SAVE) ALL") && wantsave("RETURN (BOGUS SAVE) ALL"), "wantsave: even if refused") ;
+  ok(!wantsave("RETURN (MIN) ALL") && !wantsave("ALL") && !wantsave("RETURN SAVE") && !wantsave("CHARSET SAVE ALL"), "wantsave: not without SAVE in RETURN") ;
+  /* RFC 5182 2.1: MIN/MAX alone keep those; with ALL or COUNT all */
+  uint32_t f[] = { 3, 5, 8 } ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE, v, 3) == 3, "SAVE alone: all") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MIN, v, 3) == 1 && v[0] == 3, "SAVE MIN: the lowest") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MAX, v, 3) == 1 && v[0] == 8, "SAVE MAX: the highest") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MIN | IMAPSR_MAX, v, 3) == 2 && v[0] == 3 && v[1] == 8, "SAVE MIN MAX: both") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MIN | IMAPSR_MAX, v, 1) == 1 && v[0] == 3, "SAVE MIN MAX of one: one") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MIN | IMAPSR_COUNT, v, 3) == 3, "SAVE MIN COUNT: all") ;
+  memcpy(v, f, sizeof f) ; ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MAX | IMAPSR_ALL, v, 3) == 3, "SAVE MAX ALL: all") ;
+  ok(imapsearch_savedpart(IMAPSR_SAVE | IMAPSR_MIN, v, 0) == 0, "SAVE MIN of none: none") ;
+}
+
 int main(void)
 {
   test_eval() ;
   test_parse() ;
   test_bounds() ;
   test_order() ;
+  test_saved() ;
   imapsearch_free(&Q) ;
   imapcmd_free(&C) ;
   return done_testing() ;
