@@ -234,7 +234,11 @@ static void t_view (void)
        && st.uidnext == imapbox_uidnext(&a) + 1 && st.uidvalidity == imapbox_uidvalidity(&a) && st.unseen == 1,
        "STATUS: the new delivery counted recent, UIDNEXT past it, nothing numbered") ;
     ok(imapbox_sync(&a, 1, &c) && c.added == 1 && imapbox_msg(&a, 2)->recent && U(&a, 2) == st.uidnext - 1,
-       "the selected session numbers it as STATUS predicted, recent to it") ;
+       "the selected session numbers it as STATUS predicted, recent to it") ;    /* RFC 9051 6.3.11 STATUS DELETED: from the files' names */
+    ok(st.deleted == 0 && imapbox_store(&a, 2, IMAPBOX_ADD, IMAPF_DELETED, 0) && imapstore_status(top, "INBOX", &st)
+       && st.deleted == 1 && st.messages == 3, "STATUS DELETED counts the message flagged \\Deleted") ;
+    ok(imapbox_store(&a, 2, IMAPBOX_DEL, IMAPF_DELETED, 0) && imapstore_status(top, "INBOX", &st) && st.deleted == 0,
+       "and no longer once the flag is off") ;
   }
 
   {
