@@ -72,6 +72,7 @@ static void fz_seq(imapcmd const *c, uint32_t i)
 {
   imapseq q = IMAPSEQ_ZERO, r = IMAPSEQ_ZERO;
   imapnode const *x = &c->node[i];
+  if (i && x->type == IMAPN_ATOM && imapseq_issaved(x->s, x->len)) CHECK(imapseq_parse(&q, x->s, x->len) == 0);
   if (!i || x->type != IMAPN_ATOM || imapseq_parse(&q, x->s, x->len) != 1) return;
   CHECK(imapseq_parse(&r, x->s, x->len) == 1);
   imapseq_resolve(&r, 50);
@@ -102,13 +103,25 @@ static void fz_fetch(imapcmd *c, uint32_t i, int uid)
   stralloc_free(&sa);
 }
 
+/* "$" (SEARCHRES) over a saved set that holds the fake message's UID;
+   what SAVE keeps is some of the found, lowest first */
 static void fz_search(imapcmd const *c, uint32_t i)
 {
   static imapsearch q = IMAPSEARCH_ZERO;
+  static imapseq saved = IMAPSEQ_ZERO;
+  static uint32_t const sv[] = { 5, 6, 7, 77 };
+  uint32_t v[3] = { 2, 4, 9 };
+  size_t n;
   char const *err;
+  int want = imapsearch_wantsave(c, i);
+  if (!saved.n) CHECK(imapseq_fromsorted(&saved, sv, 4) && saved.n == 2);
+  q.saved = &saved;
   if (imapsearch_parse(c, i, &q, &err) != IMAPSEARCH_OK) return;
   CHECK(q.nnodes <= IMAPSEARCH_MAXNODES);
+  CHECK(!(q.ret & IMAPSR_SAVE) == !want);
   CHECK(imapsearch_match(&q, &view, 0, 10, 100, 1700003600) >= 0);
+  n = imapsearch_savedpart(q.ret, v, 3);
+  CHECK(n >= 1 && n <= 3 && v[0] <= v[n-1] && (n != 3 || v[1] == 4));
 }
 
 /* every astring: a mailbox name whose UTF-8 encodes back to the same
