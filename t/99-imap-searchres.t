@@ -208,6 +208,8 @@ u, r = b.cmd('SEARCH RETURN (SAVE) SUBJECT apple')
 t.ok(r.startswith(b'OK') and u == [], 'rev2: RETURN (SAVE) alone answers nothing', u)
 u, r = b.cmd('FETCH $ (UID)')
 t.eq(fetched(u), {4: UID[6]}, 'rev2: FETCH $')
+u, r = b.cmd('SORT (SUBJECT) UTF-8 OR $ 1')
+t.eq(u, [b'* SORT 4 1'], 'SORT takes $ as a search key')
 u, r = b.cmd('SORT (SUBJECT) UTF-8 ALL')
 t.ok(any(ln.startswith(b'* SORT ') for ln in u) and not any(ln.startswith(b'* ESEARCH') for ln in u),
      'rev2: SORT keeps its * SORT', u)
