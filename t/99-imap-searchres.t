@@ -6,7 +6,8 @@
 # SAVE empties it, so do SELECT and UNSELECT; SAVE with MIN/MAX keeps
 # those only. A session that ENABLEd IMAP4rev2 gets ESEARCH for every
 # SEARCH (RFC 9051 6.4.4), a rev1 session "* SEARCH". STATUS DELETED
-# (RFC 9051 6.3.11), also in LIST-STATUS. Raw protocol (t/lib/pmimapraw).
+# (RFC 9051 6.3.11), also in LIST-STATUS; UID FETCH $ (CHANGEDSINCE m
+# VANISHED) reports the saved UIDs expunged. Raw protocol (t/lib/pmimapraw).
 import os
 import re
 import sys
@@ -214,5 +215,18 @@ u, r = b.cmd('SORT (SUBJECT) UTF-8 ALL')
 t.ok(any(ln.startswith(b'* SORT ') for ln in u) and not any(ln.startswith(b'* ESEARCH') for ln in u),
      'rev2: SORT keeps its * SORT', u)
 b.close()
+
+# ---- UID FETCH $ (CHANGEDSINCE m VANISHED): "$" as the known UIDs -------
+c = Raw(port)
+c.cmd('ENABLE QRESYNC')
+c.cmd('SELECT INBOX')
+c.cmd('UID SEARCH RETURN (SAVE) ALL')
+c.cmd('UID STORE %d +FLAGS.SILENT (\\Deleted)' % UID[1])
+u, r = c.cmd('UID EXPUNGE %d' % UID[1])
+t.eq(u, [b'* VANISHED %d' % UID[1]], 'QRESYNC: UID EXPUNGE answers VANISHED')
+u, r = c.cmd('UID FETCH $ (FLAGS) (CHANGEDSINCE 1 VANISHED)')
+t.ok(r.startswith(b'OK') and b'* VANISHED (EARLIER) %d' % UID[1] in u
+     and sorted(fetched(u).values()) == [UID[3], UID[5], UID[6]], 'UID FETCH $ (CHANGEDSINCE 1 VANISHED)', u)
+c.close()
 
 inst.kill(server)
