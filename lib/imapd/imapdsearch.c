@@ -1,7 +1,8 @@
 /* imap-mailbox: SEARCH and UID SEARCH (RFC 3501 6.4.4; RETURN as RFC
    4731 ESEARCH; RFC 5182 SEARCHRES; ESEARCH only for IMAP4rev2).
-   lib/imap's evaluator asks for what a key needs through the view below: flags and sizes from the folder's view, headers, dates
-   and text from the message parsed by lib/mime, at most once per message. */
+   lib/imap's evaluator asks for what a key needs through the view below:
+   flags and sizes from the folder's view, headers, dates and text from
+   the message parsed by lib/mime, at most once per message. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
