@@ -1,6 +1,7 @@
 /* imap-mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CREATE, DELETE, RENAME,
    SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE. Folder names are
-   kept in modified UTF-7, as clients send them (imapstore/folders.h). */
+   kept in modified UTF-7, as rev1 clients send them (imapstore/folders.h);
+   an IMAP4rev2 session reads and writes them in UTF-8 (RFC 9051 5.1). */
 #include <errno.h>
 #include <string.h>
 #include <skalibs/strerr.h>
@@ -18,16 +19,34 @@ enum { SEL_SUBSCRIBED = IMAPLIST_SUBSCRIBED } ;
 #define SYSFLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
 
 /* Argument k as a folder name: canonical modified UTF-7 ("INBOX" for any
-   case) in sa, NUL-terminated. 0: a BAD was sent. */
+   case) in sa, NUL-terminated; given in UTF-8 by an IMAP4rev2 client.
+   0: a BAD was sent. */
 int imapd_boxname (imapd *d, unsigned k, stralloc *sa)
 {
   char const *err ;
-  int r = imapmbox_name(&d->c, imapcmd_arg(&d->c, k), 0, &d->sb, &err) ;
+  int r = imapmbox_name(&d->c, imapcmd_arg(&d->c, k), d->rev2, &d->sb, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imapd_bad(d, err) ; return 0 ; }
   sa->len = 0 ;
   if (imapmbox_mutf7_encode(sa, d->sb.s, d->sb.len - (d->sb.len && !d->sb.s[d->sb.len - 1])) < 0 || !stralloc_0(sa)) imapd_nomem(d) ;
   return 1 ;
+}
+
+void imapd_putbox (imapd *d, char const *name)
+{
+  /* kept from call to call: a write error ends the session (longjmp) */
+  static stralloc u = STRALLOC_ZERO ;
+  size_t len = strlen(name) ;
+  if (d->rev2)
+  {
+    int r ;
+    u.len = 0 ;
+    r = imapmbox_mutf7_decode(&u, name, len) ;
+    if (r < 0) imapd_nomem(d) ;
+    /* a name not in modified UTF-7 (made by hand on disk) goes as it is */
+    if (r) { imapd_ok(d, imapw_mailbox(&d->io, u.s, u.len, 1)) ; return ; }
+  }
+  imapd_ok(d, imapw_astring(&d->io, name, len)) ;
 }
 
 static void keywords (imapd *d)
@@ -52,6 +71,8 @@ static void unselect (imapd *d)
   d->selected = 0 ;
 }
 
+static void selected_list (imapd *d) ;
+
 static void selected_info (imapd *d)
 {
   size_t n = imapbox_len(&d->box) ;
@@ -59,8 +80,13 @@ static void selected_info (imapd *d)
   imapbox_counts(&d->box, &recent, &unseen) ;
   imapd_flagsinfo(d) ;
   imapd_puts(d, "* ") ; imapd_putu(d, n) ; imapd_puts(d, " EXISTS\r\n") ;
-  imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
-  if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
+  /* RFC 9051 6.3.2: no RECENT, no [UNSEEN]; a LIST of the folder instead */
+  if (d->rev2) selected_list(d) ;
+  else
+  {
+    imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
+    if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
+  }
   imapd_puts(d, "* OK [UIDVALIDITY ") ; imapd_putu(d, imapbox_uidvalidity(&d->box)) ; imapd_puts(d, "] UIDs valid\r\n") ;
   imapd_puts(d, "* OK [UIDNEXT ") ; imapd_putu(d, imapbox_uidnext(&d->box)) ; imapd_puts(d, "] next UID\r\n") ;
   /* RFC 7162 3.1.2.1: every folder keeps MODSEQs */
@@ -234,7 +260,7 @@ static void listone (imapd *d, imaplist const *l, int lsub, char const *name, un
   imapd_puts(d, lsub ? "* LSUB " : "* LIST ") ;
   attrs(d, a, lsub) ;
   imapd_puts(d, " \".\" ") ;
-  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_putbox(d, name) ;
   if (childinfo) imapd_puts(d, " (\"CHILDINFO\" (\"SUBSCRIBED\"))") ;
   imapd_puts(d, "\r\n") ;
   /* RFC 5819: STATUS of each selectable folder listed */
@@ -316,11 +342,24 @@ static void listing (imapd *d, imaplist const *l, int lsub)
   imapd_tagged(d, "OK", 0, lsub ? "LSUB completed" : "LIST completed") ;
 }
 
+/* RFC 9051 6.3.2: SELECT's LIST of the folder, its attributes as LIST
+   gives them. */
+static void selected_list (imapd *d)
+{
+  imapfolders f = IMAPFOLDERS_ZERO ;
+  imaplist const z = IMAPLIST_ZERO ;
+  unsigned a = 0 ;
+  if (imapstore_list(&f, d->root, d->folder.s, 0)) a = attrof(&f, d->folder.s) ;
+  else strerr_warnwu2sys("list folder ", d->folder.s) ;
+  imapfolders_free(&f) ;
+  listone(d, &z, 0, d->folder.s, a & ~IMAPLIST_NONEXISTENT, 0) ;
+}
+
 void imapd_list (imapd *d, int lsub)
 {
   imaplist l = IMAPLIST_ZERO ;
   char const *err ;
-  int r = imaplist_parse(&d->c, imapcmd_arg(&d->c, 0), lsub, 0, &l, &err) ;
+  int r = imaplist_parse(&d->c, imapcmd_arg(&d->c, 0), lsub, d->rev2, &l, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imaplist_free(&l) ; imapd_bad(d, err) ; return ; }
   if (l.npat == 1 && !l.pats.s[0] && !lsub)
@@ -344,7 +383,7 @@ static void statusline (imapd *d, char const *name, unsigned items, imapstatus c
 {
   int sp = 0 ;
   imapd_puts(d, "* STATUS ") ;
-  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_putbox(d, name) ;
   imapd_puts(d, " (") ;
   if (items & IMAPSTATUS_MESSAGES) item(d, &sp, "MESSAGES", st->messages) ;
   if (items & IMAPSTATUS_RECENT) item(d, &sp, "RECENT", st->recent) ;
@@ -365,6 +404,8 @@ void imapd_status (imapd *d)
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "STATUS takes a folder name and items") ; return ; }
   if (!imapstatus_items(&d->c, imapcmd_arg(&d->c, 1), &items, &err)) { imapd_bad(d, err) ; return ; }
   if (items & IMAPSTATUS_DELETED) { imapd_bad(d, "unsupported STATUS item") ; return ; }
+  /* not in RFC 9051's status-att: \Recent is gone */
+  if (items & IMAPSTATUS_RECENT && d->rev2) { imapd_bad(d, "no STATUS RECENT in IMAP4rev2") ; return ; }
   if (items & IMAPSTATUS_HIGHESTMODSEQ) imapd_condstore(d) ;
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (!imapstore_name_valid(d->sa.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }
