@@ -362,6 +362,7 @@ void imapd_list (imapd *d, int lsub)
   int r = imaplist_parse(&d->c, imapcmd_arg(&d->c, 0), lsub, d->rev2, &l, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imaplist_free(&l) ; imapd_bad(d, err) ; return ; }
+  if (l.status & IMAPSTATUS_RECENT && d->rev2) { imaplist_free(&l) ; imapd_bad(d, "no STATUS RECENT in IMAP4rev2") ; return ; }
   if (l.npat == 1 && !l.pats.s[0] && !lsub)
   {
     /* RFC 3501 6.3.8: the delimiter and the root */
