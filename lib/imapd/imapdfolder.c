@@ -171,12 +171,22 @@ void imapd_create (imapd *d)
   imapd_tagged(d, "OK", 0, "CREATE completed") ;
 }
 
+static int noselect_parent (imapd *d, char const *name) ;
+
 void imapd_delete (imapd *d)
 {
   if (imapcmd_nargs(&d->c) != 1) { imapd_bad(d, "DELETE takes a folder name") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (d->selected && !strcmp(d->sa.s, d->folder.s)) unselect(d) ;
-  if (!imapstore_delete(d->root, d->sa.s)) { imapd_no_errno(d, "delete folder") ; return ; }
+  if (!imapstore_delete(d->root, d->sa.s))
+  {
+    int e = errno ;
+    /* RFC 9051 6.3.4, 7.1: a \Noselect name with children stays */
+    if (e == ENOENT && noselect_parent(d, d->sa.s)) { imapd_tagged(d, "NO", "HASCHILDREN", "its children must be deleted first") ; return ; }
+    errno = e ;
+    imapd_no_errno(d, "delete folder") ;
+    return ;
+  }
   imapd_tagged(d, "OK", 0, "DELETE completed") ;
 }
 
@@ -283,6 +293,15 @@ static unsigned attrof (imapfolders const *f, char const *name)
     if (r < 0) lo = mid + 1 ; else hi = mid ;
   }
   return IMAPLIST_NONEXISTENT ;
+}
+
+/* Whether name is listed \Noselect with children. */
+static int noselect_parent (imapd *d, char const *name)
+{
+  imapfolders f = IMAPFOLDERS_ZERO ;
+  unsigned a = imapstore_list(&f, d->root, "*", 0) ? attrof(&f, name) : 0 ;
+  imapfolders_free(&f) ;
+  return (a & (IMAPLIST_NOSELECT | IMAPLIST_HASCHILDREN | IMAPLIST_NONEXISTENT)) == (IMAPLIST_NOSELECT | IMAPLIST_HASCHILDREN) ;
 }
 
 /* RFC 5258 (SUBSCRIBED RECURSIVEMATCH): the folders that match without
