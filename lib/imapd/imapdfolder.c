@@ -368,7 +368,9 @@ static void selected_list (imapd *d)
   imapfolders f = IMAPFOLDERS_ZERO ;
   imaplist const z = IMAPLIST_ZERO ;
   unsigned a = 0 ;
-  if (imapstore_list(&f, d->root, d->folder.s, 0)) a = attrof(&f, d->folder.s) ;
+  /* its name as the pattern, unless too long for one */
+  char const *pat = strlen(d->folder.s) > IMAPSTORE_PATTERN_MAX ? "*" : d->folder.s ;
+  if (imapstore_list(&f, d->root, pat, 0)) a = attrof(&f, d->folder.s) ;
   else strerr_warnwu2sys("list folder ", d->folder.s) ;
   imapfolders_free(&f) ;
   listone(d, &z, 0, d->folder.s, a & ~IMAPLIST_NONEXISTENT, 0) ;
