@@ -170,6 +170,8 @@ u, r = b.cmd('RENAME "Thé" "Thé.Noël"')
 t.ok(r.startswith(b'OK') and os.path.isdir(os.path.join(MD, '.Th&AOk-.No&AOs-l')), 'rev2 RENAME "Thé" "Thé.Noël"', r)
 u, r = b.cmd('STATUS "Thé.Noël" (MESSAGES)')
 t.ok(u == ['* STATUS "Thé.Noël" (MESSAGES 3)'.encode()], 'rev2 STATUS of the renamed folder', u)
+u, r = b.cmd('GETQUOTAROOT "Thé.Noël"')
+t.ok(u and u[0] == '* QUOTAROOT "Thé.Noël"'.encode() and r.startswith(b'OK'), 'rev2 GETQUOTAROOT: the name in UTF-8', u)
 u, r = b.cmd('SELECT INBOX')
 t.ok(b'* OK [CLOSED] previous folder closed' in u and not has(u, rb'RECENT'), 'rev2 SELECT while selected: [CLOSED]', u)
 
