@@ -1,5 +1,6 @@
 /* imap-mailbox's work (see cmd/imap-mailbox.8): the authenticated and
-   selected states of IMAP4rev1 (RFC 3501) on one Maildir++ mailbox, after
+   selected states of IMAP4rev1 (RFC 3501), and of IMAP4rev2 (RFC 9051)
+   for a session that ENABLEs it (rev2), on one Maildir++ mailbox, after
    login (lib/imap: the protocol; lib/imapstore: the folders; lib/mime:
    the messages). One module per command group:
      imapdmain.c    startup, the command loop, untagged updates, the
@@ -106,7 +107,7 @@ int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx) ;
    any case), NUL-terminated in sa. 0: a BAD was sent. */
 int imapd_boxname (imapd *d, unsigned k, stralloc *sa) ;
 
-/* Write folder name (modified UTF-7, as stored) as the client reads it:
+/* Write a folder's name (modified UTF-7, as stored) as the client reads it:
    as it is, or in UTF-8 for IMAP4rev2 (RFC 9051 5.1). */
 void imapd_putbox (imapd *d, char const *name) ;
 
