@@ -29,7 +29,7 @@
 
 #define USAGE "imap-serve checkpassword [args...]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
-#define CAPS "IMAP4rev1 SASL-IR LITERAL+ ID ENABLE IDLE"
+#define CAPS "IMAP4rev1 IMAP4rev2 SASL-IR LITERAL+ ID ENABLE IDLE"
 
 typedef struct login_s login ;
 struct login_s {

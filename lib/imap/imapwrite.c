@@ -22,15 +22,18 @@ int imapw_putu(lineio *l, uint64_t n)
   return lineio_put(l, buf, uint64_fmt(buf, n)) ;
 }
 
-static int quotable(char const *s, size_t len)
+/* eight: 8-bit bytes may be quoted (UTF-8 of IMAP4rev2, RFC 9051 9) */
+static int quotable8(char const *s, size_t len, int eight)
 {
   if (len > IMAPWRITE_QUOTEDMAX) return 0 ;
   for (size_t k = 0 ; k < len ; k++) {
     unsigned char ch = s[k] ;
-    if (ch < 0x20 || ch >= 0x7f || ch == '"' || ch == '\\') return 0 ;
+    if (ch < 0x20 || ch == 0x7f || (ch > 0x7f && !eight) || ch == '"' || ch == '\\') return 0 ;
   }
   return 1 ;
 }
+
+static int quotable(char const *s, size_t len) { return quotable8(s, len, 0) ; }
 
 int imapw_string(lineio *l, char const *s, size_t len)
 {
@@ -63,6 +66,8 @@ int imapw_mailbox(lineio *l, char const *s, size_t len, int utf8)
 {
   stralloc sa = STRALLOC_ZERO ;
   int r ;
+  if (utf8 && !atomic(s, len) && quotable8(s, len, 1))
+    return lineio_put(l, "\"", 1) && lineio_put(l, s, len) && lineio_put(l, "\"", 1) ;
   if (utf8) return imapw_astring(l, s, len) ;
   r = imapmbox_mutf7_encode(&sa, s, len) ;
   if (!r) errno = EINVAL ;

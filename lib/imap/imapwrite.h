@@ -26,7 +26,9 @@ int imapw_nstring(lineio *l, char const *s, size_t len) ;
    a string. */
 int imapw_astring(lineio *l, char const *s, size_t len) ;
 /* A mailbox name given in UTF-8: modified UTF-7 (utf8 = 0) or as it is
-   (UTF8=ACCEPT), as an astring. 0 also when s is not UTF-8 (errno EINVAL). */
+   (UTF8=ACCEPT, IMAP4rev2), as an astring, 8-bit bytes then quoted (RFC
+   9051's quoted strings take UTF-8). 0 also when s is not UTF-8 (errno
+   EINVAL). */
 int imapw_mailbox(lineio *l, char const *s, size_t len, int utf8) ;
 /* "(\Seen \Answered kw1 kw2)" from bits and nkw keywords. */
 int imapw_flags(lineio *l, unsigned sys, char const *const *kw, unsigned nkw) ;

@@ -1,5 +1,6 @@
 /* imap-mailbox's work (see cmd/imap-mailbox.8): the authenticated and
-   selected states of IMAP4rev1 (RFC 3501) on one Maildir++ mailbox, after
+   selected states of IMAP4rev1 (RFC 3501), and of IMAP4rev2 (RFC 9051)
+   for a session that ENABLEs it (rev2), on one Maildir++ mailbox, after
    login (lib/imap: the protocol; lib/imapstore: the folders; lib/mime:
    the messages). One module per command group:
      imapdmain.c    startup, the command loop, untagged updates, the
@@ -108,6 +109,10 @@ int imapd_msgset (imapd *d, uint32_t node, int uid, stralloc *idx) ;
    any case), NUL-terminated in sa. 0: a BAD was sent. */
 int imapd_boxname (imapd *d, unsigned k, stralloc *sa) ;
 
+/* Write a folder's name (modified UTF-7, as stored) as the client reads it:
+   as it is, or in UTF-8 for IMAP4rev2 (RFC 9051 5.1). */
+void imapd_putbox (imapd *d, char const *name) ;
+
 /* Commands. Each answers the tagged reply itself. */
 void imapd_select (imapd *d, int examine) ;
 void imapd_close (imapd *d, int expunge) ;
@@ -191,6 +196,9 @@ size_t imapd_searchmatch (imapd *d, imapsearch *q, uint32_t *v) ;
 int imapd_hdrvalue (mime_msg const *m, char const *name, stralloc *value) ;
 /* An RFC 5322 date-time s[0..e): 1 and *t (UTC), *zone (minutes), or 0. */
 int imapd_rfcdate (char const *s, char const *e, int64_t *t, int *zone) ;
+/* RFC 9051 6.4.4: an IMAP4rev2 session has no SEARCH RECENT, NEW, OLD:
+   0 and a BAD if q has one. */
+int imapd_search_rev2 (imapd *d, imapsearch const *q) ;
 void imapd_sort (imapd *d) ;
 void imapd_thread (imapd *d) ;
 

@@ -78,7 +78,7 @@ void imapd_append (imapd *d)
   if (imapcmd_nargs(&d->c) < 2) { imapd_bad(d, "APPEND mailbox [(flags)] [date-time] literal") ; return ; }
   if (!options(d, &fl, &date, &node)) return ;
   if (d->appfd < 0) { imapd_tagged(d, "NO", "SERVERBUG", "message not stored") ; return ; }
-  r = imapmbox_name(&d->c, imapcmd_arg(&d->c, 0), 0, &d->sb, &err) ;
+  r = imapmbox_name(&d->c, imapcmd_arg(&d->c, 0), d->rev2, &d->sb, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imapd_bad(d, err) ; return ; }
   d->sa.len = 0 ;

@@ -20,6 +20,9 @@ void imapd_enable (imapd *d)
     else if (imapcmd_isatom(&d->c, a, "QRESYNC")) qr = 1 ;
     else if (imapcmd_isatom(&d->c, a, "IMAP4rev2")) rev2 = 1 ;
   }
+  /* RFC 9051 6.3.1: ENABLE comes before SELECT; a selected folder's
+     responses do not change kind under the client */
+  if (rev2 && !d->rev2 && d->selected) { imapd_bad(d, "ENABLE IMAP4rev2 must come before SELECT") ; return ; }
   /* RFC 5161: only those this command enabled are listed */
   imapd_puts(d, "* ENABLED") ;
   if (cond && !d->condstore) imapd_puts(d, " CONDSTORE") ;

@@ -1,6 +1,7 @@
 /* imap-mailbox: SELECT, EXAMINE, CLOSE, UNSELECT, CREATE, DELETE, RENAME,
    SUBSCRIBE, UNSUBSCRIBE, LIST, LSUB, STATUS, NAMESPACE. Folder names are
-   kept in modified UTF-7, as clients send them (imapstore/folders.h). */
+   kept in modified UTF-7, as rev1 clients send them (imapstore/folders.h);
+   an IMAP4rev2 session reads and writes them in UTF-8 (RFC 9051 5.1). */
 #include <errno.h>
 #include <string.h>
 #include <skalibs/strerr.h>
@@ -18,16 +19,34 @@ enum { SEL_SUBSCRIBED = IMAPLIST_SUBSCRIBED } ;
 #define SYSFLAGS "\\Answered \\Flagged \\Deleted \\Seen \\Draft"
 
 /* Argument k as a folder name: canonical modified UTF-7 ("INBOX" for any
-   case) in sa, NUL-terminated. 0: a BAD was sent. */
+   case) in sa, NUL-terminated; given in UTF-8 by an IMAP4rev2 client.
+   0: a BAD was sent. */
 int imapd_boxname (imapd *d, unsigned k, stralloc *sa)
 {
   char const *err ;
-  int r = imapmbox_name(&d->c, imapcmd_arg(&d->c, k), 0, &d->sb, &err) ;
+  int r = imapmbox_name(&d->c, imapcmd_arg(&d->c, k), d->rev2, &d->sb, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imapd_bad(d, err) ; return 0 ; }
   sa->len = 0 ;
   if (imapmbox_mutf7_encode(sa, d->sb.s, d->sb.len - (d->sb.len && !d->sb.s[d->sb.len - 1])) < 0 || !stralloc_0(sa)) imapd_nomem(d) ;
   return 1 ;
+}
+
+void imapd_putbox (imapd *d, char const *name)
+{
+  /* kept from call to call: a write error ends the session (longjmp) */
+  static stralloc u = STRALLOC_ZERO ;
+  size_t len = strlen(name) ;
+  if (d->rev2)
+  {
+    int r ;
+    u.len = 0 ;
+    r = imapmbox_mutf7_decode(&u, name, len) ;
+    if (r < 0) imapd_nomem(d) ;
+    /* a name not in modified UTF-7 (made by hand on disk) goes as it is */
+    if (r) { imapd_ok(d, imapw_mailbox(&d->io, u.s, u.len, 1)) ; return ; }
+  }
+  imapd_ok(d, imapw_astring(&d->io, name, len)) ;
 }
 
 static void keywords (imapd *d)
@@ -53,6 +72,8 @@ static void unselect (imapd *d)
   imapseq_free(&d->saved) ;   /* RFC 5182 2.1: "$" is the selected folder's */
 }
 
+static void selected_list (imapd *d) ;
+
 static void selected_info (imapd *d)
 {
   size_t n = imapbox_len(&d->box) ;
@@ -60,8 +81,13 @@ static void selected_info (imapd *d)
   imapbox_counts(&d->box, &recent, &unseen) ;
   imapd_flagsinfo(d) ;
   imapd_puts(d, "* ") ; imapd_putu(d, n) ; imapd_puts(d, " EXISTS\r\n") ;
-  imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
-  if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
+  /* RFC 9051 6.3.2: no RECENT, no [UNSEEN]; a LIST of the folder instead */
+  if (d->rev2) selected_list(d) ;
+  else
+  {
+    imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
+    if (unseen) { imapd_puts(d, "* OK [UNSEEN ") ; imapd_putu(d, unseen) ; imapd_puts(d, "] first unseen\r\n") ; }
+  }
   imapd_puts(d, "* OK [UIDVALIDITY ") ; imapd_putu(d, imapbox_uidvalidity(&d->box)) ; imapd_puts(d, "] UIDs valid\r\n") ;
   imapd_puts(d, "* OK [UIDNEXT ") ; imapd_putu(d, imapbox_uidnext(&d->box)) ; imapd_puts(d, "] next UID\r\n") ;
   /* RFC 7162 3.1.2.1: every folder keeps MODSEQs */
@@ -146,12 +172,22 @@ void imapd_create (imapd *d)
   imapd_tagged(d, "OK", 0, "CREATE completed") ;
 }
 
+static int noselect_parent (imapd *d, char const *name) ;
+
 void imapd_delete (imapd *d)
 {
   if (imapcmd_nargs(&d->c) != 1) { imapd_bad(d, "DELETE takes a folder name") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (d->selected && !strcmp(d->sa.s, d->folder.s)) unselect(d) ;
-  if (!imapstore_delete(d->root, d->sa.s)) { imapd_no_errno(d, "delete folder") ; return ; }
+  if (!imapstore_delete(d->root, d->sa.s))
+  {
+    int e = errno ;
+    /* RFC 9051 6.3.4, 7.1: a \Noselect name with children stays */
+    if (e == ENOENT && noselect_parent(d, d->sa.s)) { imapd_tagged(d, "NO", "HASCHILDREN", "its children must be deleted first") ; return ; }
+    errno = e ;
+    imapd_no_errno(d, "delete folder") ;
+    return ;
+  }
   imapd_tagged(d, "OK", 0, "DELETE completed") ;
 }
 
@@ -235,7 +271,7 @@ static void listone (imapd *d, imaplist const *l, int lsub, char const *name, un
   imapd_puts(d, lsub ? "* LSUB " : "* LIST ") ;
   attrs(d, a, lsub) ;
   imapd_puts(d, " \".\" ") ;
-  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_putbox(d, name) ;
   if (childinfo) imapd_puts(d, " (\"CHILDINFO\" (\"SUBSCRIBED\"))") ;
   imapd_puts(d, "\r\n") ;
   /* RFC 5819: STATUS of each selectable folder listed */
@@ -258,6 +294,15 @@ static unsigned attrof (imapfolders const *f, char const *name)
     if (r < 0) lo = mid + 1 ; else hi = mid ;
   }
   return IMAPLIST_NONEXISTENT ;
+}
+
+/* Whether name is listed \Noselect with children. */
+static int noselect_parent (imapd *d, char const *name)
+{
+  imapfolders f = IMAPFOLDERS_ZERO ;
+  unsigned a = imapstore_list(&f, d->root, "*", 0) ? attrof(&f, name) : 0 ;
+  imapfolders_free(&f) ;
+  return (a & (IMAPLIST_NOSELECT | IMAPLIST_HASCHILDREN | IMAPLIST_NONEXISTENT)) == (IMAPLIST_NOSELECT | IMAPLIST_HASCHILDREN) ;
 }
 
 /* RFC 5258 (SUBSCRIBED RECURSIVEMATCH): the folders that match without
@@ -317,13 +362,29 @@ static void listing (imapd *d, imaplist const *l, int lsub)
   imapd_tagged(d, "OK", 0, lsub ? "LSUB completed" : "LIST completed") ;
 }
 
+/* RFC 9051 6.3.2: SELECT's LIST of the folder, its attributes as LIST
+   gives them. */
+static void selected_list (imapd *d)
+{
+  imapfolders f = IMAPFOLDERS_ZERO ;
+  imaplist const z = IMAPLIST_ZERO ;
+  unsigned a = 0 ;
+  /* its name as the pattern, unless too long for one */
+  char const *pat = strlen(d->folder.s) > IMAPSTORE_PATTERN_MAX ? "*" : d->folder.s ;
+  if (imapstore_list(&f, d->root, pat, 0)) a = attrof(&f, d->folder.s) ;
+  else strerr_warnwu2sys("list folder ", d->folder.s) ;
+  imapfolders_free(&f) ;
+  listone(d, &z, 0, d->folder.s, a & ~IMAPLIST_NONEXISTENT, 0) ;
+}
+
 void imapd_list (imapd *d, int lsub)
 {
   imaplist l = IMAPLIST_ZERO ;
   char const *err ;
-  int r = imaplist_parse(&d->c, imapcmd_arg(&d->c, 0), lsub, 0, &l, &err) ;
+  int r = imaplist_parse(&d->c, imapcmd_arg(&d->c, 0), lsub, d->rev2, &l, &err) ;
   if (r < 0) imapd_nomem(d) ;
   if (!r) { imaplist_free(&l) ; imapd_bad(d, err) ; return ; }
+  if (l.status & IMAPSTATUS_RECENT && d->rev2) { imaplist_free(&l) ; imapd_bad(d, "no STATUS RECENT in IMAP4rev2") ; return ; }
   if (l.npat == 1 && !l.pats.s[0] && !lsub)
   {
     /* RFC 3501 6.3.8: the delimiter and the root */
@@ -345,7 +406,7 @@ static void statusline (imapd *d, char const *name, unsigned items, imapstatus c
 {
   int sp = 0 ;
   imapd_puts(d, "* STATUS ") ;
-  imapd_ok(d, imapw_astring(&d->io, name, strlen(name))) ;
+  imapd_putbox(d, name) ;
   imapd_puts(d, " (") ;
   if (items & IMAPSTATUS_MESSAGES) item(d, &sp, "MESSAGES", st->messages) ;
   if (items & IMAPSTATUS_RECENT) item(d, &sp, "RECENT", st->recent) ;
@@ -366,6 +427,8 @@ void imapd_status (imapd *d)
   char const *err ;
   if (imapcmd_nargs(&d->c) != 2) { imapd_bad(d, "STATUS takes a folder name and items") ; return ; }
   if (!imapstatus_items(&d->c, imapcmd_arg(&d->c, 1), &items, &err)) { imapd_bad(d, err) ; return ; }
+  /* not in RFC 9051's status-att: \Recent is gone */
+  if (items & IMAPSTATUS_RECENT && d->rev2) { imapd_bad(d, "no STATUS RECENT in IMAP4rev2") ; return ; }
   if (items & IMAPSTATUS_HIGHESTMODSEQ) imapd_condstore(d) ;
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   if (!imapstore_name_valid(d->sa.s)) { imapd_tagged(d, "NO", "NONEXISTENT", "no such folder") ; return ; }

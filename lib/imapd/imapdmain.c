@@ -22,7 +22,7 @@
 #define USAGE "imap-mailbox [MAILDIR]"
 #define strerr_warni(...) strerr_warn(PROG, ": info: ", __VA_ARGS__)
 
-#define CAPS "IMAP4rev1 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC COMPRESS=DEFLATE SEARCHRES"
+#define CAPS "IMAP4rev1 IMAP4rev2 LITERAL+ IDLE UIDPLUS MOVE NAMESPACE ID ENABLE UNSELECT CHILDREN SPECIAL-USE ESEARCH SORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES LIST-EXTENDED LIST-STATUS QUOTA QUOTA=RES-STORAGE QUOTA=RES-MESSAGE APPENDLIMIT=67108864 CONDSTORE QRESYNC COMPRESS=DEFLATE SEARCHRES"
 
 static imapd D ;
 
@@ -106,6 +106,18 @@ uint32_t imapd_tostore (unsigned sys)
     | (sys & IMAPFLAG_DRAFT ? IMAPF_DRAFT : 0) ;
 }
 
+int imapd_search_rev2 (imapd *d, imapsearch const *q)
+{
+  if (d->rev2)
+    for (uint32_t k = 0 ; k < q->nnodes ; k++)
+      if (q->node[k].key == IMAPSK_FLAG && q->node[k].flag == IMAPFLAG_RECENT)
+      {
+        imapd_bad(d, "no RECENT, NEW or OLD in IMAP4rev2") ;
+        return 0 ;
+      }
+  return 1 ;
+}
+
 void imapd_flaglist (imapd *d, size_t i)
 {
   char const *kw[KEYWORDS_MAX] ;
@@ -113,7 +125,10 @@ void imapd_flaglist (imapd *d, size_t i)
   uint32_t bits = imapbox_msg(&d->box, i)->kw ;
   for (unsigned k = 0 ; k < KEYWORDS_MAX ; k++)
     if (bits & (1u << k) && kwlist_name(&d->box.kw, k)) kw[n++] = kwlist_name(&d->box.kw, k) ;
-  imapd_ok(d, imapw_flags(&d->io, imapd_sysflags(&d->box, i), kw, n)) ;
+  unsigned sys = imapd_sysflags(&d->box, i) ;
+  /* RFC 9051 2.3.2: \Recent is not IMAP4rev2's */
+  if (d->rev2) sys &= ~IMAPFLAG_RECENT ;
+  imapd_ok(d, imapw_flags(&d->io, sys, kw, n)) ;
 }
 
 void imapd_fetchflags (imapd *d, size_t i, int uid)
@@ -134,8 +149,9 @@ static void exists (imapd *d)
 {
   size_t n = imapbox_len(&d->box) ;
   uint32_t recent = 0 ;
-  for (size_t i = 0 ; i < n ; i++) recent += imapbox_msg(&d->box, i)->recent ;
   imapd_puts(d, "* ") ; imapd_putu(d, n) ; imapd_puts(d, " EXISTS\r\n") ;
+  if (d->rev2) return ;   /* RFC 9051 7.4: no RECENT response */
+  for (size_t i = 0 ; i < n ; i++) recent += imapbox_msg(&d->box, i)->recent ;
   imapd_puts(d, "* ") ; imapd_putu(d, recent) ; imapd_puts(d, " RECENT\r\n") ;
 }
 

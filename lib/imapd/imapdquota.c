@@ -38,7 +38,7 @@ void imapd_getquotaroot (imapd *d)
   if (imapcmd_nargs(&d->c) != 1) { imapd_bad(d, "GETQUOTAROOT takes a folder name") ; return ; }
   if (!imapd_boxname(d, 0, &d->sa)) return ;
   imapd_puts(d, "* QUOTAROOT ") ;
-  imapd_ok(d, imapw_astring(&d->io, d->sa.s, strlen(d->sa.s))) ;
+  imapd_putbox(d, d->sa.s) ;
   if (maildir_quota_read(d->root, &q) && q.present && (q.maxbytes || q.maxcount)) imapd_puts(d, " \"\"") ;
   imapd_puts(d, "\r\n") ;
   quotaline(d) ;

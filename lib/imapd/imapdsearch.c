@@ -280,6 +280,7 @@ void imapd_search (imapd *d)
   if (r != IMAPSEARCH_OK && imapsearch_wantsave(&d->c, first)) imapseq_free(&d->saved) ;
   if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return ; }
   if (r != IMAPSEARCH_OK) { imapsearch_free(&q) ; imapd_bad(d, err) ; return ; }
+  if (!imapd_search_rev2(d, &q)) { imapsearch_free(&q) ; return ; }
   for (uint32_t k = 0 ; k < q.nnodes ; k++) if (q.node[k].key == IMAPSK_MODSEQ) withmodseq = 1 ;
   if (withmodseq) imapd_condstore(d) ;
   v = malloc((n ? n : 1) * sizeof *v) ;

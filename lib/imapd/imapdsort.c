@@ -129,6 +129,7 @@ static int records (imapd *d, unsigned need, int arrival, imapsort_msg **mp, siz
   if (r == IMAPSEARCH_NOMEM) imapd_nomem(d) ;
   if (r == IMAPSEARCH_BADCHARSET) { imapsearch_free(&q) ; imapd_tagged(d, "NO", "BADCHARSET (UTF-8 US-ASCII)", "unknown charset") ; return 0 ; }
   if (r != IMAPSEARCH_OK || q.esearch) { imapsearch_free(&q) ; imapd_bad(d, r != IMAPSEARCH_OK ? err : "no RETURN here") ; return 0 ; }
+  if (!imapd_search_rev2(d, &q)) { imapsearch_free(&q) ; return 0 ; }
   v = malloc((n ? n : 1) * sizeof *v) ;
   if (!v) imapd_nomem(d) ;
   hits = imapd_searchmatch(d, &q, v) ;

@@ -182,6 +182,10 @@ static void test_writer(void)
   imapw_astring(&L, "a b", 3) ; out("\"a b\"", "space: quoted") ;
   imapw_mailbox(&L, "Entw\xc3\xbcrfe", 9, 0) ; out("Entw&APw-rfe", "mailbox in modified UTF-7") ;
   imapw_mailbox(&L, "A&B C", 5, 0) ; out("\"A&-B C\"", "mailbox with & and space") ;
+  imapw_mailbox(&L, "Entw\xc3\xbcrfe", 9, 1) ; out("\"Entw\xc3\xbcrfe\"", "UTF-8 mailbox (IMAP4rev2): quoted") ;
+  imapw_mailbox(&L, "R&D", 3, 1) ; out("R&D", "UTF-8 mailbox: an atom when it can be") ;
+  imapw_mailbox(&L, "caf\xc3\xa9\"", 6, 1) ; out("{6}\r\ncaf\xc3\xa9\"", "UTF-8 mailbox with a quote: literal") ;
+  imapw_mailbox(&L, "a\x7f", 2, 1) ; out("{2}\r\na\x7f", "UTF-8 mailbox with DEL: literal") ;
   imapw_flags(&L, IMAPFLAG_SEEN | IMAPFLAG_DELETED | IMAPFLAG_RECENT, kw, 2) ; out("(\\Seen \\Deleted \\Recent $Junk work)", "flags") ;
   imapw_flags(&L, 0, 0, 0) ; out("()", "no flags") ;
   imapw_seqset(&L, v, 4) ; out("1:3,7", "sequence set") ;
