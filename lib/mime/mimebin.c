@@ -34,7 +34,8 @@ int mime_binary_decode (stralloc *sa, mime_msg const *m, long part, int enc)
   stralloc crlf = STRALLOC_ZERO ;
   mime_sect r = { .off = p->body, .len = p->end - p->body, .gen = 0, .size = 0 } ;
   int ok ;
-  if (enc == MIMEBIN_BASE64) return mime_unbase64(sa, m->s + p->body, p->end - p->body) ;
+  if (enc == MIMEBIN_BASE64)   /* room made once: the decoder appends octet by octet */
+    return stralloc_readyplus(sa, (p->end - p->body) / 4 * 3 + 3) && mime_unbase64(sa, m->s + p->body, p->end - p->body) ;
   r.size = mime_crlfsize(m, p->body, p->end) ;
   ok = mime_section_cat(&crlf, m, &r, 0, 0, r.size) && mime_unqp(sa, crlf.s ? crlf.s : "", crlf.len, 0) ;
   stralloc_free(&crlf) ;
