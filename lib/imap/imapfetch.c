@@ -71,6 +71,9 @@ int imapfetch_section(char *s, imapfetch_sec *sec)
   memset(sec, 0, sizeof *sec) ;
   if (!strncasecmp(s, "BODY.PEEK[", 10)) { sec->peek = 1 ; s += 10 ; }
   else if (!strncasecmp(s, "BODY[", 5)) s += 5 ;
+  else if (!strncasecmp(s, "BINARY.PEEK[", 12)) { sec->kind = IMAPSEC_BINARY ; sec->peek = 1 ; s += 12 ; }
+  else if (!strncasecmp(s, "BINARY.SIZE[", 12)) { sec->kind = IMAPSEC_BINSIZE ; sec->peek = 1 ; s += 12 ; }
+  else if (!strncasecmp(s, "BINARY[", 7)) { sec->kind = IMAPSEC_BINARY ; s += 7 ; }
   else return 0 ;
   while (*s >= '1' && *s <= '9') {
     p = s ;
@@ -80,9 +83,10 @@ int imapfetch_section(char *s, imapfetch_sec *sec)
     s++ ;
   }
   if (*s == ']' && !dot) e = s ;
-  else if (!text(s, sec, &e)) return 0 ;
+  else if (sec->kind != IMAPSEC_BODY || !text(s, sec, &e)) return 0 ;   /* RFC 3516: section-binary */
   if (*e++ != ']') return 0 ;
   if (!*e) return 1 ;
+  if (sec->kind == IMAPSEC_BINSIZE) return 0 ;
   p = e ;
   if (*p++ != '<' || !num(&p, &sec->off, 0) || *p++ != '.' || !num(&p, &sec->len, 1) || *p++ != '>' || *p) return 0 ;
   sec->partial = 1 ;
@@ -150,8 +154,9 @@ static char const *const specs[] = { "", "HEADER", "HEADER.FIELDS", "HEADER.FIEL
 int imapfetch_secname(stralloc *sa, imapfetch_sec const *sec)
 {
   char buf[24] ;
+  static char const *const kinds[] = { "BODY[", "BINARY[", "BINARY.SIZE[" } ;
   char const *p = sec->fields ;
-  if (!stralloc_cats(sa, "BODY[")) return 0 ;
+  if (!stralloc_cats(sa, kinds[sec->kind])) return 0 ;
   for (unsigned k = 0 ; k < sec->nparts ; k++) {
     int n = snprintf(buf, sizeof buf, "%s%u", k ? "." : "", sec->part[k]) ;
     if (!stralloc_catb(sa, buf, n)) return 0 ;

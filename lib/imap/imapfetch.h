@@ -1,6 +1,7 @@
 /* The arguments of FETCH (RFC 3501 6.4.5, 9 fetch-att; RFC 7162
-   CHANGEDSINCE and VANISHED): the items asked for and each BODY[section]
-   <partial>. Parse only: the server fetches. UID FETCH implies UID: the
+   CHANGEDSINCE and VANISHED; RFC 3516 BINARY): the items asked for and
+   each BODY[section]<partial>, BINARY[part]<partial> and
+   BINARY.SIZE[part]. Parse only: the server fetches. UID FETCH implies UID: the
    server adds it. */
 #ifndef PM_IMAPFETCH_H
 #define PM_IMAPFETCH_H
@@ -28,10 +29,13 @@
 
 /* section texts */
 enum { IMAPSEC_ALL, IMAPSEC_HEADER, IMAPSEC_FIELDS, IMAPSEC_FIELDS_NOT, IMAPSEC_MIME, IMAPSEC_TEXT } ;
+/* the kind of a section item */
+enum { IMAPSEC_BODY, IMAPSEC_BINARY, IMAPSEC_BINSIZE } ;
 
 typedef struct imapfetch_sec_s imapfetch_sec ;
 struct imapfetch_sec_s {
-  unsigned char peek ;     /* BODY.PEEK: no \Seen */
+  unsigned char peek ;     /* BODY.PEEK, BINARY.PEEK, BINARY.SIZE: no \Seen */
+  unsigned char kind ;     /* IMAPSEC_BODY, _BINARY (spec ALL: part numbers only), _BINSIZE (no partial) */
   unsigned char spec ;     /* IMAPSEC_; ALL with parts: the part's body */
   unsigned char nparts ;
   uint32_t part[IMAPFETCH_MAXDEPTH] ;
@@ -56,12 +60,13 @@ struct imapfetch_s {
    atoms (so f lives no longer than c). 1 ok; 0 with *err. VANISHED is
    refused unless uid and CHANGEDSINCE (RFC 7162 3.2.6). */
 int imapfetch_parse(imapcmd *c, uint32_t i, int uid, imapfetch *f, char const **err) ;
-/* One section of an atom ("BODY[...]<...>" or "BODY.PEEK[...]"), in
+/* One section of an atom ("BODY[...]<...>", "BODY.PEEK[...]",
+   "BINARY[1.2]<...>", "BINARY.PEEK[...]", "BINARY.SIZE[...]"), in
    place. 1 ok, 0 not. */
 int imapfetch_section(char *s, imapfetch_sec *sec) ;
 /* Whether fetching f sets \Seen (RFC 3501 6.4.5). */
 int imapfetch_sets_seen(imapfetch const *f) ;
-/* Append the item's name for the response: "BODY[1.HEADER.FIELDS (From)]"
-   and "<off>" for a partial fetch. 1 ok, 0 out of memory. */
+/* Append the item's name for the response: "BODY[1.HEADER.FIELDS (From)]",
+   "BINARY[1]", "BINARY.SIZE[1]", and "<off>" for a partial fetch. 1 ok, 0 out of memory. */
 int imapfetch_secname(stralloc *sa, imapfetch_sec const *sec) ;
 #endif

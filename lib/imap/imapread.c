@@ -37,9 +37,9 @@ static void gettag(imapread *r, char const *s, size_t n)
   r->tag[k] = 0 ;
 }
 
-/* A literal announced at the end of the line: its size, sync or not, and
-   where its "{" is. 0: none. */
-static int litspec(char const *s, size_t n, uint64_t *size, int *nonsync, size_t *brace)
+/* A literal announced at the end of the line: its size, sync or not, a
+   literal8 or not, and where its "{" (or "~{") is. 0: none. */
+static int litspec(char const *s, size_t n, uint64_t *size, int *nonsync, int *lit8, size_t *brace)
 {
   size_t k ;
   uint64_t v = 0, m = 1 ;
@@ -50,6 +50,8 @@ static int litspec(char const *s, size_t n, uint64_t *size, int *nonsync, size_t
   while (k && s[k-1] >= '0' && s[k-1] <= '9' && m <= 1000000000000ull) { v += (s[k-1] - '0') * m ; m *= 10 ; k-- ; }
   if (!k || s[k-1] != '{' || m == 1 || m > 1000000000000ull) return 0 ;
   *size = v ; *brace = k - 1 ;
+  *lit8 = *brace && s[*brace - 1] == '~' ;
+  if (*lit8) (*brace)-- ;
   return 1 ;
 }
 
@@ -102,8 +104,9 @@ static int failed(rstate const *st)
 
 /* The literal announced at the end of a line, whose spec is at r->cmd
    from `at` on (written again, canonical). mbox: it is APPEND's first
-   argument. Returns 0 to read on, else what imapread_command returns. */
-static int lit(imapread *r, rstate *st, size_t at, int mbox, uint64_t n, int nonsync)
+   argument; lit8: "~{n}" (RFC 3516: APPEND's message only). Returns 0 to
+   read on, else what imapread_command returns. */
+static int lit(imapread *r, rstate *st, size_t at, int mbox, uint64_t n, int nonsync, int lit8)
 {
   int msg = st->append && !mbox ;
   uint64_t max = msg ? r->lim.message : r->lim.literal ;
@@ -111,6 +114,7 @@ static int lit(imapread *r, rstate *st, size_t at, int mbox, uint64_t n, int non
   char num[32] ;
   if (nonsync && max > r->lim.nonsync) max = r->lim.nonsync ;
   if (!r->err && ++st->nlit > r->lim.nliterals) r->err = "too many literals" ;
+  if (!r->err && lit8 && !msg) r->err = "literal8 is only for APPEND's message" ;
   if (!r->err && n > max) {
     r->err = msg ? "[TOOBIG] message too large" : "literal too large" ;
     st->no = msg ;   /* RFC 7889: NO [TOOBIG] */
@@ -148,7 +152,7 @@ int imapread_command(imapread *r)
     char *s ;
     size_t n, brace, base = r->cmd.len ;
     uint64_t size ;
-    int nonsync, x = lineio_getline(r->l, r->lim.line, &s, &n) ;
+    int nonsync, lit8, x = lineio_getline(r->l, r->lim.line, &s, &n) ;
     if (x < 0) return IMAPREAD_ERROR ;
     if (x == LINEIO_EOF) return IMAPREAD_EOF ;
     if (x == LINEIO_TOOLONG) {
@@ -160,8 +164,8 @@ int imapread_command(imapread *r)
     if (!r->err && memchr(s, 0, n)) r->err = "NUL in command" ;
     if (!r->err && base + n > r->lim.total) r->err = "command too long" ;
     if (!r->err && !stralloc_catb(&r->cmd, s, n)) return IMAPREAD_ERROR ;
-    if (!litspec(s, n, &size, &nonsync, &brace)) return r->err ? failed(&st) : IMAPREAD_OK ;
-    x = lit(r, &st, base + brace, first && r->tag[0] && brace == strlen(r->tag) + 8, size, nonsync) ;
+    if (!litspec(s, n, &size, &nonsync, &lit8, &brace)) return r->err ? failed(&st) : IMAPREAD_OK ;
+    x = lit(r, &st, base + brace, first && r->tag[0] && brace == strlen(r->tag) + 8, size, nonsync, lit8) ;
     if (x) return x ;
   }
 }

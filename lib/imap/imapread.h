@@ -23,7 +23,11 @@
    nliterals, literals in a command (streamed ones included); total, the
    whole command as buffered (lines and buffered literals); message, one
    streamed literal; nonsync, one non-synchronizing literal. NUL bytes are
-   refused outside streamed literals (RFC 3501 CHAR8). */
+   refused outside streamed literals (RFC 3501 CHAR8).
+
+   A literal8 ("~{n}", "~{n+}", RFC 3516 / RFC 9051 4.3) is taken as APPEND's
+   message (streamed as any message literal: it may hold NULs) and refused
+   (BAD) anywhere else. */
 #ifndef PM_IMAPREAD_H
 #define PM_IMAPREAD_H
 #include <stddef.h>

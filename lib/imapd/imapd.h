@@ -9,6 +9,7 @@
                     (UN)SUBSCRIBE, LIST/LSUB, STATUS, NAMESPACE
      imapdappend.c  APPEND (the message streamed into the store)
      imapdfetch.c   FETCH
+     imapdbinary.c  FETCH BINARY (RFC 3516, lib/mime/mimebin.h)
      imapdsearch.c  SEARCH (the evaluator's view over the store and mime)
      imapdsort.c    SORT, THREAD (RFC 5256, lib/imap/imapsort.h)
      imapdcache.c   the message cache of the selected folder (lib/imapcache)
@@ -30,6 +31,7 @@
 #include "imapstore/mbox.h"
 #include "imapcache/imapcache.h"
 #include "mime/mime.h"
+#include "mime/mimesect.h"
 #include "imap/imapfetch.h"
 #include "imap/imapsearch.h"
 
@@ -134,6 +136,15 @@ void imapd_getquotaroot (imapd *d) ;
 void imapd_getquota (imapd *d) ;
 void imapd_setquota (imapd *d) ;
 void imapd_compress (imapd *d) ;
+/* FETCH's helpers (imapdfetch.c, imapdbinary.c). Send octets
+   [from, from + n) of section r (lib/mime/mimesect.h) as a literal, a
+   literal8 (RFC 3516 "~{n}") when lit8. */
+void imapd_literal (imapd *d, mime_msg const *m, mime_sect const *r, stralloc const *gen, uint64_t from, uint64_t n, int lit8) ;
+/* BINARY: 1 if every BINARY section of f names a part of m whose
+   encoding is known (or no part), 0 if not (NO [UNKNOWN-CTE]). */
+int imapd_binary_check (mime_msg const *m, imapfetch const *f) ;
+/* Send "name value" of a BINARY[...] or BINARY.SIZE[...] item. */
+void imapd_binary (imapd *d, mime_msg const *m, char const *name, imapfetch_sec const *sec) ;
 /* Compressed input is held that the next read returns without waiting. */
 int imapd_compress_pending (imapd const *d) ;
 /* Before a long wait (IDLE): compression's buffers given back. */

@@ -1,6 +1,7 @@
 /* imap-mailbox: FETCH and UID FETCH (RFC 3501 6.4.5, 7.4.2). The message
    file is mapped and parsed (lib/mime) only when an item needs its
-   contents; body sections are streamed in CRLF form, never copied whole. */
+   contents; body sections are streamed in CRLF form, never copied whole
+   (BINARY's decoded ones are: imapdbinary.c). */
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,10 @@
 static imapfetch F ;
 static char chunk[16384] ;
 static stralloc hdrbuf = STRALLOC_ZERO ;   /* a header read alone (imapd_readheader) */
+/* BINARY: the message one() mapped to check its encodings before the
+   response begins, that contents() then uses */
+static mime_msg pre = MIME_MSG_ZERO ;
+static int premapped, unknowncte ;
 
 static void sep (imapd *d, int *sp)
 {
@@ -36,10 +41,9 @@ static void specof (char const *name, size_t len, char const **spec, size_t *n)
   *n = close - 1 - (open + 1 - name) ;
 }
 
-/* Send octets [from, from + n) of section r as a literal. */
-static void literal (imapd *d, mime_msg const *m, mime_sect const *r, stralloc const *gen, uint64_t from, uint64_t n)
+void imapd_literal (imapd *d, mime_msg const *m, mime_sect const *r, stralloc const *gen, uint64_t from, uint64_t n, int lit8)
 {
-  imapd_puts(d, "{") ; imapd_putu(d, n) ; imapd_puts(d, "}\r\n") ;
+  imapd_puts(d, lit8 ? "~{" : "{") ; imapd_putu(d, n) ; imapd_puts(d, "}\r\n") ;
   if (r->gen) { imapd_put(d, gen->s + r->off + from, n) ; return ; }
   mime_crlf c ;
   mime_crlf_init(&c, m->s + r->off, r->len) ;
@@ -71,7 +75,7 @@ static void section (imapd *d, mime_msg const *m, char const *name, char const *
     n -= from ;
     if (n > sec->len) n = sec->len ;
   }
-  literal(d, m, &r, &gen, from, n) ;
+  imapd_literal(d, m, &r, &gen, from, n, 0) ;
   stralloc_free(&gen) ;
 }
 
@@ -96,7 +100,8 @@ static void sections (imapd *d, int *sp, mime_msg const *m)
     if (!imapfetch_secname(&d->sb, &F.sec[k]) || !stralloc_0(&d->sb)) imapd_nomem(d) ;
     specof(d->sb.s, d->sb.len - 1, &spec, &n) ;
     sep(d, sp) ;
-    section(d, m, d->sb.s, spec, n, &F.sec[k]) ;
+    if (F.sec[k].kind != IMAPSEC_BODY) imapd_binary(d, m, d->sb.s, &F.sec[k]) ;
+    else section(d, m, d->sb.s, spec, n, &F.sec[k]) ;
   }
 }
 
@@ -105,11 +110,15 @@ static int contents (imapd *d, int *sp, size_t i)
 {
   mime_msg m = MIME_MSG_ZERO ;
   imapcache_entry e ;
-  int fd = imapbox_open(&d->box, i), r ;
-  if (fd < 0) return 0 ;
-  r = imapd_headeronly(&F) ? imapd_readheader(fd, &m, &hdrbuf) : mime_map(&m, fd) ? 2 : 0 ;
-  fd_close(fd) ;
-  if (!r) return 0 ;
+  int fd, r ;
+  if (premapped) { m = pre ; premapped = 0 ; r = 2 ; }
+  else
+  {
+    if ((fd = imapbox_open(&d->box, i)) < 0) return 0 ;
+    r = imapd_headeronly(&F) ? imapd_readheader(fd, &m, &hdrbuf) : mime_map(&m, fd) ? 2 : 0 ;
+    fd_close(fd) ;
+    if (!r) return 0 ;
+  }
   imapd_cache_put(d, i, &m, (r == 2 ? IMAPD_CACHE_WHOLE : 0) | (F.items & IMAPF_ENVELOPE ? IMAPD_CACHE_ENV : 0)) ;
   /* the ENVELOPE the entry just put holds, not made twice */
   if (F.items & IMAPF_ENVELOPE && imapd_cache_get(d, i, &e) && e.s[IMAPCACHE_ENV])
@@ -158,15 +167,41 @@ static int cached (imapd *d, int *sp, size_t i)
   return 1 ;
 }
 
+static int hasbinary (void)
+{
+  for (unsigned k = 0 ; k < F.nsec ; k++) if (F.sec[k].kind != IMAPSEC_BODY) return 1 ;
+  return 0 ;
+}
+
+/* BINARY sections of message i: mapped into pre, their encodings known.
+   1 ok; 0 it is gone; -1 an unknown encoding (nothing mapped). */
+static int binarycheck (imapd *d, size_t i)
+{
+  int fd = imapbox_open(&d->box, i), ok ;
+  if (fd < 0) return 0 ;
+  ok = mime_map(&pre, fd) ;
+  fd_close(fd) ;
+  if (!ok) return 0 ;
+  if (!imapd_binary_check(&pre, &F)) { mime_free(&pre) ; return -1 ; }
+  premapped = 1 ;
+  return 1 ;
+}
+
 /* One message's FETCH response. 0: it is gone (nothing sent). */
 static int one (imapd *d, size_t i, int seen)
 {
   imapmsg const *msg = imapbox_msg(&d->box, i) ;
   int sp = 0, flags = !!(F.items & IMAPF_FLAGS) ;
   if (msg->gone) return 0 ;
+  /* RFC 3516 4.3: an unknown encoding fails the FETCH, before \Seen */
+  switch (hasbinary() ? binarycheck(d, i) : 1)
+  {
+    case 0 : return 0 ;
+    case -1 : unknowncte = 1 ; return 1 ;
+  }
   if (seen && !d->readonly && !(msg->flags & IMAPF_SEEN))
   {
-    if (!imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) return 0 ;
+    if (!imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) { if (premapped) { mime_free(&pre) ; premapped = 0 ; } return 0 ; }
     flags = 1 ;   /* RFC 3501 6.4.5: the change is reported */
     msg = imapbox_msg(&d->box, i) ;
   }
@@ -234,6 +269,7 @@ void imapd_fetch (imapd *d)
   if (F.items & IMAPF_MODSEQ) imapd_condstore(d) ;
   if (F.vanished) imapd_vanished_since(d, F.modseq, imapcmd_arg(&d->c, 0), 0) ;
   seen = imapfetch_sets_seen(&F) ;
+  unknowncte = 0 ;
   n = d->set.len / sizeof (size_t) ;
   for (size_t k = 0 ; k < n ; k++)
   {
@@ -243,6 +279,7 @@ void imapd_fetch (imapd *d)
   }
   d->nfetch += n ;
   imapd_cache_done(d) ;
-  if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
+  if (unknowncte) imapd_tagged(d, "NO", "UNKNOWN-CTE", "a part has a transfer encoding this server cannot decode") ;
+  else if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <skalibs/strerr.h>
@@ -37,7 +38,7 @@ int imapbox_own (imapbox *b)
    was written to would lose its changes). */
 void imapbox_release (imapbox *b)
 {
-  size_t pg = 4096, from ;
+  size_t pg = (size_t)sysconf(_SC_PAGESIZE), from ;
   if (!b->map) return ;
   from = b->recmap ? (b->namesoff + pg - 1) / pg * pg : 0 ;
   if (from < b->maplen) madvise(b->map + from, b->maplen - from, MADV_DONTNEED) ;

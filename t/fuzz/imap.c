@@ -98,6 +98,7 @@ static void fz_fetch(imapcmd *c, uint32_t i, int uid)
     CHECK(imapfetch_secname(&sa, &f.sec[k]) && stralloc_0(&sa));
     CHECK(imapfetch_section(sa.s, &s2));
     CHECK(s2.spec == f.sec[k].spec && s2.nparts == f.sec[k].nparts && s2.nfields == f.sec[k].nfields);
+    CHECK(s2.kind == f.sec[k].kind && (s2.kind == IMAPSEC_BODY || (!s2.spec && !s2.nfields)));
     CHECK(!memcmp(s2.part, f.sec[k].part, s2.nparts * sizeof *s2.part));
   }
   stralloc_free(&sa);

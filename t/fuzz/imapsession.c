@@ -62,7 +62,8 @@ static void refill (void)
   static char const *const msgs[4][2] = {
     { "1000.a.fuzz,S=60", "From: a@example.org\nSubject: =?UTF-8?Q?caf=C3=A9?=\nDate: Tue, 3 Mar 2026 10:00:00 +0100\n\nplain\n" },
     { "1001.b.fuzz", "Content-Type: multipart/mixed; boundary=x\n\n--x\nContent-Type: text/plain\n\none\n--x\n"
-                     "Content-Type: message/rfc822\n\nSubject: in\n\ninner\n--x\nContent-Transfer-Encoding: base64\n\naGVsbG8K\n--x--\n" },
+                     "Content-Type: message/rfc822\n\nSubject: in\n\ninner\n--x\nContent-Transfer-Encoding: base64\n\naGVsbG8K\n--x\n"
+                     "Content-Transfer-Encoding: quoted-printable\n\nq=3D=\np=00\n--x\nContent-Transfer-Encoding: x-unknown\n\n?\n--x--\n" },
     { "1002.c.fuzz:2,S", "Subject: c\n\nno newline" },
     { "1003.d.fuzz:2,FTa", "" },
   } ;

@@ -252,6 +252,27 @@ static void test_fetch(void)
     snprintf(cmd, sizeof cmd, "x FETCH 1 %s", bad[k]) ;
     ok(parse(cmd) != 1 || !imapfetch_parse(&C, imapcmd_arg(&C, 1), 0, &f, &err), "refused: %s", bad[k]) ;
   }
+  parse("x FETCH 1 (BINARY[1.2]<5.10> binary.peek[] BINARY.SIZE[3] BODY.PEEK[1])") ;
+  ok(imapfetch_parse(&C, imapcmd_arg(&C, 1), 0, &f, &err) && f.nsec == 4, "BINARY sections: %s", err ? err : "") ;
+  ok(f.sec[0].kind == IMAPSEC_BINARY && !f.sec[0].peek && f.sec[0].nparts == 2 && f.sec[0].partial && f.sec[0].off == 5 && f.sec[0].len == 10, "BINARY[1.2]<5.10>") ;
+  ok(f.sec[1].kind == IMAPSEC_BINARY && f.sec[1].peek && !f.sec[1].nparts, "BINARY.PEEK[]") ;
+  ok(f.sec[2].kind == IMAPSEC_BINSIZE && f.sec[2].peek && f.sec[2].part[0] == 3 && f.sec[3].kind == IMAPSEC_BODY, "BINARY.SIZE[3], BODY") ;
+  ok(imapfetch_sets_seen(&f), "BINARY sets \\Seen") ;
+  sa.len = 0 ;
+  ok(imapfetch_secname(&sa, &f.sec[0]) && (stralloc_0(&sa), !strcmp(sa.s, "BINARY[1.2]<5>")), "response name %s", sa.s) ;
+  sa.len = 0 ;
+  ok(imapfetch_secname(&sa, &f.sec[1]) && imapfetch_secname(&sa, &f.sec[2]) && (stralloc_0(&sa), !strcmp(sa.s, "BINARY[]BINARY.SIZE[3]")), "response names %s", sa.s) ;
+  parse("x FETCH 1 (BINARY.PEEK[1] BINARY.SIZE[2])") ;
+  ok(imapfetch_parse(&C, imapcmd_arg(&C, 1), 0, &f, &err) && !imapfetch_sets_seen(&f), "BINARY.PEEK, BINARY.SIZE: no \\Seen") ;
+  static char const *const badbin[] = {
+    "BINARY[1.MIME]", "BINARY[HEADER]", "BINARY[TEXT]", "BINARY[1.HEADER.FIELDS (a)]", "BINARY.SIZE[1]<0.5>",
+    "BINARY[0]", "BINARY[1.]", "BINARY", "BINARY.SIZE", "BINARY.PEEK", "BINARY.SIZE.PEEK[1]", "BINARY[]<1.0>",
+  } ;
+  for (unsigned k = 0 ; k < sizeof badbin / sizeof *badbin ; k++) {
+    char cmd[200] ;
+    snprintf(cmd, sizeof cmd, "x FETCH 1 %s", badbin[k]) ;
+    ok(parse(cmd) != 1 || !imapfetch_parse(&C, imapcmd_arg(&C, 1), 0, &f, &err), "refused: %s", badbin[k]) ;
+  }
   parse("x FETCH 1:* (FLAGS) (CHANGEDSINCE 12345 VANISHED)") ;
   ok(imapfetch_parse(&C, imapcmd_arg(&C, 1), 1, &f, &err) && f.changedsince && f.vanished && f.modseq == 12345 && (f.items & IMAPF_MODSEQ), "CHANGEDSINCE VANISHED") ;
   ok(!imapfetch_parse(&C, imapcmd_arg(&C, 1), 0, &f, &err), "VANISHED only with UID FETCH") ;

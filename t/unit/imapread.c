@@ -150,6 +150,19 @@ static void test_reader(void)
   ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "NUL"), "NUL refused") ;
   M.in = "b9 X {3}\r\na\0c\r\n" ; start(M.in, 0) ; M.len = 15 ;
   ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "NUL"), "NUL in a literal refused") ;
+  static char const d1[] = "d1 APPEND INBOX ~{5}\r\na\0b\0c\r\nd2 NOOP\r\n", d3[] = "d3 APPEND INBOX (\\Seen) ~{2+}\r\n\0\0\r\n" ;
+  M.in = d1 ; start(M.in, 0) ; M.len = sizeof d1 - 1 ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("d1 APPEND INBOX {5*}\r\n") && gos == 1 && msg.len == 5 && !memcmp(msg.s, "a\0b\0c", 5),
+     "APPEND with a literal8: streamed, NULs kept") ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("d2 NOOP"), "the session goes on") ;
+  M.in = d3 ; start(M.in, 0) ; M.len = sizeof d3 - 1 ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("d3 APPEND INBOX (\\Seen) {2*}\r\n") && !gos && msg.len == 2, "a non-synchronizing literal8") ;
+  start("d4 APPEND ~{5}\r\nd5 NOOP\r\n", 0) ;
+  ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "literal8") && !gos, "a literal8 as the mailbox name: BAD") ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("d5 NOOP"), "the session goes on") ;
+  start("d6 LOGIN ~{3+}\r\nabc\r\nd7 NOOP\r\n", 0) ;
+  ok(imapread_command(&R) == IMAPREAD_BAD && strstr(R.err, "literal8"), "a literal8 outside APPEND: BAD") ;
+  ok(imapread_command(&R) == IMAPREAD_OK && cmdis("d7 NOOP"), "its bytes skipped") ;
   start("c1 LOGIN {10}\r\nabc", 0) ;
   ok(imapread_command(&R) == IMAPREAD_EOF, "end of input within a literal") ;
   start("c2 APPEND INBOX {10}\r\n", 0) ;

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include "tap.h"
 #include "mime/mime.h"
+#include "mime/mimebin.h"
 #include "mime/mimebs.h"
 #include "mime/mimeenv.h"
 #include "mime/mimesect.h"
@@ -404,6 +405,35 @@ static void t_text(void)
   ok(mime_text(&out, &m, 0, 5) && out.len == 5, "the text is bounded");
 }
 
+/* BINARY: encodings of parts and their decoding from the CRLF form */
+static void t_binary(void)
+{
+  uint32_t one = 1, nums[2] = { 2, 0 };
+  long part;
+  load("Content-Type: multipart/mixed; boundary=z\n\n--z\nContent-Transfer-Encoding: Quoted-Printable (c)\n\n"
+       "a=3D=\nb \nc=00\n--z\nContent-Transfer-Encoding: base64\n\nAAEC\n/w==\n--z\nContent-Transfer-Encoding: 8BIT\n\n\xe9\n"
+       "--z\nContent-Transfer-Encoding: x-gzip\n\nzz\n--z\nContent-Transfer-Encoding:\n\nempty\n--z--\n");
+  ok(mime_binary_part(&m, 0, 0, &part) == MIMEBIN_IDENT && part < 0, "no numbers: the whole message as it is");
+  ok(mime_binary_part(&m, &one, 1, &part) == MIMEBIN_QP && part == 1, "quoted-printable, any case, a comment after it");
+  out.len = 0;
+  ok(mime_binary_decode(&out, &m, part, MIMEBIN_QP) && out.len == 8 && !memcmp(out.s, "a=b \r\nc\0", 8), "QP: soft break gone, hard break CRLF, =00 a NUL");
+  ok(mime_binary_part(&m, nums, 1, &part) == MIMEBIN_BASE64 && part == 2, "base64");
+  out.len = 0;
+  ok(mime_binary_decode(&out, &m, part, MIMEBIN_BASE64) && out.len == 4 && !memcmp(out.s, "\0\1\2\xff", 4), "base64 across lines, padding");
+  nums[0] = 3;
+  ok(mime_binary_part(&m, nums, 1, &part) == MIMEBIN_IDENT, "8bit: identity");
+  nums[0] = 4;
+  ok(mime_binary_part(&m, nums, 1, &part) == MIMEBIN_UNKNOWN, "x-gzip: unknown");
+  nums[0] = 5;
+  ok(mime_binary_part(&m, nums, 1, &part) == MIMEBIN_IDENT, "an empty value: the default");
+  nums[0] = 6;
+  ok(mime_binary_part(&m, nums, 1, &part) == -1, "no such part");
+  nums[0] = 1; nums[1] = 1;
+  ok(mime_binary_part(&m, nums, 2, &part) == -1, "no part 1.1 of a leaf");
+  load("Content-Transfer-Encoding: base64\n\naGk=\n");
+  ok(mime_binary_part(&m, &one, 1, &part) == MIMEBIN_BASE64 && part == 0, "1 of a single-part message: its body");
+}
+
 int main(int argc, char **argv)
 {
   if (argc > 2) return tool(argc, argv);
@@ -417,6 +447,7 @@ int main(int argc, char **argv)
   t_params();
   t_words();
   t_text();
+  t_binary();
   mime_free(&m);
   stralloc_free(&out);
   return done_testing();
