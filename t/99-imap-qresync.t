@@ -227,4 +227,19 @@ u, r = z.cmd('EXPUNGE')
 t.ok(u == [b'* 2 EXPUNGE'], 'CONDSTORE without QRESYNC: EXPUNGE, not VANISHED', u)
 z.close()
 
+# ---- a FETCH that sets \Seen tells its new MODSEQ (RFC 7162 3.1) ------------
+z = Raw(port)
+u, r = z.cmd('SELECT INBOX (CONDSTORE)')
+hms = code(u, 'HIGHESTMODSEQ')
+z.cmd('UID STORE 1:* -FLAGS (\\Seen)')
+u, r = z.cmd('FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])')
+ms = [int(m.group(1)) for ln in u for m in [re.search(rb'\\Seen.*MODSEQ \((\d+)\)', ln)] if m]
+u2, r2 = z.cmd('FETCH 1 (MODSEQ FLAGS)')
+now = [int(m.group(1)) for ln in u2 for m in [re.search(rb'MODSEQ \((\d+)\)', ln)] if m]
+t.ok(r.startswith(b'OK') and ms and ms[-1] > hms and now == [ms[-1]] and b'\\Seen' in b''.join(u2),
+     'a FETCH that sets \\Seen under CONDSTORE: a FETCH of its FLAGS with the new MODSEQ', (u, u2))
+u, r = z.cmd('FETCH 1 (BODY[HEADER.FIELDS (SUBJECT)])')
+t.ok(not any(b'MODSEQ' in ln for ln in u), 'seen already: no second report', u)
+z.close()
+
 inst.kill(server)

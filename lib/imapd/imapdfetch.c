@@ -24,6 +24,7 @@ static stralloc hdrbuf = STRALLOC_ZERO ;   /* a header read alone (imapd_readhea
    response begins, that contents() then uses */
 static mime_msg pre = MIME_MSG_ZERO ;
 static int premapped, unknowncte ;
+static genalloc seened = GENALLOC_ZERO ;   /* size_t: \Seen set by this FETCH, under CONDSTORE */
 
 static void sep (imapd *d, int *sp)
 {
@@ -204,6 +205,7 @@ static int one (imapd *d, size_t i, int seen)
     if (!imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) { if (premapped) { mime_free(&pre) ; premapped = 0 ; } return 0 ; }
     flags = 1 ;   /* RFC 3501 6.4.5: the change is reported */
     msg = imapbox_msg(&d->box, i) ;
+    if (d->condstore && !genalloc_append(size_t, &seened, &i)) imapd_nomem(d) ;
   }
   imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
   if (F.items & IMAPF_UID) { sep(d, &sp) ; imapd_puts(d, "UID ") ; imapd_putu(d, msg->uid) ; }
@@ -224,6 +226,30 @@ static int one (imapd *d, size_t i, int seen)
   }
   imapd_puts(d, ")\r\n") ;
   return 1 ;
+}
+
+/* RFC 7162 3.1: under CONDSTORE, the \Seen a FETCH set is reported with
+   its new MODSEQ, which the change gets at a sync (under the index lock,
+   as STORE's): a second FETCH response of each, after the others'
+   changes the sync found. */
+static void newmodseqs (imapd *d)
+{
+  imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
+  int locked = imapbox_lock(&d->box) ;
+  int ok = imapbox_sync(&d->box, 0, &c) ;
+  if (locked) imapbox_unlock(&d->box) ;
+  if (!ok) strerr_warnwu2sys("read folder ", d->folder.s) ;
+  else
+  {
+    imapd_report(d, &c) ;
+    for (size_t k = 0 ; k < genalloc_len(size_t, &seened) ; k++)
+    {
+      size_t i = genalloc_s(size_t, &seened)[k] ;
+      if (!imapbox_msg(&d->box, i)->gone) imapd_fetchflags(d, i, 1) ;
+    }
+  }
+  imapbox_changes_free(&c) ;
+  genalloc_setlen(size_t, &seened, 0) ;
 }
 
 /* Sections must be valid before the first response is begun. */
@@ -270,6 +296,7 @@ void imapd_fetch (imapd *d)
   if (F.vanished) imapd_vanished_since(d, F.modseq, imapcmd_arg(&d->c, 0), 0) ;
   seen = imapfetch_sets_seen(&F) ;
   unknowncte = 0 ;
+  genalloc_setlen(size_t, &seened, 0) ;
   n = d->set.len / sizeof (size_t) ;
   for (size_t k = 0 ; k < n ; k++)
   {
@@ -279,6 +306,7 @@ void imapd_fetch (imapd *d)
   }
   d->nfetch += n ;
   imapd_cache_done(d) ;
+  if (genalloc_len(size_t, &seened)) newmodseqs(d) ;
   if (unknowncte) imapd_tagged(d, "NO", "UNKNOWN-CTE", "a part has a transfer encoding this server cannot decode") ;
   else if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;
