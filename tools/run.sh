@@ -84,8 +84,18 @@ until { s6-svok "$svc/smtp" && s6-svok "$svc/submission" && s6-svok "$svc/submis
         s6-svok "$svc/pop3" && s6-svok "$svc/pop3s" && s6-svok "$svc/imap" && s6-svok "$svc/imaps"; } 2>/dev/null || [ $i -ge 150 ]; do
   sleep 0.1; i=$((i + 1))
 done
-# generous bounds: a busy machine starts seven TLS services slowly
-if s6-svwait -U -t 60000 "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null; then
+# Up and ready, within a generous bound (a busy machine starts seven TLS
+# services slowly). s6-svwait fails at once, not at its timeout, while a
+# supervisor that s6-svok already sees has not written its status file:
+# then it is asked again.
+ready() {
+  s6-svwait -U -t "$1" "$svc/smtp" "$svc/submission" "$svc/submissions" "$svc/pop3" "$svc/pop3s" "$svc/imap" "$svc/imaps" 2>/dev/null
+}
+up='' end=$(($(date +%s) + 60))
+while [ -z "$up" ] && [ "$(date +%s)" -lt "$end" ]; do
+  if ready 5000; then up=1; else sleep 0.5; fi
+done
+if [ -n "$up" ]; then
   m='"Subject: hello\r\n\r\nhello, pipemail\r\n"'
   a='"From: demo@example.test\r\nSubject: hello\r\n\r\nhello, pipemail\r\n"'
   cat <<EOF
