@@ -24,7 +24,7 @@ static stralloc hdrbuf = STRALLOC_ZERO ;   /* a header read alone (imapd_readhea
    response begins, that contents() then uses */
 static mime_msg pre = MIME_MSG_ZERO ;
 static int premapped, unknowncte ;
-static genalloc seened = GENALLOC_ZERO ;   /* size_t: \Seen set by this FETCH, under CONDSTORE */
+static stralloc seenbits = STRALLOC_ZERO ;   /* bit i: \Seen set by presee */
 
 static void sep (imapd *d, int *sp)
 {
@@ -188,11 +188,53 @@ static int binarycheck (imapd *d, size_t i)
   return 1 ;
 }
 
+static int preseen (size_t i)
+{
+  return i / 8 < seenbits.len && seenbits.s[i / 8] & (1 << (i % 8)) ;
+}
+
+/* RFC 7162 3.1: under CONDSTORE a response that tells flags tells their
+   MODSEQ, which a change gets at a sync under the index lock (as STORE's
+   do): so this FETCH's \Seen is set on its messages first (not on one
+   whose BINARY part has an unknown encoding: RFC 3516 4.3), then the
+   sync, then the responses. */
+static void presee (imapd *d)
+{
+  imapbox_changes c1 = IMAPBOX_CHANGES_ZERO, c2 = IMAPBOX_CHANGES_ZERO ;
+  size_t n = d->set.len / sizeof (size_t) ;
+  int locked = imapbox_lock(&d->box), ok ;
+  seenbits.len = 0 ;
+  if (!stralloc_ready(&seenbits, imapbox_len(&d->box) / 8 + 1)) imapd_nomem(d) ;
+  seenbits.len = imapbox_len(&d->box) / 8 + 1 ;
+  memset(seenbits.s, 0, seenbits.len) ;
+  ok = imapbox_sync(&d->box, 0, &c1) ;
+  for (size_t k = 0 ; ok && k < n ; k++)
+  {
+    size_t i = ((size_t *)d->set.s)[k] ;
+    imapmsg const *m = imapbox_msg(&d->box, i) ;
+    if (m->gone || m->flags & IMAPF_SEEN || (F.changedsince && m->modseq <= F.modseq)) continue ;
+    if (hasbinary())
+    {
+      int r = binarycheck(d, i) ;
+      if (r > 0) { mime_free(&pre) ; premapped = 0 ; }
+      if (r <= 0) continue ;
+    }
+    if (imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) seenbits.s[i / 8] |= 1 << (i % 8) ;
+  }
+  if (ok) ok = imapbox_sync(&d->box, 0, &c2) ;
+  if (locked) imapbox_unlock(&d->box) ;
+  if (!ok) strerr_warnwu2sys("read folder ", d->folder.s) ;
+  imapd_report(d, &c1) ;
+  imapd_report(d, &c2) ;
+  imapbox_changes_free(&c1) ;
+  imapbox_changes_free(&c2) ;
+}
+
 /* One message's FETCH response. 0: it is gone (nothing sent). */
 static int one (imapd *d, size_t i, int seen)
 {
   imapmsg const *msg = imapbox_msg(&d->box, i) ;
-  int sp = 0, flags = !!(F.items & IMAPF_FLAGS) ;
+  int sp = 0, flags = !!(F.items & IMAPF_FLAGS), modseq = !!(F.items & IMAPF_MODSEQ) ;
   if (msg->gone) return 0 ;
   /* RFC 3516 4.3: an unknown encoding fails the FETCH, before \Seen */
   switch (hasbinary() ? binarycheck(d, i) : 1)
@@ -205,12 +247,12 @@ static int one (imapd *d, size_t i, int seen)
     if (!imapbox_store(&d->box, i, IMAPBOX_ADD, IMAPF_SEEN, 0)) { if (premapped) { mime_free(&pre) ; premapped = 0 ; } return 0 ; }
     flags = 1 ;   /* RFC 3501 6.4.5: the change is reported */
     msg = imapbox_msg(&d->box, i) ;
-    if (d->condstore && !genalloc_append(size_t, &seened, &i)) imapd_nomem(d) ;
   }
+  if (preseen(i)) flags = modseq = 1 ;
   imapd_puts(d, "* ") ; imapd_putu(d, i + 1) ; imapd_puts(d, " FETCH (") ;
   if (F.items & IMAPF_UID) { sep(d, &sp) ; imapd_puts(d, "UID ") ; imapd_putu(d, msg->uid) ; }
   if (flags) { sep(d, &sp) ; imapd_puts(d, "FLAGS ") ; imapd_flaglist(d, i) ; }
-  if (F.items & IMAPF_MODSEQ) { sep(d, &sp) ; imapd_puts(d, "MODSEQ (") ; imapd_putu(d, msg->modseq) ; imapd_puts(d, ")") ; }
+  if (modseq) { sep(d, &sp) ; imapd_puts(d, "MODSEQ (") ; imapd_putu(d, msg->modseq) ; imapd_puts(d, ")") ; }
   if (F.items & IMAPF_INTERNALDATE)
   {
     sep(d, &sp) ; imapd_puts(d, "INTERNALDATE ") ;
@@ -226,30 +268,6 @@ static int one (imapd *d, size_t i, int seen)
   }
   imapd_puts(d, ")\r\n") ;
   return 1 ;
-}
-
-/* RFC 7162 3.1: under CONDSTORE, the \Seen a FETCH set is reported with
-   its new MODSEQ, which the change gets at a sync (under the index lock,
-   as STORE's): a second FETCH response of each, after the others'
-   changes the sync found. */
-static void newmodseqs (imapd *d)
-{
-  imapbox_changes c = IMAPBOX_CHANGES_ZERO ;
-  int locked = imapbox_lock(&d->box) ;
-  int ok = imapbox_sync(&d->box, 0, &c) ;
-  if (locked) imapbox_unlock(&d->box) ;
-  if (!ok) strerr_warnwu2sys("read folder ", d->folder.s) ;
-  else
-  {
-    imapd_report(d, &c) ;
-    for (size_t k = 0 ; k < genalloc_len(size_t, &seened) ; k++)
-    {
-      size_t i = genalloc_s(size_t, &seened)[k] ;
-      if (!imapbox_msg(&d->box, i)->gone) imapd_fetchflags(d, i, 1) ;
-    }
-  }
-  imapbox_changes_free(&c) ;
-  genalloc_setlen(size_t, &seened, 0) ;
 }
 
 /* Sections must be valid before the first response is begun. */
@@ -296,7 +314,8 @@ void imapd_fetch (imapd *d)
   if (F.vanished) imapd_vanished_since(d, F.modseq, imapcmd_arg(&d->c, 0), 0) ;
   seen = imapfetch_sets_seen(&F) ;
   unknowncte = 0 ;
-  genalloc_setlen(size_t, &seened, 0) ;
+  seenbits.len = 0 ;
+  if (seen && d->condstore && !d->readonly) presee(d) ;
   n = d->set.len / sizeof (size_t) ;
   for (size_t k = 0 ; k < n ; k++)
   {
@@ -306,7 +325,6 @@ void imapd_fetch (imapd *d)
   }
   d->nfetch += n ;
   imapd_cache_done(d) ;
-  if (genalloc_len(size_t, &seened)) newmodseqs(d) ;
   if (unknowncte) imapd_tagged(d, "NO", "UNKNOWN-CTE", "a part has a transfer encoding this server cannot decode") ;
   else if (gone) imapd_tagged(d, "NO", "EXPUNGEISSUED", "some of the messages were expunged") ;
   else imapd_tagged(d, "OK", 0, "FETCH completed") ;
