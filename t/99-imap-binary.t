@@ -164,6 +164,9 @@ got = [item([ln], b'BINARY[]')[1] for ln in u if b'FETCH' in ln]
 t.eq(got, [NULMSG, NULMSG], 'both read back byte-exact with BINARY[]')
 t.eq(item(u, b'BINARY[1]'), (b'~{', RAW8), 'BINARY[1] of it: the binary body, a literal8')
 t.eq(item(u, b'BINARY.SIZE[1]')[1], b'%d' % len(RAW8), 'its BINARY.SIZE')
+u, r = a.cmd('FETCH 4 (BODY.PEEK[] BODY.PEEK[1])')
+t.eq((item(u, b'BODY[]'), item(u, b'BODY[1]')), ((b'{', NULMSG.replace(b'\0', b'\x80')), (b'{', RAW8.replace(b'\0', b'\x80'))),
+     'BODY[] of it: a plain literal holds no NUL (0x80 in its place, as Dovecot sends)')
 u, r = a.cmd(b'CREATE ~{3+}\r\nabc')
 t.ok(r.startswith(b'BAD'), 'a literal8 elsewhere than APPEND\'s message: BAD', r)
 u, r = a.cmd('NOOP')

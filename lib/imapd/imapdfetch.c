@@ -42,18 +42,31 @@ static void specof (char const *name, size_t len, char const **spec, size_t *n)
   *n = close - 1 - (open + 1 - name) ;
 }
 
+/* A literal holds no NUL (RFC 3501 4.3, RFC 9051 4.3): a message that
+   has some gets 0x80 in their place, as Dovecot does (the octet count is
+   the same); BINARY sends such content as a literal8, as it is. */
+static void putliteral (imapd *d, char *s, size_t n, int lit8)
+{
+  if (!lit8) for (char *z = memchr(s, 0, n) ; z ; z = memchr(z + 1, 0, n - (size_t)(z + 1 - s))) *z = (char)0x80 ;
+  imapd_put(d, s, n) ;
+}
+
 void imapd_literal (imapd *d, mime_msg const *m, mime_sect const *r, stralloc const *gen, uint64_t from, uint64_t n, int lit8)
 {
-  imapd_puts(d, lit8 ? "~{" : "{") ; imapd_putu(d, n) ; imapd_puts(d, "}\r\n") ;
-  if (r->gen) { imapd_put(d, gen->s + r->off + from, n) ; return ; }
   mime_crlf c ;
-  mime_crlf_init(&c, m->s + r->off, r->len) ;
-  mime_crlf_skip(&c, from) ;
+  imapd_puts(d, lit8 ? "~{" : "{") ; imapd_putu(d, n) ; imapd_puts(d, "}\r\n") ;
+  if (!r->gen)
+  {
+    mime_crlf_init(&c, m->s + r->off, r->len) ;
+    mime_crlf_skip(&c, from) ;
+  }
   while (n)
   {
-    size_t k = mime_crlf_read(&c, chunk, n < sizeof chunk ? n : sizeof chunk) ;
+    size_t k = n < sizeof chunk ? n : sizeof chunk ;
+    if (r->gen) { memcpy(chunk, gen->s + r->off + from, k) ; from += k ; }
+    else k = mime_crlf_read(&c, chunk, k) ;
     if (!k) break ;   /* cannot happen: size says how much there is */
-    imapd_put(d, chunk, k) ;
+    putliteral(d, chunk, k, lit8) ;
     n -= k ;
   }
 }
