@@ -30,8 +30,7 @@ MD = inst.maildir('demo@example.test')
 
 
 def deliver(msg, folder=None):
-    args = ['maildir-deliver', MD if not folder else os.path.join(MD, '.' + folder)]
-    inst.run(args, input=msg, env={'SENDER': 'a@example.org', 'RECIPIENT': 'demo@example.test'})
+    inst.deliver(MD, msg, folder)
 
 
 def crlf(b):

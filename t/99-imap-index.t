@@ -27,11 +27,10 @@ INDEX = os.path.join(MD, 'pipemail.index')
 
 
 def deliver(n, folder=None):
-    args = ['maildir-deliver', MD if not folder else os.path.join(MD, '.' + folder)]
     body = ''.join('line %d of message %d\n' % (k, n) for k in range(n * 7 % 40))
     msg = ('From: "Sender %d" <s%d@example.org>\nTo: demo@example.test\nSubject: message %d\n'
            'Date: Tue, %d Mar 2026 10:00:00 +0100\nMessage-ID: <m%d@example.org>\n\n%s' % (n, n, n, n % 28 + 1, n, body))
-    inst.run(args, input=msg, env={'SENDER': 'a@example.org', 'RECIPIENT': 'demo@example.test'})
+    inst.deliver(MD, msg, folder)
 
 
 CMDS = (b'ENABLE CONDSTORE\r\nSELECT INBOX\r\n'

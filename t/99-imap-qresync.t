@@ -24,10 +24,9 @@ MD = inst.maildir('demo@example.test')
 
 
 def deliver(n, folder=None):
-    args = ['maildir-deliver', MD if not folder else os.path.join(MD, '.' + folder)]
     msg = ('From: a@example.org\nTo: demo@example.test\nSubject: message %d\n'
            'Date: Tue, 3 Mar 2026 10:00:00 +0100\n\nbody %d\n' % (n, n))
-    inst.run(args, input=msg, env={'SENDER': 'a@example.org', 'RECIPIENT': 'demo@example.test'})
+    inst.deliver(MD, msg, folder)
 
 
 def uidfiles():

@@ -152,6 +152,12 @@ class Instance:
                                                       r.stderr.decode(errors='replace')))
         return r
 
+    def deliver(self, md, msg, folder=None, rcpt='demo@example.test'):
+        """maildir-deliver msg into Maildir md (into its folder .FOLDER
+        if given), as the queue does for a mail from a@example.org."""
+        args = ['maildir-deliver', md if not folder else os.path.join(md, '.' + folder)]
+        return self.run(args, input=msg, env={'SENDER': 'a@example.org', 'RECIPIENT': rcpt})
+
     def spawn(self, args, env=None, log=None, **kw):
         """Start a long-running program in its own process group."""
         e = dict(self.env)
